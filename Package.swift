@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// Nebula: a WebAssembly runtime in pure Swift and a function platform on top of it.
+// The design card allows no package dependencies and no C targets.
+import PackageDescription
+
+let optimized: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "Nebula",
+    products: [
+        .library(name: "WasmParser", targets: ["WasmParser"]),
+        .library(name: "WasmVM", targets: ["WasmVM"]),
+        .library(name: "WASI", targets: ["WASI"]),
+        .library(name: "NebulaHTTP", targets: ["NebulaHTTP"]),
+        .executable(name: "wasmrun", targets: ["wasmrun"]),
+        .executable(name: "nebula-serve", targets: ["nebula-serve"]),
+        .executable(name: "spec-tests", targets: ["spec-tests"]),
+    ],
+    targets: [
+        .target(name: "WasmParser", swiftSettings: optimized),
+        .target(name: "WasmVM", dependencies: ["WasmParser"], swiftSettings: optimized),
+        .target(name: "WASI", dependencies: ["WasmVM"]),
+        .target(name: "NebulaHTTP", dependencies: ["WasmVM", "WASI"]),
+        .executableTarget(name: "wasmrun", dependencies: ["WasmParser", "WasmVM", "WASI"]),
+        .executableTarget(name: "nebula-serve", dependencies: ["NebulaHTTP"]),
+        .target(name: "SpecSuite", dependencies: ["WasmParser", "WasmVM"], path: "spec-tests/SpecSuite"),
+        .executableTarget(name: "spec-tests", dependencies: ["SpecSuite"], path: "spec-tests/Runner"),
+        .executableTarget(name: "parser-bench", dependencies: ["WasmParser"], path: "Benchmarks/parser-bench"),
+        .testTarget(name: "WasmParserTests", dependencies: ["WasmParser"]),
+        .testTarget(name: "WasmVMTests", dependencies: ["WasmVM"]),
+        .testTarget(name: "WASITests", dependencies: ["WASI"]),
+        .testTarget(name: "NebulaHTTPTests", dependencies: ["NebulaHTTP"]),
+        .testTarget(name: "SpecSuiteTests", dependencies: ["SpecSuite"]),
+    ]
+)

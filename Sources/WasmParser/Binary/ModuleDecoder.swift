@@ -1,0 +1,405 @@
+/// Decodes the binary format's preamble and sections into a `Module`. Bodies are checked later by the
+/// validator, which decodes their instructions in the same pass that types them.
+extension Module {
+    /// Decodes the binary format without validating. Function bodies are left as byte ranges.
+    public static func decode(_ bytes: [UInt8]) throws(WasmParserError) -> Module {
+        var decoder = ModuleDecoder(bytes: bytes, validating: false)
+        return try decoder.decodeModule()
+    }
+
+    /// Decodes and validates in one pass over the bytes: the way to load untrusted modules. Each body is
+    /// validated as the code section is read, so errors are reported in the order the spec's reference
+    /// decoder finds them.
+    public static func load(_ bytes: [UInt8]) throws(WasmParserError) -> Module {
+        var decoder = ModuleDecoder(bytes: bytes, validating: true)
+        return try decoder.decodeModule()
+    }
+}
+
+/// Section ids, and the order the spec requires of the non-custom ones (data count sits before code).
+enum SectionID: UInt8 {
+    case custom = 0, type, `import`, function, table, memory, global, export, start, element, code, data, dataCount
+
+    var order: Int {
+        switch self {
+        case .custom: return 0
+        case .dataCount: return 10
+        case .code: return 11
+        case .data: return 12
+        default: return Int(rawValue)
+        }
+    }
+}
+
+struct ModuleDecoder {
+    var reader: ByteReader
+    var module: Module
+    let validating: Bool
+    /// Built once the sections that bodies depend on are read (everything before the code section).
+    var context: ValidationContext?
+    var dataUse = DataSegmentUse()
+
+    init(bytes: [UInt8], validating: Bool) {
+        reader = ByteReader(bytes: bytes)
+        module = Module(bytes: bytes)
+        self.validating = validating
+    }
+
+    /// Validates the declarations read so far and prepares the context for function bodies.
+    mutating func prepareBodyValidation() throws(WasmParserError) {
+        guard validating, context == nil else { return }
+        let context = ValidationContext(module: module)
+        try module.validateDeclarations(context)
+        self.context = context
+    }
+
+    func malformed(_ message: String, at offset: Int) -> WasmParserError {
+        WasmParserError(.malformed, message, offset: offset)
+    }
+
+    mutating func decodeModule() throws(WasmParserError) -> Module {
+        guard reader.remaining >= 4 else { throw malformed("unexpected end", at: reader.remaining) }
+        guard try reader.readFixedUInt32() == 0x6D73_6100 else {
+            throw malformed("magic header not detected", at: 0)
+        }
+        guard reader.remaining >= 4 else { throw malformed("unexpected end", at: reader.offset + reader.remaining) }
+        guard try reader.readFixedUInt32() == 1 else { throw malformed("unknown binary version", at: 4) }
+
+        var lastOrder = 0
+        while !reader.isAtEnd {
+            let sectionStart = reader.offset
+            let idByte = try reader.readByte()
+            guard let id = SectionID(rawValue: idByte) else {
+                throw malformed("malformed section id", at: sectionStart)
+            }
+            let size = try reader.readByteLength()
+            let contentStart = reader.offset
+            guard size <= reader.remaining else {
+                throw malformed("unexpected end of section or function", at: reader.offset + reader.remaining)
+            }
+            let end = contentStart + size
+            if id != .custom {
+                guard id.order > lastOrder else {
+                    throw malformed("unexpected content after last section", at: sectionStart)
+                }
+                lastOrder = id.order
+                if id == .code || id == .data { try prepareBodyValidation() }
+            }
+            switch id {
+            case .custom: try decodeCustomSection(end: end)
+            case .type: try decodeTypeSection()
+            case .import: try decodeImportSection()
+            case .function: try decodeFunctionSection()
+            case .table: try decodeTableSection()
+            case .memory: try decodeMemorySection()
+            case .global: try decodeGlobalSection()
+            case .export: try decodeExportSection()
+            case .start: module.start = try reader.readVarUInt32()
+            case .element: try decodeElementSection()
+            case .dataCount: module.dataCount = try reader.readVarUInt32()
+            case .code:
+                try decodeCodeSection()
+            case .data: try decodeDataSection()
+            }
+            guard reader.offset == end else { throw malformed("section size mismatch", at: contentStart) }
+        }
+        if module.functionTypeIndices.count != module.codes.count {
+            throw malformed("function and code section have inconsistent lengths", at: reader.offset)
+        }
+        if let dataCount = module.dataCount, Int(dataCount) != module.data.count {
+            throw malformed("data count and data section have inconsistent lengths", at: reader.offset)
+        }
+        if validating {
+            try prepareBodyValidation()
+            guard let context else { return module }
+            try dataUse.check(dataSegmentCount: module.data.count)
+            try module.validateDataSegments(context)
+        }
+        return module
+    }
+
+    // MARK: Sections
+
+    mutating func decodeVector(_ element: (inout ModuleDecoder) throws(WasmParserError) -> Void) throws(WasmParserError) {
+        let count = try reader.readCount()
+        for _ in 0..<count { try element(&self) }
+    }
+
+    mutating func decodeCustomSection(end: Int) throws(WasmParserError) {
+        let name = try reader.readName()
+        guard reader.offset <= end else {
+            throw malformed("unexpected end of section or function", at: end)
+        }
+        let payload = reader.offset..<end
+        module.customSections.append(CustomSection(name: name, range: payload))
+        if name == "name" {
+            // A malformed name section does not make the module malformed (spec, appendix "Name Section").
+            var names = NameSectionDecoder(reader: ByteReader(bytes: module.bytes, offset: payload.lowerBound, limit: end))
+            module.names = try? names.decode()
+        }
+        reader.offset = end
+    }
+
+    mutating func decodeTypeSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.types.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let start = reader.offset
+            let form = try reader.readByte()
+            // The form is a signed LEB128 byte: a continuation bit makes it over-long, not just wrong.
+            guard form & 0x80 == 0 else { throw malformed("integer representation too long", at: start) }
+            guard form == 0x60 else { throw malformed("malformed function type", at: start) }
+            let parameters = try readValueTypes()
+            let results = try readValueTypes()
+            module.types.append(FunctionType(parameters: parameters, results: results))
+        }
+    }
+
+    mutating func readValueTypes() throws(WasmParserError) -> [ValueType] {
+        let count = try reader.readCount()
+        var types: [ValueType] = []
+        types.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count { types.append(try reader.readValueType()) }
+        return types
+    }
+
+    mutating func readLimits(bits: Int = 32) throws(WasmParserError) -> Limits {
+        let start = reader.offset
+        let flags = try reader.readUnsignedLEB(bits: 1)
+        _ = start
+        let min = try reader.readUnsignedLEB(bits: bits)
+        let max = flags == 1 ? try reader.readUnsignedLEB(bits: bits) : nil
+        return Limits(min: min, max: max)
+    }
+
+    mutating func readTableType() throws(WasmParserError) -> TableType {
+        let elementType = try reader.readReferenceType()
+        return TableType(elementType: elementType, limits: try readLimits())
+    }
+
+    mutating func readGlobalType() throws(WasmParserError) -> GlobalType {
+        let valueType = try reader.readValueType()
+        let start = reader.offset
+        guard let mutability = Mutability(rawValue: try reader.readByte()) else {
+            throw malformed("malformed mutability", at: start)
+        }
+        return GlobalType(valueType: valueType, mutability: mutability)
+    }
+
+    mutating func decodeImportSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.imports.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let moduleName = try reader.readName()
+            let name = try reader.readName()
+            let kindOffset = reader.offset
+            let descriptor: ImportDescriptor
+            switch try reader.readByte() {
+            case 0x00: descriptor = .function(typeIndex: try reader.readVarUInt32())
+            case 0x01: descriptor = .table(try readTableType())
+            case 0x02: descriptor = .memory(MemoryType(limits: try readLimits()))
+            case 0x03: descriptor = .global(try readGlobalType())
+            default: throw malformed("malformed import kind", at: kindOffset)
+            }
+            module.imports.append(Import(module: moduleName, name: name, descriptor: descriptor))
+        }
+    }
+
+    mutating func decodeFunctionSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.functionTypeIndices.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count { module.functionTypeIndices.append(try reader.readVarUInt32()) }
+    }
+
+    mutating func decodeTableSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.tables.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count { module.tables.append(try readTableType()) }
+    }
+
+    mutating func decodeMemorySection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.memories.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count { module.memories.append(MemoryType(limits: try readLimits())) }
+    }
+
+    mutating func readConstantExpression() throws(WasmParserError) -> ConstantExpression {
+        let start = reader.offset
+        var instructions: [Instruction] = []
+        while true {
+            let instruction = try reader.readInstruction()
+            if instruction.opcode == .end { break }
+            instructions.append(instruction)
+        }
+        return ConstantExpression(instructions: instructions, offset: start)
+    }
+
+    mutating func decodeGlobalSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.globals.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let type = try readGlobalType()
+            module.globals.append(Global(type: type, initializer: try readConstantExpression()))
+        }
+    }
+
+    mutating func decodeExportSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.exports.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let name = try reader.readName()
+            let kindOffset = reader.offset
+            guard let kind = ExternalKind(rawValue: try reader.readByte()) else {
+                throw malformed("malformed export kind", at: kindOffset)
+            }
+            module.exports.append(Export(name: name, kind: kind, index: try reader.readVarUInt32()))
+        }
+    }
+
+    mutating func decodeElementSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.elements.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let start = reader.offset
+            let flags = try reader.readVarUInt32()
+            guard flags <= 7 else { throw malformed("malformed elements segment kind", at: start) }
+            // Bit 0: passive or declarative; bit 1: explicit table index (active) or declarative;
+            // bit 2: initializers are expressions instead of function indices.
+            let mode: ElementSegment.Mode
+            if flags & 1 == 0 {
+                let table = flags & 2 != 0 ? try reader.readVarUInt32() : 0
+                mode = .active(table: table, offset: try readConstantExpression())
+            } else {
+                mode = flags & 2 != 0 ? .declarative : .passive
+            }
+            var type = ValueType.funcref
+            if flags & 3 != 0 {
+                if flags & 4 != 0 {
+                    type = try reader.readReferenceType()
+                } else {
+                    let kindOffset = reader.offset
+                    guard try reader.readByte() == 0x00 else {
+                        throw malformed("malformed element kind", at: kindOffset)
+                    }
+                }
+            }
+            let n = try reader.readCount()
+            let initializers: ElementSegment.Initializers
+            if flags & 4 != 0 {
+                var expressions: [ConstantExpression] = []
+                expressions.reserveCapacity(reader.boundedCapacity(n))
+                for _ in 0..<n { expressions.append(try readConstantExpression()) }
+                initializers = .expressions(expressions)
+            } else {
+                var functions: [UInt32] = []
+                functions.reserveCapacity(reader.boundedCapacity(n))
+                for _ in 0..<n { functions.append(try reader.readVarUInt32()) }
+                initializers = .functions(functions)
+            }
+            module.elements.append(ElementSegment(type: type, mode: mode, initializers: initializers, offset: start))
+        }
+    }
+
+    mutating func decodeCodeSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.codes.reserveCapacity(reader.boundedCapacity(count))
+        for i in 0..<count {
+            let size = try reader.readByteLength()
+            let start = reader.offset
+            guard size <= reader.remaining else {
+                throw malformed("unexpected end of section or function", at: reader.offset + reader.remaining)
+            }
+            let end = start + size
+            var body = ByteReader(bytes: module.bytes, offset: start, limit: end)
+            let groupCount = try body.readCount()
+            var groups: [LocalGroup] = []
+            groups.reserveCapacity(body.boundedCapacity(groupCount))
+            var total: UInt64 = 0
+            for _ in 0..<groupCount {
+                let n = try body.readVarUInt32()
+                let type = try body.readValueType()
+                total += UInt64(n)
+                guard total <= UInt64(UInt32.max) else { throw malformed("too many locals", at: start) }
+                if n > 0 { groups.append(LocalGroup(count: n, type: type)) }
+            }
+            let code = FunctionBody(locals: groups, localCount: UInt32(total), range: body.offset..<end)
+            module.codes.append(code)
+            if let context {
+                guard i < module.functionTypeIndices.count else {
+                    throw malformed("function and code section have inconsistent lengths", at: start)
+                }
+                let functionIndex = UInt32(context.functionTypeIndices.count - module.functionTypeIndices.count + i)
+                try FunctionValidator.validate(context: context, functionIndex: functionIndex, body: code,
+                                               bytes: module.bytes, dataUse: &dataUse)
+            }
+            reader.offset = end
+        }
+    }
+
+    mutating func decodeDataSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.data.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let start = reader.offset
+            let flags = try reader.readVarUInt32()
+            let mode: DataSegment.Mode
+            switch flags {
+            case 0: mode = .active(memory: 0, offset: try readConstantExpression())
+            case 1: mode = .passive
+            case 2:
+                let memory = try reader.readVarUInt32()
+                mode = .active(memory: memory, offset: try readConstantExpression())
+            default: throw malformed("malformed data segment kind", at: start)
+            }
+            let length = try reader.readByteLength()
+            let payloadStart = reader.offset
+            try reader.skip(length)
+            module.data.append(DataSegment(mode: mode, range: payloadStart..<reader.offset))
+        }
+    }
+}
+
+/// The `name` custom section: module name, function names, local names.
+struct NameSectionDecoder {
+    var reader: ByteReader
+
+    mutating func decode() throws(WasmParserError) -> NameSection {
+        var names = NameSection()
+        var lastID: Int = -1
+        while !reader.isAtEnd {
+            let id = Int(try reader.readByte())
+            guard id > lastID else { throw reader.malformed("name subsections out of order") }
+            lastID = id
+            let size = try reader.readByteLength()
+            guard size <= reader.remaining else { throw reader.unexpectedEnd() }
+            let end = reader.offset + size
+            switch id {
+            case 0:
+                names.moduleName = try reader.readName()
+            case 1:
+                names.functionNames = try readNameMap()
+            case 2:
+                let count = try reader.readCount()
+                for _ in 0..<count {
+                    let function = try reader.readVarUInt32()
+                    names.localNames[function] = try readNameMap()
+                }
+            default:
+                reader.offset = end
+            }
+            guard reader.offset == end else { throw reader.malformed("name subsection size mismatch") }
+        }
+        return names
+    }
+
+    mutating func readNameMap() throws(WasmParserError) -> [UInt32: String] {
+        let count = try reader.readCount()
+        var map: [UInt32: String] = [:]
+        map.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count {
+            let index = try reader.readVarUInt32()
+            map[index] = try reader.readName()
+        }
+        return map
+    }
+}

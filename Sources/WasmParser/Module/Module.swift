@@ -1,0 +1,162 @@
+/// A decoded WebAssembly module: every section of the binary format in typed form.
+///
+/// Function bodies and data segments are kept as ranges into `bytes` (decoded lazily by the validator
+/// and translator), so decoding does one linear pass and copies nothing large.
+public struct Module: Sendable {
+    public let bytes: [UInt8]
+    public var types: [FunctionType] = []
+    public var imports: [Import] = []
+    /// Type index of each function defined in the module (the function section).
+    public var functionTypeIndices: [UInt32] = []
+    public var tables: [TableType] = []
+    public var memories: [MemoryType] = []
+    public var globals: [Global] = []
+    public var exports: [Export] = []
+    public var start: UInt32?
+    public var elements: [ElementSegment] = []
+    public var dataCount: UInt32?
+    public var codes: [FunctionBody] = []
+    public var data: [DataSegment] = []
+    public var customSections: [CustomSection] = []
+    /// Decoded `name` custom section; nil when absent or malformed (the spec says a malformed name section is ignored).
+    public var names: NameSection?
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    // MARK: Index spaces (imports come first in each)
+
+    public var importedFunctionTypeIndices: [UInt32] {
+        imports.compactMap { if case .function(let t) = $0.descriptor { return t } else { return nil } }
+    }
+    public var importedTables: [TableType] {
+        imports.compactMap { if case .table(let t) = $0.descriptor { return t } else { return nil } }
+    }
+    public var importedMemories: [MemoryType] {
+        imports.compactMap { if case .memory(let m) = $0.descriptor { return m } else { return nil } }
+    }
+    public var importedGlobals: [GlobalType] {
+        imports.compactMap { if case .global(let g) = $0.descriptor { return g } else { return nil } }
+    }
+
+    /// The payload of a data segment.
+    public func bytes(of segment: DataSegment) -> ArraySlice<UInt8> { bytes[segment.range] }
+}
+
+public enum ExternalKind: UInt8, Sendable, CustomStringConvertible {
+    case function = 0
+    case table = 1
+    case memory = 2
+    case global = 3
+
+    public var description: String {
+        switch self {
+        case .function: return "func"
+        case .table: return "table"
+        case .memory: return "memory"
+        case .global: return "global"
+        }
+    }
+}
+
+public enum ImportDescriptor: Hashable, Sendable {
+    case function(typeIndex: UInt32)
+    case table(TableType)
+    case memory(MemoryType)
+    case global(GlobalType)
+
+    public var kind: ExternalKind {
+        switch self {
+        case .function: return .function
+        case .table: return .table
+        case .memory: return .memory
+        case .global: return .global
+        }
+    }
+}
+
+public struct Import: Hashable, Sendable {
+    public var module: String
+    public var name: String
+    public var descriptor: ImportDescriptor
+}
+
+public struct Export: Hashable, Sendable {
+    public var name: String
+    public var kind: ExternalKind
+    public var index: UInt32
+}
+
+/// A constant expression (global initializers, segment offsets, element expressions), without its `end`.
+public struct ConstantExpression: Hashable, Sendable {
+    public var instructions: [Instruction]
+    /// Where the expression starts in the module, for error messages.
+    public var offset: Int
+}
+
+public struct Global: Hashable, Sendable {
+    public var type: GlobalType
+    public var initializer: ConstantExpression
+}
+
+public struct ElementSegment: Hashable, Sendable {
+    public enum Mode: Hashable, Sendable {
+        case passive
+        case active(table: UInt32, offset: ConstantExpression)
+        case declarative
+    }
+
+    public enum Initializers: Hashable, Sendable {
+        /// Encodings 0–3: a list of function indices.
+        case functions([UInt32])
+        /// Encodings 4–7: a list of constant expressions.
+        case expressions([ConstantExpression])
+
+        public var count: Int {
+            switch self {
+            case .functions(let f): return f.count
+            case .expressions(let e): return e.count
+            }
+        }
+    }
+
+    public var type: ValueType
+    public var mode: Mode
+    public var initializers: Initializers
+    public var offset: Int
+}
+
+public struct DataSegment: Hashable, Sendable {
+    public enum Mode: Hashable, Sendable {
+        case passive
+        case active(memory: UInt32, offset: ConstantExpression)
+    }
+
+    public var mode: Mode
+    /// The payload's position in the module's bytes.
+    public var range: Range<Int>
+}
+
+/// Locals declared as runs of one type, as the binary format stores them.
+public struct LocalGroup: Hashable, Sendable {
+    public var count: UInt32
+    public var type: ValueType
+}
+
+public struct FunctionBody: Hashable, Sendable {
+    public var locals: [LocalGroup]
+    /// Sum of the group counts (fits in UInt32: the decoder rejects more as `too many locals`).
+    public var localCount: UInt32
+    /// The instructions, from the first one to the function's final `end` inclusive.
+    public var range: Range<Int>
+}
+
+public struct CustomSection: Hashable, Sendable {
+    public var name: String
+    public var range: Range<Int>
+}
+
+public struct NameSection: Hashable, Sendable {
+    public var moduleName: String?
+    public var functionNames: [UInt32: String] = [:]
+    public var localNames: [UInt32: [UInt32: String]] = [:]
+}

@@ -1,0 +1,117 @@
+/// What function bodies and constant expressions are checked against: the module's index spaces
+/// (imports first), as the spec's validation context C.
+public struct ValidationContext: Sendable {
+    public let types: [FunctionType]
+    /// Type index of every function, imported ones first.
+    public let functionTypeIndices: [UInt32]
+    public let tables: [TableType]
+    public let memories: [MemoryType]
+    public let globals: [GlobalType]
+    public let importedGlobalCount: Int
+    public let elementTypes: [ValueType]
+    public let dataCount: UInt32?
+    /// Functions that `ref.func` may name in a body: those referenced outside function bodies
+    /// (element segments, exports, global initializers).
+    let declaredFunctions: [Bool]
+
+    public init(module: Module) {
+        types = module.types
+        functionTypeIndices = module.importedFunctionTypeIndices + module.functionTypeIndices
+        tables = module.importedTables + module.tables
+        memories = module.importedMemories + module.memories
+        let imported = module.importedGlobals
+        importedGlobalCount = imported.count
+        globals = imported + module.globals.map(\.type)
+        elementTypes = module.elements.map(\.type)
+        dataCount = module.dataCount
+
+        var declared = [Bool](repeating: false, count: functionTypeIndices.count)
+        func declare(_ index: UInt32) {
+            if Int(index) < declared.count { declared[Int(index)] = true }
+        }
+        func declare(in expression: ConstantExpression) {
+            for instruction in expression.instructions where instruction.opcode == .refFunc {
+                declare(instruction.index)
+            }
+        }
+        for global in module.globals { declare(in: global.initializer) }
+        for export in module.exports where export.kind == .function { declare(export.index) }
+        for element in module.elements {
+            if case .active(_, let offset) = element.mode { declare(in: offset) }
+            switch element.initializers {
+            case .functions(let functions): functions.forEach { declare($0) }
+            case .expressions(let expressions): expressions.forEach { declare(in: $0) }
+            }
+        }
+        for segment in module.data {
+            if case .active(_, let offset) = segment.mode { declare(in: offset) }
+        }
+        declaredFunctions = declared
+    }
+
+    func invalid(_ message: String, at offset: Int) -> WasmParserError {
+        WasmParserError(.invalid, message, offset: offset)
+    }
+
+    public func functionType(ofFunction index: UInt32, at offset: Int) throws(WasmParserError) -> FunctionType {
+        guard Int(index) < functionTypeIndices.count else { throw invalid("unknown function \(index)", at: offset) }
+        return try type(at: functionTypeIndices[Int(index)], offset: offset)
+    }
+
+    public func type(at index: UInt32, offset: Int) throws(WasmParserError) -> FunctionType {
+        guard Int(index) < types.count else { throw invalid("unknown type \(index)", at: offset) }
+        return types[Int(index)]
+    }
+
+    public func table(_ index: UInt32, at offset: Int) throws(WasmParserError) -> TableType {
+        guard Int(index) < tables.count else { throw invalid("unknown table \(index)", at: offset) }
+        return tables[Int(index)]
+    }
+
+    public func checkMemory(_ index: UInt32, at offset: Int) throws(WasmParserError) {
+        guard Int(index) < memories.count else { throw invalid("unknown memory \(index)", at: offset) }
+    }
+
+    public func global(_ index: UInt32, at offset: Int) throws(WasmParserError) -> GlobalType {
+        guard Int(index) < globals.count else { throw invalid("unknown global \(index)", at: offset) }
+        return globals[Int(index)]
+    }
+
+    public func elementType(_ index: UInt32, at offset: Int) throws(WasmParserError) -> ValueType {
+        guard Int(index) < elementTypes.count else { throw invalid("unknown elem segment \(index)", at: offset) }
+        return elementTypes[Int(index)]
+    }
+
+    /// Checks a data index; without a data count section the check waits for the end of the module.
+    func checkDataSegment(_ index: UInt32, at offset: Int, use: inout DataSegmentUse) throws(WasmParserError) {
+        guard let dataCount else {
+            use.record(index, at: offset)
+            return
+        }
+        guard index < dataCount else { throw invalid("unknown data segment \(index)", at: offset) }
+    }
+
+    func isDeclared(_ function: UInt32) -> Bool {
+        Int(function) < declaredFunctions.count && declaredFunctions[Int(function)]
+    }
+}
+
+/// Data indices used by bodies (`memory.init`, `data.drop`) in a module without a data count section.
+/// The binary format requires that section whenever they are used; a module with no data segments at all
+/// is judged as the text format is, by the index being unknown.
+struct DataSegmentUse {
+    var largestIndex: UInt32?
+    var offset = 0
+
+    mutating func record(_ index: UInt32, at offset: Int) {
+        if largestIndex == nil || index > largestIndex! { largestIndex = index; self.offset = offset }
+    }
+
+    func check(dataSegmentCount: Int) throws(WasmParserError) {
+        guard let largestIndex else { return }
+        if dataSegmentCount == 0 {
+            throw WasmParserError(.invalid, "unknown data segment \(largestIndex)", offset: offset)
+        }
+        throw WasmParserError(.malformed, "data count section required", offset: offset)
+    }
+}

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""The one list of WebAssembly 2.0 instructions.
+
+Every row names an instruction's encoding, its immediates and, for instructions whose typing is a
+fixed signature, its operand and result types. `generate-instructions.py` turns this list into
+`Sources/WasmParser/Instructions/Opcode.generated.swift`, which the decoder (immediates), the
+validator (signatures, alignment, lanes) and the VM's translator all read. Edit here, regenerate,
+never edit the generated file by hand.
+
+Row format: (prefix, code, mnemonic, immediate, signature)
+  prefix     None for single-byte opcodes, 0xFC or 0xFD for prefixed ones (code is then the LEB sub-opcode)
+  immediate  one of IMMEDIATES; `memarg:N` / `memarg_lane:N` carry the natural access width N in bytes,
+             `lane:N` the lane count
+  signature  "params -> results" for instructions typed by a fixed signature, or None where the
+             validator has a rule of its own (control, variables, references, tables, select, ...)
+"""
+
+IMMEDIATES = [
+    "none", "block_type", "label", "br_table", "function", "call_indirect", "local", "global",
+    "table", "memarg", "memory_zero", "i32", "i64", "f32", "f64", "v128", "ref_type",
+    "select_types", "memory_init", "data", "memory_copy", "memory_fill", "table_init", "elem",
+    "table_copy", "lane", "memarg_lane", "shuffle",
+]
+
+ROWS = []
+
+def op(code, mnemonic, immediate="none", signature=None, prefix=None, name=None):
+    ROWS.append((prefix, code, mnemonic, immediate, signature, name))
+
+# Control
+op(0x00, "unreachable")
+op(0x01, "nop", signature="->")
+op(0x02, "block", "block_type")
+op(0x03, "loop", "block_type")
+op(0x04, "if", "block_type")
+op(0x05, "else")
+op(0x0B, "end")
+op(0x0C, "br", "label")
+op(0x0D, "br_if", "label")
+op(0x0E, "br_table", "br_table")
+op(0x0F, "return")
+op(0x10, "call", "function")
+op(0x11, "call_indirect", "call_indirect")
+# Parametric
+op(0x1A, "drop")
+op(0x1B, "select")
+op(0x1C, "select", "select_types", name="selectTyped")
+# Variables and tables
+op(0x20, "local.get", "local")
+op(0x21, "local.set", "local")
+op(0x22, "local.tee", "local")
+op(0x23, "global.get", "global")
+op(0x24, "global.set", "global")
+op(0x25, "table.get", "table")
+op(0x26, "table.set", "table")
+# Memory
+for code, m, w, t in [(0x28, "i32.load", 4, "i32"), (0x29, "i64.load", 8, "i64"), (0x2A, "f32.load", 4, "f32"),
+                      (0x2B, "f64.load", 8, "f64"), (0x2C, "i32.load8_s", 1, "i32"), (0x2D, "i32.load8_u", 1, "i32"),
+                      (0x2E, "i32.load16_s", 2, "i32"), (0x2F, "i32.load16_u", 2, "i32"), (0x30, "i64.load8_s", 1, "i64"),
+                      (0x31, "i64.load8_u", 1, "i64"), (0x32, "i64.load16_s", 2, "i64"), (0x33, "i64.load16_u", 2, "i64"),
+                      (0x34, "i64.load32_s", 4, "i64"), (0x35, "i64.load32_u", 4, "i64")]:
+    op(code, m, f"memarg:{w}", f"i32 -> {t}")
+for code, m, w, t in [(0x36, "i32.store", 4, "i32"), (0x37, "i64.store", 8, "i64"), (0x38, "f32.store", 4, "f32"),
+                      (0x39, "f64.store", 8, "f64"), (0x3A, "i32.store8", 1, "i32"), (0x3B, "i32.store16", 2, "i32"),
+                      (0x3C, "i64.store8", 1, "i64"), (0x3D, "i64.store16", 2, "i64"), (0x3E, "i64.store32", 4, "i64")]:
+    op(code, m, f"memarg:{w}", f"i32 {t} ->")
+op(0x3F, "memory.size", "memory_zero", "-> i32")
+op(0x40, "memory.grow", "memory_zero", "i32 -> i32")
+# Constants
+op(0x41, "i32.const", "i32", "-> i32")
+op(0x42, "i64.const", "i64", "-> i64")
+op(0x43, "f32.const", "f32", "-> f32")
+op(0x44, "f64.const", "f64", "-> f64")
+# Numeric
+def family(start, t, names, sig):
+    for i, n in enumerate(names):
+        op(start + i, f"{t}.{n}", signature=sig)
+
+family(0x45, "i32", ["eqz"], "i32 -> i32")
+family(0x46, "i32", "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u".split(), "i32 i32 -> i32")
+family(0x50, "i64", ["eqz"], "i64 -> i32")
+family(0x51, "i64", "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u".split(), "i64 i64 -> i32")
+family(0x5B, "f32", "eq ne lt gt le ge".split(), "f32 f32 -> i32")
+family(0x61, "f64", "eq ne lt gt le ge".split(), "f64 f64 -> i32")
+family(0x67, "i32", "clz ctz popcnt".split(), "i32 -> i32")
+family(0x6A, "i32", "add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr".split(), "i32 i32 -> i32")
+family(0x79, "i64", "clz ctz popcnt".split(), "i64 -> i64")
+family(0x7C, "i64", "add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr".split(), "i64 i64 -> i64")
+family(0x8B, "f32", "abs neg ceil floor trunc nearest sqrt".split(), "f32 -> f32")
+family(0x92, "f32", "add sub mul div min max copysign".split(), "f32 f32 -> f32")
+family(0x99, "f64", "abs neg ceil floor trunc nearest sqrt".split(), "f64 -> f64")
+family(0xA0, "f64", "add sub mul div min max copysign".split(), "f64 f64 -> f64")
+for code, m, sig in [
+    (0xA7, "i32.wrap_i64", "i64 -> i32"), (0xA8, "i32.trunc_f32_s", "f32 -> i32"), (0xA9, "i32.trunc_f32_u", "f32 -> i32"),
+    (0xAA, "i32.trunc_f64_s", "f64 -> i32"), (0xAB, "i32.trunc_f64_u", "f64 -> i32"), (0xAC, "i64.extend_i32_s", "i32 -> i64"),
+    (0xAD, "i64.extend_i32_u", "i32 -> i64"), (0xAE, "i64.trunc_f32_s", "f32 -> i64"), (0xAF, "i64.trunc_f32_u", "f32 -> i64"),
+    (0xB0, "i64.trunc_f64_s", "f64 -> i64"), (0xB1, "i64.trunc_f64_u", "f64 -> i64"), (0xB2, "f32.convert_i32_s", "i32 -> f32"),
+    (0xB3, "f32.convert_i32_u", "i32 -> f32"), (0xB4, "f32.convert_i64_s", "i64 -> f32"), (0xB5, "f32.convert_i64_u", "i64 -> f32"),
+    (0xB6, "f32.demote_f64", "f64 -> f32"), (0xB7, "f64.convert_i32_s", "i32 -> f64"), (0xB8, "f64.convert_i32_u", "i32 -> f64"),
+    (0xB9, "f64.convert_i64_s", "i64 -> f64"), (0xBA, "f64.convert_i64_u", "i64 -> f64"), (0xBB, "f64.promote_f32", "f32 -> f64"),
+    (0xBC, "i32.reinterpret_f32", "f32 -> i32"), (0xBD, "i64.reinterpret_f64", "f64 -> i64"),
+    (0xBE, "f32.reinterpret_i32", "i32 -> f32"), (0xBF, "f64.reinterpret_i64", "i64 -> f64"),
+    (0xC0, "i32.extend8_s", "i32 -> i32"), (0xC1, "i32.extend16_s", "i32 -> i32"),
+    (0xC2, "i64.extend8_s", "i64 -> i64"), (0xC3, "i64.extend16_s", "i64 -> i64"), (0xC4, "i64.extend32_s", "i64 -> i64")]:
+    op(code, m, signature=sig)
+# Reference types
+op(0xD0, "ref.null", "ref_type")
+op(0xD1, "ref.is_null")
+op(0xD2, "ref.func", "function")
+
+# 0xFC: saturating truncation, bulk memory, tables
+FC = 0xFC
+for code, m, sig in [(0, "i32.trunc_sat_f32_s", "f32 -> i32"), (1, "i32.trunc_sat_f32_u", "f32 -> i32"),
+                     (2, "i32.trunc_sat_f64_s", "f64 -> i32"), (3, "i32.trunc_sat_f64_u", "f64 -> i32"),
+                     (4, "i64.trunc_sat_f32_s", "f32 -> i64"), (5, "i64.trunc_sat_f32_u", "f32 -> i64"),
+                     (6, "i64.trunc_sat_f64_s", "f64 -> i64"), (7, "i64.trunc_sat_f64_u", "f64 -> i64")]:
+    op(code, m, signature=sig, prefix=FC)
+op(8, "memory.init", "memory_init", "i32 i32 i32 ->", prefix=FC)
+op(9, "data.drop", "data", "->", prefix=FC)
+op(10, "memory.copy", "memory_copy", "i32 i32 i32 ->", prefix=FC)
+op(11, "memory.fill", "memory_fill", "i32 i32 i32 ->", prefix=FC)
+op(12, "table.init", "table_init", prefix=FC)
+op(13, "elem.drop", "elem", "->", prefix=FC)
+op(14, "table.copy", "table_copy", prefix=FC)
+op(15, "table.grow", "table", prefix=FC)
+op(16, "table.size", "table", prefix=FC)
+op(17, "table.fill", "table", prefix=FC)
+
+# 0xFD: fixed-width SIMD
+FD = 0xFD
+def simd(code, m, immediate="none", sig=None):
+    op(code, m, immediate, sig, prefix=FD)
+
+simd(0x00, "v128.load", "memarg:16", "i32 -> v128")
+for i, (m, w) in enumerate([("v128.load8x8_s", 8), ("v128.load8x8_u", 8), ("v128.load16x4_s", 8), ("v128.load16x4_u", 8),
+                            ("v128.load32x2_s", 8), ("v128.load32x2_u", 8), ("v128.load8_splat", 1),
+                            ("v128.load16_splat", 2), ("v128.load32_splat", 4), ("v128.load64_splat", 8)]):
+    simd(0x01 + i, m, f"memarg:{w}", "i32 -> v128")
+simd(0x0B, "v128.store", "memarg:16", "i32 v128 ->")
+simd(0x0C, "v128.const", "v128", "-> v128")
+simd(0x0D, "i8x16.shuffle", "shuffle", "v128 v128 -> v128")
+simd(0x0E, "i8x16.swizzle", sig="v128 v128 -> v128")
+for i, (m, t) in enumerate([("i8x16.splat", "i32"), ("i16x8.splat", "i32"), ("i32x4.splat", "i32"),
+                            ("i64x2.splat", "i64"), ("f32x4.splat", "f32"), ("f64x2.splat", "f64")]):
+    simd(0x0F + i, m, sig=f"{t} -> v128")
+lanes = [("i8x16.extract_lane_s", 16, "v128 -> i32"), ("i8x16.extract_lane_u", 16, "v128 -> i32"),
+         ("i8x16.replace_lane", 16, "v128 i32 -> v128"), ("i16x8.extract_lane_s", 8, "v128 -> i32"),
+         ("i16x8.extract_lane_u", 8, "v128 -> i32"), ("i16x8.replace_lane", 8, "v128 i32 -> v128"),
+         ("i32x4.extract_lane", 4, "v128 -> i32"), ("i32x4.replace_lane", 4, "v128 i32 -> v128"),
+         ("i64x2.extract_lane", 2, "v128 -> i64"), ("i64x2.replace_lane", 2, "v128 i64 -> v128"),
+         ("f32x4.extract_lane", 4, "v128 -> f32"), ("f32x4.replace_lane", 4, "v128 f32 -> v128"),
+         ("f64x2.extract_lane", 2, "v128 -> f64"), ("f64x2.replace_lane", 2, "v128 f64 -> v128")]
+for i, (m, n, sig) in enumerate(lanes):
+    simd(0x15 + i, m, f"lane:{n}", sig)
+BIN = "v128 v128 -> v128"
+UN = "v128 -> v128"
+def simd_family(start, shape, names, sig):
+    for i, n in enumerate(names):
+        if n is not None:
+            simd(start + i, f"{shape}.{n}", sig=sig)
+
+simd_family(0x23, "i8x16", "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u".split(), BIN)
+simd_family(0x2D, "i16x8", "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u".split(), BIN)
+simd_family(0x37, "i32x4", "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u".split(), BIN)
+simd_family(0x41, "f32x4", "eq ne lt gt le ge".split(), BIN)
+simd_family(0x47, "f64x2", "eq ne lt gt le ge".split(), BIN)
+simd(0x4D, "v128.not", sig=UN)
+simd_family(0x4E, "v128", "and andnot or xor".split(), BIN)
+simd(0x52, "v128.bitselect", sig="v128 v128 v128 -> v128")
+simd(0x53, "v128.any_true", sig="v128 -> i32")
+for i, (m, w) in enumerate([("v128.load8_lane", 1), ("v128.load16_lane", 2), ("v128.load32_lane", 4), ("v128.load64_lane", 8)]):
+    simd(0x54 + i, m, f"memarg_lane:{w}", "i32 v128 -> v128")
+for i, (m, w) in enumerate([("v128.store8_lane", 1), ("v128.store16_lane", 2), ("v128.store32_lane", 4), ("v128.store64_lane", 8)]):
+    simd(0x58 + i, m, f"memarg_lane:{w}", "i32 v128 ->")
+simd(0x5C, "v128.load32_zero", "memarg:4", "i32 -> v128")
+simd(0x5D, "v128.load64_zero", "memarg:8", "i32 -> v128")
+simd(0x5E, "f32x4.demote_f64x2_zero", sig=UN)
+simd(0x5F, "f64x2.promote_low_f32x4", sig=UN)
+simd(0x60, "i8x16.abs", sig=UN)
+simd(0x61, "i8x16.neg", sig=UN)
+simd(0x62, "i8x16.popcnt", sig=UN)
+simd(0x63, "i8x16.all_true", sig="v128 -> i32")
+simd(0x64, "i8x16.bitmask", sig="v128 -> i32")
+simd(0x65, "i8x16.narrow_i16x8_s", sig=BIN)
+simd(0x66, "i8x16.narrow_i16x8_u", sig=BIN)
+simd_family(0x67, "f32x4", "ceil floor trunc nearest".split(), UN)
+simd(0x6B, "i8x16.shl", sig="v128 i32 -> v128")
+simd(0x6C, "i8x16.shr_s", sig="v128 i32 -> v128")
+simd(0x6D, "i8x16.shr_u", sig="v128 i32 -> v128")
+simd_family(0x6E, "i8x16", "add add_sat_s add_sat_u sub sub_sat_s sub_sat_u".split(), BIN)
+simd_family(0x74, "f64x2", "ceil floor".split(), UN)
+simd_family(0x76, "i8x16", "min_s min_u max_s max_u".split(), BIN)
+simd(0x7A, "f64x2.trunc", sig=UN)
+simd(0x7B, "i8x16.avgr_u", sig=BIN)
+simd(0x7C, "i16x8.extadd_pairwise_i8x16_s", sig=UN)
+simd(0x7D, "i16x8.extadd_pairwise_i8x16_u", sig=UN)
+simd(0x7E, "i32x4.extadd_pairwise_i16x8_s", sig=UN)
+simd(0x7F, "i32x4.extadd_pairwise_i16x8_u", sig=UN)
+simd(0x80, "i16x8.abs", sig=UN)
+simd(0x81, "i16x8.neg", sig=UN)
+simd(0x82, "i16x8.q15mulr_sat_s", sig=BIN)
+simd(0x83, "i16x8.all_true", sig="v128 -> i32")
+simd(0x84, "i16x8.bitmask", sig="v128 -> i32")
+simd(0x85, "i16x8.narrow_i32x4_s", sig=BIN)
+simd(0x86, "i16x8.narrow_i32x4_u", sig=BIN)
+simd_family(0x87, "i16x8", "extend_low_i8x16_s extend_high_i8x16_s extend_low_i8x16_u extend_high_i8x16_u".split(), UN)
+simd(0x8B, "i16x8.shl", sig="v128 i32 -> v128")
+simd(0x8C, "i16x8.shr_s", sig="v128 i32 -> v128")
+simd(0x8D, "i16x8.shr_u", sig="v128 i32 -> v128")
+simd_family(0x8E, "i16x8", "add add_sat_s add_sat_u sub sub_sat_s sub_sat_u".split(), BIN)
+simd(0x94, "f64x2.nearest", sig=UN)
+simd_family(0x95, "i16x8", "mul min_s min_u max_s max_u".split(), BIN)
+simd(0x9B, "i16x8.avgr_u", sig=BIN)
+simd_family(0x9C, "i16x8", "extmul_low_i8x16_s extmul_high_i8x16_s extmul_low_i8x16_u extmul_high_i8x16_u".split(), BIN)
+simd(0xA0, "i32x4.abs", sig=UN)
+simd(0xA1, "i32x4.neg", sig=UN)
+simd(0xA3, "i32x4.all_true", sig="v128 -> i32")
+simd(0xA4, "i32x4.bitmask", sig="v128 -> i32")
+simd_family(0xA7, "i32x4", "extend_low_i16x8_s extend_high_i16x8_s extend_low_i16x8_u extend_high_i16x8_u".split(), UN)
+simd(0xAB, "i32x4.shl", sig="v128 i32 -> v128")
+simd(0xAC, "i32x4.shr_s", sig="v128 i32 -> v128")
+simd(0xAD, "i32x4.shr_u", sig="v128 i32 -> v128")
+simd(0xAE, "i32x4.add", sig=BIN)
+simd(0xB1, "i32x4.sub", sig=BIN)
+simd_family(0xB5, "i32x4", "mul min_s min_u max_s max_u".split(), BIN)
+simd(0xBA, "i32x4.dot_i16x8_s", sig=BIN)
+simd_family(0xBC, "i32x4", "extmul_low_i16x8_s extmul_high_i16x8_s extmul_low_i16x8_u extmul_high_i16x8_u".split(), BIN)
+simd(0xC0, "i64x2.abs", sig=UN)
+simd(0xC1, "i64x2.neg", sig=UN)
+simd(0xC3, "i64x2.all_true", sig="v128 -> i32")
+simd(0xC4, "i64x2.bitmask", sig="v128 -> i32")
+simd_family(0xC7, "i64x2", "extend_low_i32x4_s extend_high_i32x4_s extend_low_i32x4_u extend_high_i32x4_u".split(), UN)
+simd(0xCB, "i64x2.shl", sig="v128 i32 -> v128")
+simd(0xCC, "i64x2.shr_s", sig="v128 i32 -> v128")
+simd(0xCD, "i64x2.shr_u", sig="v128 i32 -> v128")
+simd(0xCE, "i64x2.add", sig=BIN)
+simd(0xD1, "i64x2.sub", sig=BIN)
+simd(0xD5, "i64x2.mul", sig=BIN)
+simd_family(0xD6, "i64x2", "eq ne lt_s gt_s le_s ge_s".split(), BIN)
+simd_family(0xDC, "i64x2", "extmul_low_i32x4_s extmul_high_i32x4_s extmul_low_i32x4_u extmul_high_i32x4_u".split(), BIN)
+simd(0xE0, "f32x4.abs", sig=UN)
+simd(0xE1, "f32x4.neg", sig=UN)
+simd(0xE3, "f32x4.sqrt", sig=UN)
+simd_family(0xE4, "f32x4", "add sub mul div min max pmin pmax".split(), BIN)
+simd(0xEC, "f64x2.abs", sig=UN)
+simd(0xED, "f64x2.neg", sig=UN)
+simd(0xEF, "f64x2.sqrt", sig=UN)
+simd_family(0xF0, "f64x2", "add sub mul div min max pmin pmax".split(), BIN)
+simd_family(0xF8, "i32x4", "trunc_sat_f32x4_s trunc_sat_f32x4_u".split(), UN)
+simd_family(0xFA, "f32x4", "convert_i32x4_s convert_i32x4_u".split(), UN)
+simd_family(0xFC, "i32x4", "trunc_sat_f64x2_s_zero trunc_sat_f64x2_u_zero".split(), UN)
+simd_family(0xFE, "f64x2", "convert_low_i32x4_s convert_low_i32x4_u".split(), UN)

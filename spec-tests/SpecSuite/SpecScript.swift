@@ -1,0 +1,66 @@
+import Foundation
+
+/// One wast2json script: `{"source_filename": ..., "commands": [...]}` (see the suite's README).
+public struct SpecScript: Decodable, Sendable {
+    public var sourceFilename: String
+    public var commands: [SpecCommand]
+
+    enum CodingKeys: String, CodingKey {
+        case sourceFilename = "source_filename"
+        case commands
+    }
+}
+
+public struct SpecCommand: Decodable, Sendable {
+    public var type: String
+    public var line: Int
+    public var filename: String?
+    public var name: String?
+    public var text: String?
+    public var moduleType: String?
+    public var registerAs: String?
+    public var action: SpecAction?
+    public var expected: [SpecValue]?
+
+    enum CodingKeys: String, CodingKey {
+        case type, line, filename, name, text, action, expected
+        case moduleType = "module_type"
+        case registerAs = "as"
+    }
+
+    /// True for modules given as text (`.wat`), which need a text parser to judge.
+    public var isTextModule: Bool {
+        moduleType == "text" || (filename?.hasSuffix(".wat") ?? false)
+    }
+}
+
+public struct SpecAction: Decodable, Sendable {
+    public var type: String
+    public var module: String?
+    public var field: String
+    public var args: [SpecValue]?
+}
+
+/// A value in an action or expectation: `value` is a decimal bit pattern, a NaN class, `null`,
+/// or (for v128) a list of lane strings.
+public struct SpecValue: Decodable, Sendable {
+    public var type: String
+    public var laneType: String?
+    public var value: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case type, value
+        case laneType = "lane_type"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        laneType = try container.decodeIfPresent(String.self, forKey: .laneType)
+        if let single = try? container.decode(String.self, forKey: .value) {
+            value = [single]
+        } else {
+            value = try container.decodeIfPresent([String].self, forKey: .value) ?? []
+        }
+    }
+}
