@@ -1,0 +1,100 @@
+@testable import WasmParser
+
+/// Builds binary modules by hand for tests: sections are written with correct sizes unless a test says otherwise.
+struct ModuleBuilder {
+    var sections: [[UInt8]] = []
+
+    static func uleb(_ value: UInt64) -> [UInt8] {
+        var v = value
+        var out: [UInt8] = []
+        repeat {
+            var byte = UInt8(v & 0x7F)
+            v >>= 7
+            if v != 0 { byte |= 0x80 }
+            out.append(byte)
+        } while v != 0
+        return out
+    }
+
+    static func sleb(_ value: Int64) -> [UInt8] {
+        var v = value
+        var out: [UInt8] = []
+        while true {
+            let byte = UInt8(v & 0x7F)
+            v >>= 7
+            if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
+                out.append(byte)
+                return out
+            }
+            out.append(byte | 0x80)
+        }
+    }
+
+    static func name(_ s: String) -> [UInt8] { uleb(UInt64(s.utf8.count)) + Array(s.utf8) }
+
+    mutating func section(_ id: UInt8, _ content: [UInt8]) {
+        sections.append([id] + ModuleBuilder.uleb(UInt64(content.count)) + content)
+    }
+
+    /// A type section with the given function types.
+    mutating func types(_ types: [([ValueType], [ValueType])]) {
+        var c = ModuleBuilder.uleb(UInt64(types.count))
+        for (p, r) in types {
+            c += [0x60] + ModuleBuilder.uleb(UInt64(p.count)) + p.map(\.rawValue)
+            c += ModuleBuilder.uleb(UInt64(r.count)) + r.map(\.rawValue)
+        }
+        section(1, c)
+    }
+
+    /// Function and code sections: each function is (type index, locals, body bytes without the final `end`).
+    mutating func functions(_ functions: [(type: UInt32, locals: [(UInt32, ValueType)], body: [UInt8])]) {
+        section(3, ModuleBuilder.uleb(UInt64(functions.count)) + functions.flatMap { ModuleBuilder.uleb(UInt64($0.type)) })
+        var code = ModuleBuilder.uleb(UInt64(functions.count))
+        for f in functions {
+            var entry = ModuleBuilder.uleb(UInt64(f.locals.count))
+            for (n, t) in f.locals { entry += ModuleBuilder.uleb(UInt64(n)) + [t.rawValue] }
+            entry += f.body + [0x0B]
+            code += ModuleBuilder.uleb(UInt64(entry.count)) + entry
+        }
+        section(10, code)
+    }
+
+    mutating func memory(min: UInt64, max: UInt64? = nil) {
+        section(5, [1] + (max == nil ? [0] + ModuleBuilder.uleb(min) : [1] + ModuleBuilder.uleb(min) + ModuleBuilder.uleb(max!)))
+    }
+
+    var bytes: [UInt8] { [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00] + sections.flatMap { $0 } }
+
+    /// A module with one function of type `params -> results` and the given body.
+    static func function(_ params: [ValueType] = [], _ results: [ValueType] = [], locals: [(UInt32, ValueType)] = [],
+                         memory: Bool = false, body: [UInt8]) -> [UInt8] {
+        var b = ModuleBuilder()
+        b.types([(params, results)])
+        if memory {
+            // Memory section must come before code: build in order.
+            var c = ModuleBuilder()
+            c.types([(params, results)])
+            c.sections.append([3, 2, 1, 0])
+            c.memory(min: 1)
+            var code = ModuleBuilder.uleb(1)
+            var entry = ModuleBuilder.uleb(UInt64(locals.count))
+            for (n, t) in locals { entry += ModuleBuilder.uleb(UInt64(n)) + [t.rawValue] }
+            entry += body + [0x0B]
+            code += ModuleBuilder.uleb(UInt64(entry.count)) + entry
+            c.section(10, code)
+            return c.bytes
+        }
+        b.functions([(0, locals, body)])
+        return b.bytes
+    }
+}
+
+/// Loads (decodes and validates) and returns the error, if any.
+func loadError(_ bytes: [UInt8]) -> WasmParserError? {
+    do throws(WasmParserError) {
+        _ = try Module.load(bytes)
+        return nil
+    } catch {
+        return error
+    }
+}
