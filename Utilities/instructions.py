@@ -250,3 +250,30 @@ simd_family(0xF8, "i32x4", "trunc_sat_f32x4_s trunc_sat_f32x4_u".split(), UN)
 simd_family(0xFA, "f32x4", "convert_i32x4_s convert_i32x4_u".split(), UN)
 simd_family(0xFC, "i32x4", "trunc_sat_f64x2_s_zero trunc_sat_f64x2_u_zero".split(), UN)
 simd_family(0xFE, "f64x2", "convert_low_i32x4_s convert_low_i32x4_u".split(), UN)
+
+# ---------------------------------------------------------------------------------------------------
+# The VM's internal instruction set (Sources/WasmVM/Translation/InternalOp.generated.swift).
+# Every numeric Wasm instruction (fixed signature, no immediates, not SIMD) becomes an internal op of the
+# same name in register form `op dst, lhs, rhs`. The ops below are the VM's own: control flow with
+# resolved targets, fused compare-and-branch, memory access with the offset inline, calls, tables.
+# Operand slots are 16-bit frame offsets in word 0; further immediates follow in extra 64-bit words.
+VM_OPS = [
+    "trap_unreachable", "copy", "select",
+    "br", "br_if_nz", "br_if_z",
+    "br_if_i32_eq", "br_if_i32_ne", "br_if_i32_lt_s", "br_if_i32_lt_u", "br_if_i32_gt_s", "br_if_i32_gt_u",
+    "br_if_i32_le_s", "br_if_i32_le_u", "br_if_i32_ge_s", "br_if_i32_ge_u",
+    "br_if_i64_eq", "br_if_i64_ne", "br_if_i64_lt_s", "br_if_i64_lt_u", "br_if_i64_gt_s", "br_if_i64_gt_u",
+    "br_if_i64_le_s", "br_if_i64_le_u", "br_if_i64_ge_s", "br_if_i64_ge_u",
+    "br_table", "call", "call_indirect", "return",
+    "global_get", "global_set",
+    "load_i32", "load_i64", "load_i32_8s", "load_i32_8u", "load_i32_16s", "load_i32_16u",
+    "load_i64_8s", "load_i64_8u", "load_i64_16s", "load_i64_16u", "load_i64_32s", "load_i64_32u",
+    "store_i32", "store_i64", "store_8", "store_16", "store_32",
+    "memory_size", "memory_grow", "memory_fill", "memory_copy", "memory_init", "data_drop",
+    "table_get", "table_set", "table_size", "table_grow", "table_fill", "table_copy", "table_init", "elem_drop",
+    "ref_func", "ref_is_null",
+]
+
+def register_form_rows():
+    """The Wasm instructions that translate 1:1 into a register-form internal op."""
+    return [r for r in ROWS if r[4] is not None and r[3] == "none" and r[0] != 0xFD and r[2] != "nop"]

@@ -1,12 +1,13 @@
 import Foundation
 import WasmParser
+import WasmVM
 
 /// Runs the official spec suite (wast2json form) against Nebula and tallies the outcome per file.
 ///
-/// This stage judges module-level commands: `module` must decode and validate, binary
-/// `assert_malformed` must fail decoding and `assert_invalid` must fail validation, each with the
-/// expected message. Text-format modules are skipped (no text parser); commands that need execution are
-/// counted as "not yet run".
+/// Every command is judged: modules are compiled and instantiated (with the `spectest` host module and
+/// registered instances as imports), actions run, and results, traps and link errors compared with the
+/// expectations. Text-format modules are skipped (Nebula reads binaries only). Commands on modules that use
+/// instructions the interpreter does not execute yet (SIMD) are counted as "not yet run".
 public struct SpecRunner {
     public struct Options: Sendable {
         public var suiteDirectory: String
@@ -115,9 +116,29 @@ public struct SpecRunner {
             throw RunnerError.unreadable(path, "\(error)")
         }
         var result = FileResult(name: name)
+        var session = ScriptSession(directory: directory)
         for command in script.commands {
-            if let only = options.onlyTypes, !only.contains(command.type) { continue }
-            judge(command, in: directory, file: name, result: &result)
+            if let only = options.onlyTypes, !only.contains(command.type) {
+                // Modules still have to be instantiated for the commands that follow.
+                if command.type == "module" || command.type == "register" { _ = session.run(command) }
+                continue
+            }
+            if ["module", "assert_malformed", "assert_invalid"].contains(command.type) && command.isTextModule {
+                result.skipped += 1
+                continue
+            }
+            if command.type == "assert_malformed" || command.type == "assert_invalid" {
+                judge(command, in: directory, file: name, result: &result)
+                continue
+            }
+            switch session.run(command) {
+            case .passed: result.passed += 1
+            case .notRun: result.notYetRun += 1
+            case .failed(let expected, let actual, let mismatch):
+                result.failed += 1
+                result.failures.append(Failure(file: name, line: command.line, command: command.type,
+                                               expected: expected, actual: actual, isMessageMismatch: mismatch))
+            }
         }
         return result
     }

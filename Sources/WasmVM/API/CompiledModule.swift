@@ -1,0 +1,126 @@
+import WasmParser
+
+/// A module decoded, validated and translated once; instantiate it as often as needed (the HTTP server does
+/// so per request). Thread-safe to share: instantiation only reads it.
+public final class CompiledModule: @unchecked Sendable {
+    public let module: Module
+    let context: ValidationContext
+    /// Translated defined functions; their code stays here, shared by every instance.
+    let functions: [CompiledFunction]
+    let code: [UnsafeMutablePointer<UInt64>]
+    let constants: [UnsafeMutablePointer<UInt64>?]
+    /// A copy of the module's bytes that data segments point into.
+    let bytes: UnsafeMutableRawBufferPointer
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case parse(WasmParserError)
+        case translation(TranslationError)
+
+        public var description: String {
+            switch self {
+            case .parse(let e): return e.description
+            case .translation(let e): return e.description
+            }
+        }
+    }
+
+    /// Decodes, validates and translates `bytes`.
+    public convenience init(bytes: [UInt8]) throws(LoadError) {
+        let module: Module
+        do throws(WasmParserError) {
+            module = try Module.load(bytes)
+        } catch {
+            throw .parse(error)
+        }
+        try self.init(validated: module)
+    }
+
+    public init(validated module: Module) throws(LoadError) {
+        self.module = module
+        context = ValidationContext(module: module)
+        var translated: [CompiledFunction] = []
+        translated.reserveCapacity(module.codes.count)
+        let imported = context.functionTypeIndices.count - module.codes.count
+        do {
+            for (i, body) in module.codes.enumerated() {
+                translated.append(try FunctionTranslator.translate(context: context, functionIndex: UInt32(imported + i),
+                                                                   body: body, bytes: module.bytes))
+            }
+        } catch let error as TranslationError {
+            throw .translation(error)
+        } catch let error as WasmParserError {
+            throw .parse(error)
+        } catch {
+            throw .translation(TranslationError(functionIndex: 0, message: "\(error)"))
+        }
+        functions = translated
+        code = translated.map { f in
+            let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: max(f.code.count, 1))
+            pointer.initialize(from: f.code, count: f.code.count)
+            return pointer
+        }
+        constants = translated.map { f in
+            guard !f.constants.isEmpty else { return nil }
+            let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: f.constants.count)
+            pointer.initialize(from: f.constants, count: f.constants.count)
+            return pointer
+        }
+        bytes = .allocate(byteCount: max(module.bytes.count, 1), alignment: 8)
+        bytes.copyBytes(from: module.bytes)
+    }
+
+    deinit {
+        code.forEach { $0.deallocate() }
+        constants.forEach { $0?.deallocate() }
+        bytes.deallocate()
+    }
+
+    /// Instantiates the module in `store`, resolving its imports from `imports`, running active segments and the
+    /// start function. Throws `LinkError` for unresolvable imports and `Trap` for failures while initializing.
+    public func instantiate(store: Store, imports: Imports = Imports()) throws -> Instance {
+        try Instantiation(module: self, store: store, imports: imports).run()
+    }
+}
+
+/// An instantiated module: its exports, backed by state in its store.
+public final class Instance {
+    public let store: Store
+    public let module: CompiledModule
+    /// In the module's export order.
+    public let exports: [(name: String, value: ExternalValue)]
+    let exportIndex: [[UInt8]: Int]
+
+    init(store: Store, module: CompiledModule, exports: [(name: String, value: ExternalValue)]) {
+        self.store = store
+        self.module = module
+        self.exports = exports
+        var index: [[UInt8]: Int] = [:]
+        for (i, e) in exports.enumerated() { index[Array(e.name.utf8)] = i }
+        exportIndex = index
+    }
+
+    /// The export called `name` (compared byte for byte).
+    public func export(_ name: String) -> ExternalValue? {
+        exportIndex[Array(name.utf8)].map { exports[$0].value }
+    }
+
+    public func function(_ name: String) -> Function? {
+        if case .function(let f)? = export(name) { return f }
+        return nil
+    }
+
+    public func memory(_ name: String) -> Memory? {
+        if case .memory(let m)? = export(name) { return m }
+        return nil
+    }
+
+    public func global(_ name: String) -> Global? {
+        if case .global(let g)? = export(name) { return g }
+        return nil
+    }
+
+    public func table(_ name: String) -> Table? {
+        if case .table(let t)? = export(name) { return t }
+        return nil
+    }
+}

@@ -1,0 +1,155 @@
+import WasmParser
+
+/// A function in a store (exported by an instance or defined by the host).
+public struct Function {
+    public let store: Store
+    public let address: Int
+
+    public var type: FunctionType { store.type(ofFunction: address) }
+
+    /// Calls the function. Arguments must match its parameter types.
+    public func invoke(_ arguments: [Value] = []) throws(Trap) -> [Value] {
+        try store.invoke(address, arguments)
+    }
+}
+
+/// A linear memory. All accesses are bounds-checked.
+public struct Memory {
+    public let store: Store
+    let storage: UnsafeMutablePointer<MemoryStorage>
+
+    public var byteCount: Int { storage.pointee.byteCount }
+    public var pageCount: Int { storage.pointee.pageCount }
+
+    public var type: MemoryType {
+        MemoryType(limits: Limits(min: UInt64(pageCount), max: storage.pointee.declaredMax))
+    }
+
+    /// Grows by `pages`; returns the previous page count, or nil if the limits forbid it.
+    @discardableResult
+    public func grow(by pages: Int) -> Int? { storage.pointee.grow(by: UInt64(max(pages, 0))) }
+
+    func check(_ offset: UInt64, _ count: UInt64) throws(Trap) -> Int {
+        guard offset <= UInt64(byteCount), count <= UInt64(byteCount) - offset else {
+            throw Trap(.outOfBoundsMemoryAccess)
+        }
+        return Int(offset)
+    }
+
+    public func read(at offset: UInt64, count: Int) throws(Trap) -> [UInt8] {
+        let start = try check(offset, UInt64(max(count, 0)))
+        return [UInt8](UnsafeRawBufferPointer(start: storage.pointee.base + start, count: count))
+    }
+
+    public func write(_ bytes: some Collection<UInt8>, at offset: UInt64) throws(Trap) {
+        let start = try check(offset, UInt64(bytes.count))
+        let base = storage.pointee.base + start
+        for (i, byte) in bytes.enumerated() { base.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
+    }
+
+    public func loadUInt32(at offset: UInt64) throws(Trap) -> UInt32 {
+        let start = try check(offset, 4)
+        return storage.pointee.base.loadUnaligned(fromByteOffset: start, as: UInt32.self)
+    }
+
+    public func storeUInt32(_ value: UInt32, at offset: UInt64) throws(Trap) {
+        let start = try check(offset, 4)
+        storage.pointee.base.storeBytes(of: value, toByteOffset: start, as: UInt32.self)
+    }
+
+    public func loadUInt64(at offset: UInt64) throws(Trap) -> UInt64 {
+        let start = try check(offset, 8)
+        return storage.pointee.base.loadUnaligned(fromByteOffset: start, as: UInt64.self)
+    }
+
+    public func storeUInt64(_ value: UInt64, at offset: UInt64) throws(Trap) {
+        let start = try check(offset, 8)
+        storage.pointee.base.storeBytes(of: value, toByteOffset: start, as: UInt64.self)
+    }
+
+    /// Direct access to `count` bytes at `offset`, after a bounds check; do not keep the pointer
+    /// (growing the memory moves it).
+    public func withUnsafeMutableBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        let start = try check(offset, UInt64(max(count, 0)))
+        return try body(UnsafeMutableRawBufferPointer(start: storage.pointee.base + start, count: count))
+    }
+}
+
+public struct Table {
+    public let store: Store
+    let storage: UnsafeMutablePointer<TableStorage>
+
+    public var count: Int { storage.pointee.count }
+    public var type: TableType {
+        TableType(elementType: storage.pointee.elementType,
+                  limits: Limits(min: UInt64(count), max: storage.pointee.declaredMax))
+    }
+
+    public func get(_ index: Int) throws(Trap) -> Value {
+        guard index >= 0, index < count else { throw Trap(.outOfBoundsTableAccess) }
+        return Value(slot: storage.pointee.elements[index], type: storage.pointee.elementType)
+    }
+
+    public func set(_ index: Int, _ value: Value) throws(Trap) {
+        guard index >= 0, index < count else { throw Trap(.outOfBoundsTableAccess) }
+        storage.pointee.elements[index] = value.slot
+    }
+}
+
+public struct Global {
+    public let store: Store
+    let cell: UnsafeMutablePointer<UInt64>
+    public let type: GlobalType
+
+    public var value: Value {
+        if type.valueType == .v128 { return .v128(V128(low: cell[0], high: cell[1])) }
+        return Value(slot: cell.pointee, type: type.valueType)
+    }
+
+    public func set(_ value: Value) {
+        if case .v128(let v) = value {
+            cell[0] = v.low
+            cell[1] = v.high
+        } else {
+            cell.pointee = value.slot
+        }
+    }
+}
+
+public enum ExternalValue {
+    case function(Function)
+    case table(Table)
+    case memory(Memory)
+    case global(Global)
+
+    var kindName: String {
+        switch self {
+        case .function: return "function"
+        case .table: return "table"
+        case .memory: return "memory"
+        case .global: return "global"
+        }
+    }
+}
+
+/// The values an instance's imports are resolved from, by module and name (compared byte for byte).
+public struct Imports {
+    var entries: [[UInt8]: [[UInt8]: ExternalValue]] = [:]
+
+    public init() {}
+
+    public mutating func define(module: String, name: String, _ value: ExternalValue) {
+        entries[Array(module.utf8), default: [:]][Array(name.utf8)] = value
+    }
+
+    /// Makes every export of `instance` importable under `module`.
+    public mutating func define(module: String, instance: Instance) {
+        for (name, value) in instance.exports { define(module: module, name: name, value) }
+    }
+
+    public func lookup(module: String, name: String) -> ExternalValue? {
+        entries[Array(module.utf8)]?[Array(name.utf8)]
+    }
+
+    public func hasModule(_ module: String) -> Bool { entries[Array(module.utf8)] != nil }
+}

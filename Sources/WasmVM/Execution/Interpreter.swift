@@ -1,0 +1,576 @@
+import WasmParser
+
+/// The interpreter: one loop over register-form code. Calls between Wasm functions push a `CallFrame` on a
+/// side stack and continue in the same loop, so guest recursion never consumes host stack; its depth is
+/// bounded by `ResourceLimits.maxCallDepth` and the value stack's size.
+///
+/// The loop keeps its registers (pc, frame pointer, instance context, memory base and size, fuel) in locals.
+/// Everything it reads is raw memory owned by the store: no reference counting, no existentials, no
+/// allocation, no dictionary lookups per instruction.
+extension Store {
+    func invoke(_ address: Int, _ arguments: [Value]) throws(Trap) -> [Value] {
+        guard address >= 0, address < functionCount else { throw Trap(.host("no function at address \(address)")) }
+        let type = types[functions[address].typeID]
+        guard arguments.count == type.parameters.count,
+              zip(arguments, type.parameters).allSatisfy({ $0.type == $1 }) else {
+            throw Trap(.host("arguments \(arguments) do not match parameters \(type.parameters)"))
+        }
+        prepareStack()
+        guard let stack else { throw Trap(.callStackExhausted) }
+        let fp = stack + stackInUse
+        let needed = max(type.parameters.count, type.results.count)
+        guard stackInUse + needed <= limits.stackSlots else { throw Trap(.callStackExhausted) }
+        for (i, argument) in arguments.enumerated() { fp[i] = argument.slot }
+        interruptFlag.store(false, ordering: .relaxed)
+        try call(address, fp: fp)
+        return type.results.enumerated().map { Value(slot: fp[$0.offset], type: $0.element) }
+    }
+
+    func prepareStack() {
+        if stack == nil {
+            stack = .allocate(capacity: max(limits.stackSlots, 16))
+            frames = .allocate(capacity: max(limits.maxCallDepth, 1) + 1)
+        }
+    }
+
+    /// Calls the function at `address` with its arguments at `fp` (results are written there).
+    func call(_ address: Int, fp: UnsafeMutablePointer<UInt64>) throws(Trap) {
+        let function = functions[address]
+        if function.code == nil {
+            try hostFunctions[function.hostIndex](Caller(store: self, context: nil), fp)
+            return
+        }
+        try execute(address, fp: fp)
+    }
+
+    func backtrace(current: Int, depth: Int, entryDepth: Int) -> [Trap.Frame] {
+        var frames: [Trap.Frame] = []
+        func frame(_ address: Int) -> Trap.Frame {
+            let f = functions[address]
+            let name = f.namesIndex >= 0 ? names[f.namesIndex]?.functionNames[f.functionIndex] : nil
+            return Trap.Frame(functionIndex: f.functionIndex, name: name)
+        }
+        frames.append(frame(current))
+        var d = depth
+        while d > entryDepth, let callFrames = self.frames {
+            d -= 1
+            frames.append(frame(callFrames[d].function))
+        }
+        return frames
+    }
+
+    @inline(never)
+    func execute(_ entry: Int, fp entryFP: UnsafeMutablePointer<UInt64>) throws(Trap) {
+        guard let stack, let callFrames = frames else { throw Trap(.callStackExhausted) }
+        let stackEnd = stack + limits.stackSlots
+        let maxDepth = limits.maxCallDepth
+        let entryDepth = depthInUse
+        var depth = entryDepth
+        let savedStackInUse = stackInUse
+        var functions = self.functions
+        var current = entry
+        var function = functions[entry]
+        var fp = entryFP
+        var context = function.context.unsafelyUnwrapped
+        let emptyMemory = UnsafeMutableRawPointer(stack)
+        var memBase = context.pointee.memory?.pointee.base ?? emptyMemory
+        var memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+        let startFuel = limits.fuel ?? Int64.max
+        var fuel = startFuel
+        defer {
+            instructionsExecuted &+= startFuel &- fuel
+            depthInUse = entryDepth
+            stackInUse = savedStackInUse
+        }
+
+        func trap(_ reason: Trap.Reason) -> Trap {
+            Trap(reason, backtrace: backtrace(current: current, depth: depth, entryDepth: entryDepth))
+        }
+
+        guard fp + function.frameSize <= stackEnd else { throw trap(.callStackExhausted) }
+        (fp + function.paramSlots).update(repeating: 0, count: function.localsEnd - function.paramSlots)
+        if function.constantCount > 0 {
+            (fp + function.localsEnd).update(from: function.constants.unsafelyUnwrapped, count: function.constantCount)
+        }
+        var pc = function.code.unsafelyUnwrapped
+
+        while true {
+            let start = pc
+            let w = pc.pointee
+            pc += 1
+            let d = Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
+            let x = Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)
+            let y = Int(truncatingIfNeeded: w >> 48)
+            switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+            // MARK: i32
+            case .i32Eqz: fp[d] = fp[x] & 0xFFFF_FFFF == 0 ? 1 : 0
+            case .i32Eq: fp[d] = u32(fp[x]) == u32(fp[y]) ? 1 : 0
+            case .i32Ne: fp[d] = u32(fp[x]) != u32(fp[y]) ? 1 : 0
+            case .i32LtS: fp[d] = s32(fp[x]) < s32(fp[y]) ? 1 : 0
+            case .i32LtU: fp[d] = u32(fp[x]) < u32(fp[y]) ? 1 : 0
+            case .i32GtS: fp[d] = s32(fp[x]) > s32(fp[y]) ? 1 : 0
+            case .i32GtU: fp[d] = u32(fp[x]) > u32(fp[y]) ? 1 : 0
+            case .i32LeS: fp[d] = s32(fp[x]) <= s32(fp[y]) ? 1 : 0
+            case .i32LeU: fp[d] = u32(fp[x]) <= u32(fp[y]) ? 1 : 0
+            case .i32GeS: fp[d] = s32(fp[x]) >= s32(fp[y]) ? 1 : 0
+            case .i32GeU: fp[d] = u32(fp[x]) >= u32(fp[y]) ? 1 : 0
+            case .i32Clz: fp[d] = UInt64(u32(fp[x]).leadingZeroBitCount)
+            case .i32Ctz: fp[d] = UInt64(u32(fp[x]).trailingZeroBitCount)
+            case .i32Popcnt: fp[d] = UInt64(u32(fp[x]).nonzeroBitCount)
+            case .i32Add: fp[d] = UInt64(u32(fp[x]) &+ u32(fp[y]))
+            case .i32Sub: fp[d] = UInt64(u32(fp[x]) &- u32(fp[y]))
+            case .i32Mul: fp[d] = UInt64(u32(fp[x]) &* u32(fp[y]))
+            case .i32DivS:
+                let a = s32(fp[x]), b = s32(fp[y])
+                if b == 0 { throw trap(.integerDivideByZero) }
+                if a == .min && b == -1 { throw trap(.integerOverflow) }
+                fp[d] = UInt64(UInt32(bitPattern: a / b))
+            case .i32DivU:
+                let b = u32(fp[y])
+                if b == 0 { throw trap(.integerDivideByZero) }
+                fp[d] = UInt64(u32(fp[x]) / b)
+            case .i32RemS:
+                let a = s32(fp[x]), b = s32(fp[y])
+                if b == 0 { throw trap(.integerDivideByZero) }
+                fp[d] = b == -1 ? 0 : UInt64(UInt32(bitPattern: a % b))
+            case .i32RemU:
+                let b = u32(fp[y])
+                if b == 0 { throw trap(.integerDivideByZero) }
+                fp[d] = UInt64(u32(fp[x]) % b)
+            case .i32And: fp[d] = UInt64(u32(fp[x]) & u32(fp[y]))
+            case .i32Or: fp[d] = UInt64(u32(fp[x]) | u32(fp[y]))
+            case .i32Xor: fp[d] = UInt64(u32(fp[x]) ^ u32(fp[y]))
+            case .i32Shl: fp[d] = UInt64(u32(fp[x]) &<< u32(fp[y]))
+            case .i32ShrS: fp[d] = UInt64(UInt32(bitPattern: s32(fp[x]) &>> s32(fp[y])))
+            case .i32ShrU: fp[d] = UInt64(u32(fp[x]) &>> u32(fp[y]))
+            case .i32Rotl: fp[d] = UInt64(rotl(u32(fp[x]), u32(fp[y])))
+            case .i32Rotr: fp[d] = UInt64(rotl(u32(fp[x]), 32 &- (u32(fp[y]) & 31)))
+            // MARK: i64
+            case .i64Eqz: fp[d] = fp[x] == 0 ? 1 : 0
+            case .i64Eq: fp[d] = fp[x] == fp[y] ? 1 : 0
+            case .i64Ne: fp[d] = fp[x] != fp[y] ? 1 : 0
+            case .i64LtS: fp[d] = s64(fp[x]) < s64(fp[y]) ? 1 : 0
+            case .i64LtU: fp[d] = fp[x] < fp[y] ? 1 : 0
+            case .i64GtS: fp[d] = s64(fp[x]) > s64(fp[y]) ? 1 : 0
+            case .i64GtU: fp[d] = fp[x] > fp[y] ? 1 : 0
+            case .i64LeS: fp[d] = s64(fp[x]) <= s64(fp[y]) ? 1 : 0
+            case .i64LeU: fp[d] = fp[x] <= fp[y] ? 1 : 0
+            case .i64GeS: fp[d] = s64(fp[x]) >= s64(fp[y]) ? 1 : 0
+            case .i64GeU: fp[d] = fp[x] >= fp[y] ? 1 : 0
+            case .i64Clz: fp[d] = UInt64(fp[x].leadingZeroBitCount)
+            case .i64Ctz: fp[d] = UInt64(fp[x].trailingZeroBitCount)
+            case .i64Popcnt: fp[d] = UInt64(fp[x].nonzeroBitCount)
+            case .i64Add: fp[d] = fp[x] &+ fp[y]
+            case .i64Sub: fp[d] = fp[x] &- fp[y]
+            case .i64Mul: fp[d] = fp[x] &* fp[y]
+            case .i64DivS:
+                let a = s64(fp[x]), b = s64(fp[y])
+                if b == 0 { throw trap(.integerDivideByZero) }
+                if a == .min && b == -1 { throw trap(.integerOverflow) }
+                fp[d] = UInt64(bitPattern: a / b)
+            case .i64DivU:
+                let b = fp[y]
+                if b == 0 { throw trap(.integerDivideByZero) }
+                fp[d] = fp[x] / b
+            case .i64RemS:
+                let a = s64(fp[x]), b = s64(fp[y])
+                if b == 0 { throw trap(.integerDivideByZero) }
+                fp[d] = b == -1 ? 0 : UInt64(bitPattern: a % b)
+            case .i64RemU:
+                let b = fp[y]
+                if b == 0 { throw trap(.integerDivideByZero) }
+                fp[d] = fp[x] % b
+            case .i64And: fp[d] = fp[x] & fp[y]
+            case .i64Or: fp[d] = fp[x] | fp[y]
+            case .i64Xor: fp[d] = fp[x] ^ fp[y]
+            case .i64Shl: fp[d] = fp[x] &<< fp[y]
+            case .i64ShrS: fp[d] = UInt64(bitPattern: s64(fp[x]) &>> s64(fp[y]))
+            case .i64ShrU: fp[d] = fp[x] &>> fp[y]
+            case .i64Rotl: fp[d] = rotl(fp[x], fp[y])
+            case .i64Rotr: fp[d] = rotl(fp[x], 64 &- (fp[y] & 63))
+            // MARK: f32
+            case .f32Eq: fp[d] = Numerics.f32(fp[x]) == Numerics.f32(fp[y]) ? 1 : 0
+            case .f32Ne: fp[d] = Numerics.f32(fp[x]) != Numerics.f32(fp[y]) ? 1 : 0
+            case .f32Lt: fp[d] = Numerics.f32(fp[x]) < Numerics.f32(fp[y]) ? 1 : 0
+            case .f32Gt: fp[d] = Numerics.f32(fp[x]) > Numerics.f32(fp[y]) ? 1 : 0
+            case .f32Le: fp[d] = Numerics.f32(fp[x]) <= Numerics.f32(fp[y]) ? 1 : 0
+            case .f32Ge: fp[d] = Numerics.f32(fp[x]) >= Numerics.f32(fp[y]) ? 1 : 0
+            case .f32Abs: fp[d] = fp[x] & 0x7FFF_FFFF
+            case .f32Neg: fp[d] = (fp[x] ^ 0x8000_0000) & 0xFFFF_FFFF
+            case .f32Ceil: fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.up))
+            case .f32Floor: fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.down))
+            case .f32Trunc: fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.towardZero))
+            case .f32Nearest: fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.toNearestOrEven))
+            case .f32Sqrt: fp[d] = Numerics.slot(Numerics.f32(fp[x]).squareRoot())
+            case .f32Add: fp[d] = Numerics.slot(Numerics.f32(fp[x]) + Numerics.f32(fp[y]))
+            case .f32Sub: fp[d] = Numerics.slot(Numerics.f32(fp[x]) - Numerics.f32(fp[y]))
+            case .f32Mul: fp[d] = Numerics.slot(Numerics.f32(fp[x]) * Numerics.f32(fp[y]))
+            case .f32Div: fp[d] = Numerics.slot(Numerics.f32(fp[x]) / Numerics.f32(fp[y]))
+            case .f32Min: fp[d] = Numerics.slot(Numerics.min(Numerics.f32(fp[x]), Numerics.f32(fp[y])))
+            case .f32Max: fp[d] = Numerics.slot(Numerics.max(Numerics.f32(fp[x]), Numerics.f32(fp[y])))
+            case .f32Copysign: fp[d] = (fp[x] & 0x7FFF_FFFF) | (fp[y] & 0x8000_0000)
+            // MARK: f64
+            case .f64Eq: fp[d] = Numerics.f64(fp[x]) == Numerics.f64(fp[y]) ? 1 : 0
+            case .f64Ne: fp[d] = Numerics.f64(fp[x]) != Numerics.f64(fp[y]) ? 1 : 0
+            case .f64Lt: fp[d] = Numerics.f64(fp[x]) < Numerics.f64(fp[y]) ? 1 : 0
+            case .f64Gt: fp[d] = Numerics.f64(fp[x]) > Numerics.f64(fp[y]) ? 1 : 0
+            case .f64Le: fp[d] = Numerics.f64(fp[x]) <= Numerics.f64(fp[y]) ? 1 : 0
+            case .f64Ge: fp[d] = Numerics.f64(fp[x]) >= Numerics.f64(fp[y]) ? 1 : 0
+            case .f64Abs: fp[d] = fp[x] & 0x7FFF_FFFF_FFFF_FFFF
+            case .f64Neg: fp[d] = fp[x] ^ 0x8000_0000_0000_0000
+            case .f64Ceil: fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.up))
+            case .f64Floor: fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.down))
+            case .f64Trunc: fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.towardZero))
+            case .f64Nearest: fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.toNearestOrEven))
+            case .f64Sqrt: fp[d] = Numerics.slot(Numerics.f64(fp[x]).squareRoot())
+            case .f64Add: fp[d] = Numerics.slot(Numerics.f64(fp[x]) + Numerics.f64(fp[y]))
+            case .f64Sub: fp[d] = Numerics.slot(Numerics.f64(fp[x]) - Numerics.f64(fp[y]))
+            case .f64Mul: fp[d] = Numerics.slot(Numerics.f64(fp[x]) * Numerics.f64(fp[y]))
+            case .f64Div: fp[d] = Numerics.slot(Numerics.f64(fp[x]) / Numerics.f64(fp[y]))
+            case .f64Min: fp[d] = Numerics.slot(Numerics.min(Numerics.f64(fp[x]), Numerics.f64(fp[y])))
+            case .f64Max: fp[d] = Numerics.slot(Numerics.max(Numerics.f64(fp[x]), Numerics.f64(fp[y])))
+            case .f64Copysign: fp[d] = (fp[x] & 0x7FFF_FFFF_FFFF_FFFF) | (fp[y] & 0x8000_0000_0000_0000)
+            // MARK: conversions
+            case .i32WrapI64: fp[d] = fp[x] & 0xFFFF_FFFF
+            case .i32TruncF32S:
+                do { fp[d] = UInt64(UInt32(bitPattern: try Numerics.truncToI32(Numerics.f32(fp[x]), lower: -2147483904.0, upper: 2147483648.0))) }
+                catch { throw trap(error.reason) }
+            case .i32TruncF32U:
+                do { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f32(fp[x]))) } catch { throw trap(error.reason) }
+            case .i32TruncF64S:
+                do { fp[d] = UInt64(UInt32(bitPattern: try Numerics.truncToI32(Numerics.f64(fp[x]), lower: -2147483649.0, upper: 2147483648.0))) }
+                catch { throw trap(error.reason) }
+            case .i32TruncF64U:
+                do { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f64(fp[x]))) } catch { throw trap(error.reason) }
+            case .i64ExtendI32S: fp[d] = UInt64(bitPattern: Int64(s32(fp[x])))
+            case .i64ExtendI32U: fp[d] = fp[x] & 0xFFFF_FFFF
+            case .i64TruncF32S:
+                do { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f32(fp[x]))) } catch { throw trap(error.reason) }
+            case .i64TruncF32U:
+                do { fp[d] = try Numerics.truncToU64(Numerics.f32(fp[x])) } catch { throw trap(error.reason) }
+            case .i64TruncF64S:
+                do { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f64(fp[x]))) } catch { throw trap(error.reason) }
+            case .i64TruncF64U:
+                do { fp[d] = try Numerics.truncToU64(Numerics.f64(fp[x])) } catch { throw trap(error.reason) }
+            case .f32ConvertI32S: fp[d] = Numerics.slot(Float(s32(fp[x])))
+            case .f32ConvertI32U: fp[d] = Numerics.slot(Float(u32(fp[x])))
+            case .f32ConvertI64S: fp[d] = Numerics.slot(Float(s64(fp[x])))
+            case .f32ConvertI64U: fp[d] = Numerics.slot(Float(fp[x]))
+            case .f32DemoteF64: fp[d] = Numerics.slot(Float(Numerics.f64(fp[x])))
+            case .f64ConvertI32S: fp[d] = Numerics.slot(Double(s32(fp[x])))
+            case .f64ConvertI32U: fp[d] = Numerics.slot(Double(u32(fp[x])))
+            case .f64ConvertI64S: fp[d] = Numerics.slot(Double(s64(fp[x])))
+            case .f64ConvertI64U: fp[d] = Numerics.slot(Double(fp[x]))
+            case .f64PromoteF32: fp[d] = Numerics.slot(Double(Numerics.f32(fp[x])))
+            case .i32ReinterpretF32, .f32ReinterpretI32: fp[d] = fp[x] & 0xFFFF_FFFF
+            case .i64ReinterpretF64, .f64ReinterpretI64: fp[d] = fp[x]
+            case .i32Extend8S: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: fp[x]))))
+            case .i32Extend16S: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: fp[x]))))
+            case .i64Extend8S: fp[d] = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: fp[x])))
+            case .i64Extend16S: fp[d] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: fp[x])))
+            case .i64Extend32S: fp[d] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: fp[x])))
+            case .i32TruncSatF32S: fp[d] = UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f32(fp[x]))))
+            case .i32TruncSatF32U: fp[d] = UInt64(Numerics.saturateU32(Numerics.f32(fp[x])))
+            case .i32TruncSatF64S: fp[d] = UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f64(fp[x]))))
+            case .i32TruncSatF64U: fp[d] = UInt64(Numerics.saturateU32(Numerics.f64(fp[x])))
+            case .i64TruncSatF32S: fp[d] = UInt64(bitPattern: Numerics.saturateI64(Numerics.f32(fp[x])))
+            case .i64TruncSatF32U: fp[d] = Numerics.saturateU64(Numerics.f32(fp[x]))
+            case .i64TruncSatF64S: fp[d] = UInt64(bitPattern: Numerics.saturateI64(Numerics.f64(fp[x])))
+            case .i64TruncSatF64U: fp[d] = Numerics.saturateU64(Numerics.f64(fp[x]))
+
+            // MARK: data movement
+            case .copy: fp[d] = fp[x]
+            case .select:
+                fp[d] = fp[Int(truncatingIfNeeded: pc.pointee)] & 0xFFFF_FFFF != 0 ? fp[x] : fp[y]
+                pc += 1
+            case .globalGet:
+                fp[d] = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee
+                pc += 1
+            case .globalSet:
+                context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee = fp[x]
+                pc += 1
+
+            // MARK: control
+            case .trapUnreachable:
+                throw trap(.unreachable)
+            case .br:
+                let target = pc.pointee
+                pc = start + Int(Int32(truncatingIfNeeded: target))
+                fuel &-= Int64(target >> 32)
+                if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    throw trap(fuel < 0 ? .fuelExhausted : .interrupted)
+                }
+            case .brIfNz, .brIfZ, .brIfI32Eq, .brIfI32Ne, .brIfI32LtS, .brIfI32LtU, .brIfI32GtS, .brIfI32GtU,
+                 .brIfI32LeS, .brIfI32LeU, .brIfI32GeS, .brIfI32GeU, .brIfI64Eq, .brIfI64Ne, .brIfI64LtS,
+                 .brIfI64LtU, .brIfI64GtS, .brIfI64GtU, .brIfI64LeS, .brIfI64LeU, .brIfI64GeS, .brIfI64GeU:
+                let taken: Bool
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .brIfNz: taken = fp[x] & 0xFFFF_FFFF != 0
+                case .brIfZ: taken = fp[x] & 0xFFFF_FFFF == 0
+                case .brIfI32Eq: taken = u32(fp[x]) == u32(fp[y])
+                case .brIfI32Ne: taken = u32(fp[x]) != u32(fp[y])
+                case .brIfI32LtS: taken = s32(fp[x]) < s32(fp[y])
+                case .brIfI32LtU: taken = u32(fp[x]) < u32(fp[y])
+                case .brIfI32GtS: taken = s32(fp[x]) > s32(fp[y])
+                case .brIfI32GtU: taken = u32(fp[x]) > u32(fp[y])
+                case .brIfI32LeS: taken = s32(fp[x]) <= s32(fp[y])
+                case .brIfI32LeU: taken = u32(fp[x]) <= u32(fp[y])
+                case .brIfI32GeS: taken = s32(fp[x]) >= s32(fp[y])
+                case .brIfI32GeU: taken = u32(fp[x]) >= u32(fp[y])
+                case .brIfI64Eq: taken = fp[x] == fp[y]
+                case .brIfI64Ne: taken = fp[x] != fp[y]
+                case .brIfI64LtS: taken = s64(fp[x]) < s64(fp[y])
+                case .brIfI64LtU: taken = fp[x] < fp[y]
+                case .brIfI64GtS: taken = s64(fp[x]) > s64(fp[y])
+                case .brIfI64GtU: taken = fp[x] > fp[y]
+                case .brIfI64LeS: taken = s64(fp[x]) <= s64(fp[y])
+                case .brIfI64LeU: taken = fp[x] <= fp[y]
+                case .brIfI64GeS: taken = s64(fp[x]) >= s64(fp[y])
+                default: taken = fp[x] >= fp[y]
+                }
+                if taken {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw trap(fuel < 0 ? .fuelExhausted : .interrupted)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brTable:
+                let last = UInt64(pc.pointee)
+                let index = min(UInt64(u32(fp[x])), last)
+                let target = pc[1 + Int(index)]
+                pc = start + Int(Int32(truncatingIfNeeded: target))
+                fuel &-= Int64(target >> 32)
+                if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    throw trap(fuel < 0 ? .fuelExhausted : .interrupted)
+                }
+            case .return:
+                fuel &-= Int64(pc.pointee)
+                if depth == entryDepth { return }
+                if fuel < 0 { throw trap(.fuelExhausted) }
+                depth -= 1
+                let frame = callFrames[depth]
+                pc = frame.pc
+                fp = frame.fp
+                current = frame.function
+                context = frame.context
+                memBase = context.pointee.memory?.pointee.base ?? emptyMemory
+                memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+            case .call, .callIndirect:
+                let immediate = pc.pointee
+                pc += 1
+                let callee: Int
+                if unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .call {
+                    callee = context.pointee.functions[Int(truncatingIfNeeded: immediate)]
+                } else {
+                    let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
+                    let index = u32(fp[x])
+                    guard Int(index) < table.pointee.count else { throw trap(.undefinedElement) }
+                    let reference = table.pointee.elements[Int(index)]
+                    guard reference != 0 else { throw trap(.uninitializedElement(index)) }
+                    callee = Int(truncatingIfNeeded: reference &- 1)
+                    guard functions[callee].typeID == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else {
+                        throw trap(.indirectCallTypeMismatch)
+                    }
+                }
+                let calleeFP = fp + d
+                function = functions[callee]
+                if interruptFlag.load(ordering: .relaxed) { throw trap(.interrupted) }
+                guard let code = function.code else {
+                    // Host function: arguments and results in place at the callee's frame.
+                    self.depthInUse = depth
+                    self.stackInUse = calleeFP - stack + function.frameSize
+                    do {
+                        try hostFunctions[function.hostIndex](Caller(store: self, context: context), calleeFP)
+                    } catch {
+                        if case .exit = error.reason { throw error }
+                        throw Trap(error.reason, backtrace: backtrace(current: current, depth: depth, entryDepth: entryDepth))
+                    }
+                    functions = self.functions
+                    memBase = context.pointee.memory?.pointee.base ?? emptyMemory
+                    memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                    continue
+                }
+                guard depth < maxDepth, calleeFP + function.frameSize <= stackEnd else {
+                    throw trap(.callStackExhausted)
+                }
+                callFrames[depth] = CallFrame(pc: pc, fp: fp, context: context, function: current)
+                depth += 1
+                current = callee
+                fp = calleeFP
+                (fp + function.paramSlots).update(repeating: 0, count: function.localsEnd - function.paramSlots)
+                if function.constantCount > 0 {
+                    (fp + function.localsEnd).update(from: function.constants.unsafelyUnwrapped, count: function.constantCount)
+                }
+                pc = code
+                if function.context.unsafelyUnwrapped != context {
+                    context = function.context.unsafelyUnwrapped
+                    memBase = context.pointee.memory?.pointee.base ?? emptyMemory
+                    memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                }
+
+            // MARK: memory
+            case .loadI32:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                fp[d] = UInt64(memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self))
+            case .loadI64:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 8 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                fp[d] = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt64.self)
+            case .loadI328s, .loadI328u, .loadI648s, .loadI648u:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address < memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                let byte = memBase.load(fromByteOffset: Int(address), as: UInt8.self)
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
+                case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
+                default: fp[d] = UInt64(byte)
+                }
+            case .loadI3216s, .loadI3216u, .loadI6416s, .loadI6416u:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 2 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                let half = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt16.self)
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
+                case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
+                default: fp[d] = UInt64(half)
+                }
+            case .loadI6432s, .loadI6432u:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                let word = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self)
+                fp[d] = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .loadI6432s
+                    ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
+            case .storeI32:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                memBase.storeBytes(of: u32(fp[y]), toByteOffset: Int(address), as: UInt32.self)
+            case .storeI64:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 8 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                memBase.storeBytes(of: fp[y], toByteOffset: Int(address), as: UInt64.self)
+            case .store8:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address < memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                memBase.storeBytes(of: UInt8(truncatingIfNeeded: fp[y]), toByteOffset: Int(address), as: UInt8.self)
+            case .store16:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 2 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                memBase.storeBytes(of: UInt16(truncatingIfNeeded: fp[y]), toByteOffset: Int(address), as: UInt16.self)
+            case .store32:
+                let address = UInt64(u32(fp[x])) &+ pc.pointee
+                pc += 1
+                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                memBase.storeBytes(of: u32(fp[y]), toByteOffset: Int(address), as: UInt32.self)
+            case .memorySize:
+                fp[d] = memSize / UInt64(MemoryType.pageSize)
+            case .memoryGrow:
+                if let memory = context.pointee.memory, let old = memory.pointee.grow(by: UInt64(u32(fp[x]))) {
+                    fp[d] = UInt64(old)
+                    memBase = memory.pointee.base
+                    memSize = UInt64(memory.pointee.byteCount)
+                } else {
+                    fp[d] = 0xFFFF_FFFF
+                }
+            case .memoryFill:
+                let destination = UInt64(u32(fp[d])), count = UInt64(u32(fp[y]))
+                guard destination &+ count <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                (memBase + Int(destination)).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: fp[x]), count: Int(count))
+            case .memoryCopy:
+                let destination = UInt64(u32(fp[d])), source = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
+                guard destination &+ count <= memSize, source &+ count <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                (memBase + Int(destination)).copyMemory(from: memBase + Int(source), byteCount: Int(count))
+            case .memoryInit:
+                let segment = context.pointee.data + Int(truncatingIfNeeded: pc.pointee)
+                pc += 1
+                let destination = UInt64(u32(fp[d])), source = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
+                guard destination &+ count <= memSize, source &+ count <= UInt64(segment.pointee.count) else {
+                    throw trap(.outOfBoundsMemoryAccess)
+                }
+                if count > 0 {
+                    (memBase + Int(destination)).copyMemory(from: segment.pointee.pointer.unsafelyUnwrapped + Int(source), byteCount: Int(count))
+                }
+            case .dataDrop:
+                context.pointee.data[Int(truncatingIfNeeded: pc.pointee)].count = 0
+                pc += 1
+
+            // MARK: tables and references
+            case .tableGet:
+                let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
+                pc += 1
+                let index = Int(u32(fp[x]))
+                guard index < table.pointee.count else { throw trap(.outOfBoundsTableAccess) }
+                fp[d] = table.pointee.elements[index]
+            case .tableSet:
+                let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
+                pc += 1
+                let index = Int(u32(fp[x]))
+                guard index < table.pointee.count else { throw trap(.outOfBoundsTableAccess) }
+                table.pointee.elements[index] = fp[y]
+            case .tableSize:
+                fp[d] = UInt64(context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)].pointee.count)
+                pc += 1
+            case .tableGrow:
+                let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
+                pc += 1
+                fp[d] = table.pointee.grow(by: UInt64(u32(fp[y])), fill: fp[x]).map { UInt64($0) } ?? 0xFFFF_FFFF
+            case .tableFill:
+                let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
+                pc += 1
+                let index = UInt64(u32(fp[d])), count = UInt64(u32(fp[y]))
+                guard index &+ count <= UInt64(table.pointee.count) else { throw trap(.outOfBoundsTableAccess) }
+                (table.pointee.elements + Int(index)).update(repeating: fp[x], count: Int(count))
+            case .tableCopy:
+                let immediate = pc.pointee
+                pc += 1
+                let destination = context.pointee.tables[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)]
+                let source = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
+                let d0 = UInt64(u32(fp[d])), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
+                guard d0 &+ count <= UInt64(destination.pointee.count), s0 &+ count <= UInt64(source.pointee.count) else {
+                    throw trap(.outOfBoundsTableAccess)
+                }
+                (destination.pointee.elements + Int(d0)).update(from: source.pointee.elements + Int(s0), count: Int(count))
+            case .tableInit:
+                let immediate = pc.pointee
+                pc += 1
+                let segment = context.pointee.elements + Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)
+                let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
+                let d0 = UInt64(u32(fp[d])), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
+                guard d0 &+ count <= UInt64(table.pointee.count), s0 &+ count <= UInt64(segment.pointee.count) else {
+                    throw trap(.outOfBoundsTableAccess)
+                }
+                if count > 0 {
+                    let references = segment.pointee.pointer.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)
+                    (table.pointee.elements + Int(d0)).update(from: references + Int(s0), count: Int(count))
+                }
+            case .elemDrop:
+                context.pointee.elements[Int(truncatingIfNeeded: pc.pointee)].count = 0
+                pc += 1
+            case .refFunc:
+                fp[d] = UInt64(context.pointee.functions[Int(truncatingIfNeeded: pc.pointee)]) &+ 1
+                pc += 1
+            case .refIsNull:
+                fp[d] = fp[x] == 0 ? 1 : 0
+            }
+        }
+    }
+}
+
+@inline(__always) func u32(_ slot: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: slot) }
+@inline(__always) func s32(_ slot: UInt64) -> Int32 { Int32(truncatingIfNeeded: slot) }
+@inline(__always) func s64(_ slot: UInt64) -> Int64 { Int64(bitPattern: slot) }
+@inline(__always) func rotl(_ v: UInt32, _ k: UInt32) -> UInt32 { (v &<< k) | (v &>> (32 &- (k & 31))) }
+@inline(__always) func rotl(_ v: UInt64, _ k: UInt64) -> UInt64 { (v &<< k) | (v &>> (64 &- (k & 63))) }

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import WasmParser
+
+/// The raw, pointer-stable state that the interpreter reads. Everything here is owned by a `Store` and lives
+/// as long as it; the interpreter reaches it through plain pointers, so its loop does no reference counting.
+
+/// A linear memory: `byteCount` bytes at `base` (never nil: a zero-page memory points at a dummy byte).
+struct MemoryStorage {
+    var base: UnsafeMutableRawPointer
+    var byteCount: Int
+    /// The most pages it may grow to: its declared maximum, capped by the store's limit.
+    var maxPages: Int
+    var declaredMax: UInt64?
+
+    var pageCount: Int { byteCount / MemoryType.pageSize }
+
+    func release() { free(base) }
+
+    static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?) -> UnsafeMutablePointer<MemoryStorage> {
+        let bytes = pages * MemoryType.pageSize
+        // malloc-family memory so that growing can realloc; calloc gets zeroed pages from the kernel lazily.
+        guard let base = calloc(Swift.max(bytes, 1), 1) else { fatalError("out of memory allocating \(bytes) bytes") }
+        let storage = UnsafeMutablePointer<MemoryStorage>.allocate(capacity: 1)
+        storage.initialize(to: MemoryStorage(base: base, byteCount: bytes, maxPages: maxPages, declaredMax: declaredMax))
+        return storage
+    }
+
+    /// Grows by `delta` pages; returns the old page count, or nil when the limit forbids it.
+    mutating func grow(by delta: UInt64) -> Int? {
+        let old = pageCount
+        guard delta <= UInt64(maxPages), old + Int(delta) <= maxPages else { return nil }
+        if delta == 0 { return old }
+        let newBytes = (old + Int(delta)) * MemoryType.pageSize
+        guard let grown = realloc(base, newBytes) else { return nil }
+        (grown + byteCount).initializeMemory(as: UInt8.self, repeating: 0, count: newBytes - byteCount)
+        base = grown
+        byteCount = newBytes
+        return old
+    }
+}
+
+/// A table of references (0 is null, else store address + 1 for functions, host value + 1 for externs).
+struct TableStorage {
+    var elements: UnsafeMutablePointer<UInt64>
+    var count: Int
+    var maxCount: Int
+    var declaredMax: UInt64?
+    var elementType: ValueType
+
+    static func allocate(count: Int, maxCount: Int, declaredMax: UInt64?, elementType: ValueType, fill: UInt64 = 0) -> UnsafeMutablePointer<TableStorage> {
+        let elements = UnsafeMutablePointer<UInt64>.allocate(capacity: Swift.max(count, 1))
+        elements.initialize(repeating: fill, count: Swift.max(count, 1))
+        let storage = UnsafeMutablePointer<TableStorage>.allocate(capacity: 1)
+        storage.initialize(to: TableStorage(elements: elements, count: count, maxCount: maxCount, declaredMax: declaredMax, elementType: elementType))
+        return storage
+    }
+
+    mutating func grow(by delta: UInt64, fill: UInt64) -> Int? {
+        let old = count
+        guard delta <= UInt64(maxCount), old + Int(delta) <= maxCount else { return nil }
+        if delta == 0 { return old }
+        let newCount = old + Int(delta)
+        let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: newCount)
+        grown.moveInitialize(from: elements, count: old)
+        (grown + old).initialize(repeating: fill, count: Int(delta))
+        elements.deallocate()
+        elements = grown
+        count = newCount
+        return old
+    }
+}
+
+/// A passive element or data segment's remaining contents (count 0 once dropped).
+struct SegmentStorage {
+    var pointer: UnsafeRawPointer?
+    var count: Int
+}
+
+/// One function in the store: a compiled Wasm function bound to its instance, or a host function.
+struct FunctionInstance {
+    /// The translated code; nil for host functions.
+    var code: UnsafePointer<UInt64>?
+    var context: UnsafeMutablePointer<InstanceContext>?
+    /// Interned function type, compared by `call_indirect`.
+    var typeID: Int
+    var paramSlots: Int
+    var resultSlots: Int
+    /// Slots [localsStart, constantsStart) are zeroed on entry; constants are copied to [constantsStart, ...).
+    var localsEnd: Int
+    var constantsStart: Int
+    var constants: UnsafePointer<UInt64>?
+    var constantCount: Int
+    /// Slots the frame needs above its base.
+    var frameSize: Int
+    /// Index into the store's host functions (host functions only).
+    var hostIndex: Int
+    /// For traces: the function's index in its module, and the instance's module names.
+    var functionIndex: UInt32
+    var namesIndex: Int
+}
+
+/// What one instance's code refers to at run time, laid out for the interpreter.
+struct InstanceContext {
+    var memory: UnsafeMutablePointer<MemoryStorage>?
+    var globals: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
+    /// Store address of each function in the module's function index space.
+    var functions: UnsafeMutablePointer<Int>
+    var tables: UnsafeMutablePointer<UnsafeMutablePointer<TableStorage>>
+    /// Interned type ID of each of the module's types.
+    var typeIDs: UnsafeMutablePointer<Int>
+    var elements: UnsafeMutablePointer<SegmentStorage>
+    var data: UnsafeMutablePointer<SegmentStorage>
+}

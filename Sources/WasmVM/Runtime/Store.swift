@@ -1,0 +1,192 @@
+import Synchronization
+import WasmParser
+
+/// Limits an embedder sets on everything that runs in a store.
+public struct ResourceLimits: Sendable {
+    /// Most pages any memory may grow to (never more than 65536).
+    public var maxMemoryPages: Int = 65536
+    /// Most elements any table may grow to.
+    public var maxTableElements: Int = 10_000_000
+    /// Deepest guest call nesting before `call stack exhausted`.
+    public var maxCallDepth: Int = 50_000
+    /// 64-bit value slots for all frames' locals and operands (reserved lazily; 8 bytes each).
+    public var stackSlots: Int = 1 << 22
+    /// Fuel: how many instructions may run before `fuel exhausted` (nil: unlimited). Charged per taken
+    /// branch and return with the number of Wasm instructions in the straight-line code they end.
+    public var fuel: Int64?
+
+    public init() {}
+}
+
+/// Owns all runtime state: functions, memories, tables, globals, instances. Requests that must not see each
+/// other's state get their own store; a store is used by one thread at a time (the interrupt flag excepted).
+public final class Store {
+    public var limits: ResourceLimits
+
+    var functions: UnsafeMutablePointer<FunctionInstance>
+    var functionCount = 0
+    var functionCapacity = 64
+    var hostFunctions: [HostFunctionBody] = []
+    var typeIDs: [FunctionType: Int] = [:]
+    var types: [FunctionType] = []
+    /// Module names of each instance, for traps' backtraces.
+    var names: [NameSection?] = []
+    /// Keeps compiled code alive as long as functions refer to it.
+    var modules: [CompiledModule] = []
+
+    var memories: [UnsafeMutablePointer<MemoryStorage>] = []
+    var tables: [UnsafeMutablePointer<TableStorage>] = []
+    var globalCells: [UnsafeMutablePointer<UInt64>] = []
+    var contexts: [UnsafeMutablePointer<InstanceContext>] = []
+    var rawAllocations: [UnsafeMutableRawPointer] = []
+
+    var stack: UnsafeMutablePointer<UInt64>?
+    var frames: UnsafeMutablePointer<CallFrame>?
+    /// Slots in use by executions in progress (a host function may call back into the guest).
+    var stackInUse = 0
+    var depthInUse = 0
+
+    /// Set from any thread to stop the running guest with `interrupted` at its next branch or call.
+    public let interruptFlag = Atomic<Bool>(false)
+    /// Instructions charged so far (see `ResourceLimits.fuel`).
+    public internal(set) var instructionsExecuted: Int64 = 0
+
+    public init(limits: ResourceLimits = ResourceLimits()) {
+        self.limits = limits
+        functions = .allocate(capacity: functionCapacity)
+    }
+
+    deinit {
+        functions.deallocate()
+        for memory in memories {
+            memory.pointee.release()
+            memory.deallocate()
+        }
+        for table in tables {
+            table.pointee.elements.deallocate()
+            table.deallocate()
+        }
+        for cell in globalCells { cell.deallocate() }
+        for context in contexts { context.deallocate() }
+        for raw in rawAllocations { raw.deallocate() }
+        stack?.deallocate()
+        frames?.deallocate()
+    }
+
+    /// Asks the running guest to stop; safe to call from another thread.
+    public func interrupt() { interruptFlag.store(true, ordering: .relaxed) }
+
+    func internType(_ type: FunctionType) -> Int {
+        if let id = typeIDs[type] { return id }
+        let id = types.count
+        types.append(type)
+        typeIDs[type] = id
+        return id
+    }
+
+    func addFunction(_ function: FunctionInstance) -> Int {
+        if functionCount == functionCapacity {
+            let grown = UnsafeMutablePointer<FunctionInstance>.allocate(capacity: functionCapacity * 2)
+            grown.moveInitialize(from: functions, count: functionCount)
+            functions.deallocate()
+            functions = grown
+            functionCapacity *= 2
+        }
+        (functions + functionCount).initialize(to: function)
+        functionCount += 1
+        return functionCount - 1
+    }
+
+    func allocateRaw<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let pointer = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(count, 1))
+        rawAllocations.append(UnsafeMutableRawPointer(pointer))
+        return pointer
+    }
+
+    func newGlobalCell(_ value: UInt64) -> UnsafeMutablePointer<UInt64> {
+        let cell = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
+        cell.initialize(repeating: 0, count: 2)
+        cell.pointee = value
+        globalCells.append(cell)
+        return cell
+    }
+
+    func type(ofFunction address: Int) -> FunctionType { types[functions[address].typeID] }
+
+    // MARK: Host functions
+
+    /// Defines a host function with the raw calling convention: arguments in `slots[0..<params]`, results
+    /// written to `slots[0..<results]` (each value in one 64-bit slot, as `Value.slot` encodes it).
+    public func defineFunction(type: FunctionType, raw body: @escaping HostFunctionBody) -> Function {
+        let index = hostFunctions.count
+        hostFunctions.append(body)
+        let address = addFunction(FunctionInstance(
+            code: nil, context: nil, typeID: internType(type), paramSlots: type.parameters.count,
+            resultSlots: type.results.count, localsEnd: 0, constantsStart: 0, constants: nil, constantCount: 0,
+            frameSize: Swift.max(type.parameters.count, type.results.count), hostIndex: index,
+            functionIndex: UInt32(index), namesIndex: -1))
+        return Function(store: self, address: address)
+    }
+
+    /// Defines a host function taking and returning `Value`s.
+    public func defineFunction(type: FunctionType, _ body: @escaping (Caller, [Value]) throws(Trap) -> [Value]) -> Function {
+        defineFunction(type: type, raw: { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
+            var arguments: [Value] = []
+            arguments.reserveCapacity(type.parameters.count)
+            for (i, t) in type.parameters.enumerated() { arguments.append(Value(slot: slots[i], type: t)) }
+            let results = try body(caller, arguments)
+            guard results.count == type.results.count,
+                  zip(results, type.results).allSatisfy({ $0.type == $1 }) else {
+                throw Trap(.host("host function returned \(results) for results \(type.results)"))
+            }
+            for (i, r) in results.enumerated() { slots[i] = r.slot }
+        })
+    }
+
+    public func defineMemory(_ type: MemoryType) -> Memory {
+        let storage = MemoryStorage.allocate(pages: Int(type.limits.min), maxPages: memoryLimit(type), declaredMax: type.limits.max)
+        memories.append(storage)
+        return Memory(store: self, storage: storage)
+    }
+
+    public func defineTable(_ type: TableType) -> Table {
+        let storage = TableStorage.allocate(count: Int(type.limits.min), maxCount: tableLimit(type),
+                                            declaredMax: type.limits.max, elementType: type.elementType)
+        tables.append(storage)
+        return Table(store: self, storage: storage)
+    }
+
+    public func defineGlobal(_ type: GlobalType, value: Value) -> Global {
+        Global(store: self, cell: newGlobalCell(value.slot), type: type)
+    }
+
+    func memoryLimit(_ type: MemoryType) -> Int {
+        Swift.min(Int(type.limits.max ?? MemoryType.maxPages), limits.maxMemoryPages, Int(MemoryType.maxPages))
+    }
+
+    func tableLimit(_ type: TableType) -> Int {
+        Swift.min(Int(type.limits.max ?? UInt64(UInt32.max)), limits.maxTableElements)
+    }
+}
+
+/// The raw host calling convention; see `Store.defineFunction(type:raw:)`.
+public typealias HostFunctionBody = (Caller, UnsafeMutablePointer<UInt64>) throws(Trap) -> Void
+
+/// What a host function sees of its caller: the store, and the calling instance's memory.
+public struct Caller {
+    public let store: Store
+    let context: UnsafeMutablePointer<InstanceContext>?
+
+    /// The calling instance's memory 0, if it has one.
+    public var memory: Memory? {
+        guard let storage = context?.pointee.memory else { return nil }
+        return Memory(store: store, storage: storage)
+    }
+}
+
+struct CallFrame {
+    var pc: UnsafePointer<UInt64>
+    var fp: UnsafeMutablePointer<UInt64>
+    var context: UnsafeMutablePointer<InstanceContext>
+    var function: Int
+}

@@ -1,0 +1,73 @@
+/// Why execution stopped abnormally. The messages are the spec's, so the spec suite can compare them.
+public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Reason: Sendable, Equatable {
+        case unreachable
+        case integerDivideByZero
+        case integerOverflow
+        case invalidConversionToInteger
+        case outOfBoundsMemoryAccess
+        case outOfBoundsTableAccess
+        case undefinedElement
+        case uninitializedElement(UInt32)
+        case indirectCallTypeMismatch
+        case callStackExhausted
+        case fuelExhausted
+        case interrupted
+        /// The guest asked to exit (WASI `proc_exit`); not an error for a command module.
+        case exit(Int32)
+        /// A host function failed.
+        case host(String)
+    }
+
+    /// A frame of the guest's call stack at the trap: function index in its module, and its name if known.
+    public struct Frame: Sendable, Equatable, CustomStringConvertible {
+        public var functionIndex: UInt32
+        public var name: String?
+        public var description: String { name.map { "\($0) (func \(functionIndex))" } ?? "func \(functionIndex)" }
+    }
+
+    public var reason: Reason
+    /// Innermost frame first.
+    public var backtrace: [Frame] = []
+
+    public init(_ reason: Reason, backtrace: [Frame] = []) {
+        self.reason = reason
+        self.backtrace = backtrace
+    }
+
+    public var message: String {
+        switch reason {
+        case .unreachable: return "unreachable"
+        case .integerDivideByZero: return "integer divide by zero"
+        case .integerOverflow: return "integer overflow"
+        case .invalidConversionToInteger: return "invalid conversion to integer"
+        case .outOfBoundsMemoryAccess: return "out of bounds memory access"
+        case .outOfBoundsTableAccess: return "out of bounds table access"
+        case .undefinedElement: return "undefined element"
+        case .uninitializedElement(let index): return "uninitialized element \(index)"
+        case .indirectCallTypeMismatch: return "indirect call type mismatch"
+        case .callStackExhausted: return "call stack exhausted"
+        case .fuelExhausted: return "fuel exhausted"
+        case .interrupted: return "interrupted"
+        case .exit(let code): return "exit with code \(code)"
+        case .host(let message): return message
+        }
+    }
+
+    public var description: String {
+        guard let top = backtrace.first else { return "trap: \(message)" }
+        var text = "trap: \(message) in \(top)"
+        if backtrace.count > 1 {
+            text += "\n  backtrace: " + backtrace.prefix(8).map(\.description).joined(separator: " <- ")
+            if backtrace.count > 8 { text += " <- ... (\(backtrace.count - 8) more)" }
+        }
+        return text
+    }
+}
+
+/// Why instantiation failed before any code ran.
+public struct LinkError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

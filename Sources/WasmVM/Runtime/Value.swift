@@ -1,0 +1,68 @@
+import WasmParser
+
+/// A WebAssembly value. Floats are carried as their IEEE-754 bits so that NaN payloads survive exactly.
+public enum Value: Hashable, Sendable, CustomStringConvertible {
+    case i32(UInt32)
+    case i64(UInt64)
+    case f32(UInt32)
+    case f64(UInt64)
+    case v128(V128)
+    /// A function reference (its address in the store), or null.
+    case funcref(Int?)
+    /// A host reference, or null.
+    case externref(UInt64?)
+
+    public static func float(_ value: Float) -> Value { .f32(value.bitPattern) }
+    public static func double(_ value: Double) -> Value { .f64(value.bitPattern) }
+    public static func int32(_ value: Int32) -> Value { .i32(UInt32(bitPattern: value)) }
+    public static func int64(_ value: Int64) -> Value { .i64(UInt64(bitPattern: value)) }
+
+    public var type: ValueType {
+        switch self {
+        case .i32: return .i32
+        case .i64: return .i64
+        case .f32: return .f32
+        case .f64: return .f64
+        case .v128: return .v128
+        case .funcref: return .funcref
+        case .externref: return .externref
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .i32(let v): return "i32:\(Int32(bitPattern: v))"
+        case .i64(let v): return "i64:\(Int64(bitPattern: v))"
+        case .f32(let v): return "f32:\(Float(bitPattern: v))"
+        case .f64(let v): return "f64:\(Double(bitPattern: v))"
+        case .v128(let v): return "v128:\(String(v.high, radix: 16))_\(String(v.low, radix: 16))"
+        case .funcref(let a): return a.map { "funcref:\($0)" } ?? "funcref:null"
+        case .externref(let a): return a.map { "externref:\($0)" } ?? "externref:null"
+        }
+    }
+
+    /// The value's encoding in one 64-bit stack slot (references: 0 is null, else address + 1).
+    var slot: UInt64 {
+        switch self {
+        case .i32(let v): return UInt64(v)
+        case .i64(let v): return v
+        case .f32(let v): return UInt64(v)
+        case .f64(let v): return v
+        case .v128(let v): return v.low
+        case .funcref(let a): return a.map { UInt64($0) + 1 } ?? 0
+        case .externref(let a): return a.map { $0 &+ 1 } ?? 0
+        }
+    }
+
+    init(slot: UInt64, type: ValueType) {
+        switch type {
+        case .i32: self = .i32(UInt32(truncatingIfNeeded: slot))
+        case .i64: self = .i64(slot)
+        case .f32: self = .f32(UInt32(truncatingIfNeeded: slot))
+        case .f64: self = .f64(slot)
+        case .v128: self = .v128(V128(low: slot, high: 0))
+        case .funcref: self = .funcref(slot == 0 ? nil : Int(slot - 1))
+        case .externref: self = .externref(slot == 0 ? nil : slot - 1)
+        }
+    }
+}

@@ -1,0 +1,382 @@
+import WasmParser
+
+/// Translates one validated function body into the interpreter's register-form code.
+///
+/// It walks the body once, keeping a model of the operand stack in which each entry says where its value
+/// lives: a temporary (the canonical slot of its stack position), a local (read in place: `local.get` emits
+/// nothing), or a constant (a slot preloaded on entry: `i32.const` emits nothing). Instructions then name
+/// their operands' slots directly, so `(i32.add (local.get 0) (i32.const 1))` is one dispatch. Values are
+/// moved into canonical slots only where control flow merges (branches, block ends, calls).
+///
+/// Slot numbers of temporaries and constants are only known at the end (they depend on how many constants
+/// the function uses), so every such field is recorded in `fixups` and patched in `finish()`.
+struct FunctionTranslator {
+    enum Location: Equatable {
+        case temporary(Int)  // stack position
+        case local(Int)
+        case constant(Int)   // index among constants and scratch slots
+    }
+
+    struct Control {
+        enum Kind { case function, block, loop, `if`, `else` }
+        var kind: Kind
+        var height: Int
+        var paramCount: Int
+        var resultCount: Int
+        /// Words to patch with this label's position (forward branches), as (target word, instruction start).
+        var pending: [(word: Int, instruction: Int)] = []
+        /// For `if`: the branch to the else part, patched at `else` or `end`.
+        var elseBranch: (word: Int, instruction: Int)?
+        /// For `if` with parameters: scratch slots holding the parameters for the else part.
+        var savedParams: [Int] = []
+        var loopStart = 0
+        var loopInstructionCount = 0
+        /// The frame was entered in unreachable code: nothing inside is emitted.
+        var dead = false
+        /// The rest of this frame is unreachable (after br, return, unreachable, br_table).
+        var unreachable = false
+
+        var labelArity: Int { kind == .loop ? paramCount : resultCount }
+    }
+
+    struct Fixup {
+        var word: Int
+        var shift: UInt64
+        var location: Location
+    }
+
+    let context: ValidationContext
+    let functionIndex: UInt32
+    let type: FunctionType
+    let localCount: Int
+    var code: [UInt64] = []
+    var stack: [Location] = []
+    var localReferences = 0
+    var maxHeight = 0
+    var controls: [Control] = []
+    var constants: [UInt64] = []
+    var constantIndex: [UInt64: Int] = [:]
+    var fixups: [Fixup] = []
+    /// The last instruction, if it wrote the stack top's temporary: (word, fixup index of its destination).
+    var lastProducer: (word: Int, fixup: Int)?
+    /// The last instruction, if it was an integer comparison whose result is the stack top.
+    var lastCompare: (word: Int, op: InternalOp, x: Location, y: Location?)?
+    var instructionCount = 0
+    var segmentStart = 0
+
+    init(context: ValidationContext, functionIndex: UInt32, body: FunctionBody) throws(TranslationError) {
+        self.context = context
+        self.functionIndex = functionIndex
+        let typeIndex = context.functionTypeIndices[Int(functionIndex)]
+        type = context.types[Int(typeIndex)]
+        let locals = UInt64(type.parameters.count) + UInt64(body.localCount)
+        guard locals < 60_000 else {
+            throw TranslationError(functionIndex: functionIndex, message: "\(locals) locals; the interpreter supports fewer than 60000")
+        }
+        localCount = Int(locals)
+        controls.append(Control(kind: .function, height: 0, paramCount: 0, resultCount: type.results.count))
+        code.reserveCapacity(Int(body.range.count))
+    }
+
+    // MARK: Encoding
+
+    var temporariesStart: Int { localCount + constants.count }
+
+    func error(_ message: String) -> TranslationError {
+        TranslationError(functionIndex: functionIndex, message: message)
+    }
+
+    /// Encodes a location into the field at `shift` of word `word` (fields of temporaries and constants are fixed up later).
+    mutating func field(_ location: Location, word: Int, shift: UInt64) -> UInt64 {
+        switch location {
+        case .local(let index):
+            return UInt64(index) << shift
+        case .temporary, .constant:
+            fixups.append(Fixup(word: word, shift: shift, location: location))
+            return 0
+        }
+    }
+
+    @discardableResult
+    mutating func emit(_ op: InternalOp, _ d: Location? = nil, _ x: Location? = nil, _ y: Location? = nil) -> Int {
+        let at = code.count
+        var word = UInt64(op.rawValue)
+        if let d { word |= field(d, word: at, shift: 16) }
+        if let x { word |= field(x, word: at, shift: 32) }
+        if let y { word |= field(y, word: at, shift: 48) }
+        code.append(word)
+        lastProducer = nil
+        lastCompare = nil
+        return at
+    }
+
+    mutating func emitWord(_ word: UInt64) { code.append(word) }
+
+    mutating func emitSlotWord(_ location: Location) {
+        let at = code.count
+        code.append(field(location, word: at, shift: 0))
+    }
+
+    // MARK: Operand stack model
+
+    mutating func push(_ location: Location) {
+        if case .local = location { localReferences += 1 }
+        stack.append(location)
+        if stack.count > maxHeight { maxHeight = stack.count }
+    }
+
+    mutating func pop() -> Location {
+        let location = stack.removeLast()
+        if case .local = location { localReferences -= 1 }
+        return location
+    }
+
+    mutating func truncateStack(to height: Int) {
+        while stack.count > height { _ = pop() }
+    }
+
+    /// Pushes a temporary at the new top and returns it (the destination of the instruction being emitted).
+    mutating func pushTemporary() -> Location {
+        let location = Location.temporary(stack.count)
+        push(location)
+        return location
+    }
+
+    /// Emits an instruction that writes the stack top, remembering it so a following `local.set` can retarget it.
+    mutating func emitProducer(_ op: InternalOp, _ x: Location? = nil, _ y: Location? = nil) -> Int {
+        let d = pushTemporary()
+        let fixupIndex = fixups.count
+        let at = emit(op, d, x, y)
+        lastProducer = (at, fixupIndex)
+        return at
+    }
+
+    mutating func constant(_ bits: UInt64) -> Location {
+        if let index = constantIndex[bits] { return .constant(index) }
+        let index = constants.count
+        constants.append(bits)
+        constantIndex[bits] = index
+        return .constant(index)
+    }
+
+    /// A slot of the constant area that the code writes (its initial value is irrelevant).
+    mutating func scratchSlot() -> Int {
+        constants.append(0)
+        return constants.count - 1
+    }
+
+    /// Moves the value at stack position `position` into its canonical temporary, if it is elsewhere.
+    mutating func materialize(at position: Int) {
+        let location = stack[position]
+        if location == .temporary(position) { return }
+        emit(.copy, .temporary(position), location)
+        if case .local = location { localReferences -= 1 }
+        stack[position] = .temporary(position)
+    }
+
+    /// Makes every stack entry that reads a local in place (optionally only local `index`) a temporary, before
+    /// the local changes or control flow makes the in-place read unsafe.
+    mutating func materializeLocalReferences(only index: Int? = nil, below limit: Int? = nil) {
+        guard localReferences > 0 else { return }
+        for position in 0..<(limit ?? stack.count) {
+            if case .local(let i) = stack[position], index == nil || i == index {
+                materialize(at: position)
+            }
+        }
+    }
+
+    mutating func materializeTop(_ count: Int) {
+        for position in (stack.count - count)..<stack.count { materialize(at: position) }
+    }
+
+    // MARK: Labels and branches
+
+    var current: Control {
+        get { controls[controls.count - 1] }
+        set { controls[controls.count - 1] = newValue }
+    }
+
+    var emitting: Bool { !current.dead && !current.unreachable }
+
+    /// The cost charged (as fuel and instruction count) by a branch or return at this point.
+    var segmentCost: UInt64 { UInt64(max(1, instructionCount - segmentStart)) }
+
+    /// Marks the current position as a branch target: instructions before it can no longer be retargeted.
+    mutating func bindLabel() {
+        lastProducer = nil
+        lastCompare = nil
+        segmentStart = instructionCount
+    }
+
+    mutating func patch(_ branch: (word: Int, instruction: Int), to target: Int) {
+        let relative = UInt64(UInt32(bitPattern: Int32(target - branch.instruction)))
+        code[branch.word] = (code[branch.word] & 0xFFFF_FFFF_0000_0000) | relative
+    }
+
+    /// Emits the target word of a branch starting at `instruction` to the label of `depth`.
+    mutating func emitTarget(depth: Int, instruction: Int) {
+        let frame = controls.count - 1 - depth
+        let word = code.count
+        if controls[frame].kind == .loop {
+            let cost = UInt64(max(1, instructionCount - controls[frame].loopInstructionCount))
+            let relative = UInt64(UInt32(bitPattern: Int32(controls[frame].loopStart - instruction)))
+            emitWord(cost << 32 | relative)
+        } else {
+            emitWord(segmentCost << 32)
+            controls[frame].pending.append((word, instruction))
+        }
+    }
+
+    /// Copies the top `arity` values of the stack into the label's canonical slots (ascending order is safe:
+    /// each source sits at or above its target, and locals and constants never alias temporaries).
+    mutating func moveBranchValues(toHeight height: Int, arity: Int) {
+        let top = stack.count
+        for k in 0..<arity {
+            let source = stack[top - arity + k]
+            let target = Location.temporary(height + k)
+            if source != target { emit(.copy, target, source) }
+        }
+    }
+
+    func branchNeedsMoves(toHeight height: Int, arity: Int) -> Bool {
+        let top = stack.count
+        for k in 0..<arity where stack[top - arity + k] != .temporary(height + k) { return true }
+        return false
+    }
+
+    /// Copies the results into slots 0..<n and returns. Leaves the stack model untouched: this may be one
+    /// path of several (a `br_if` or `br_table` stub), and the others must not assume its moves happened.
+    mutating func emitReturn() {
+        let n = type.results.count
+        let top = stack.count
+        var sources = Array(stack[(top - n)..<top])
+        if n > 1 {
+            // Results go to the frame's first slots, where locals and constants live: read those first,
+            // into the entries' own temporaries (ascending copies from temporaries are then safe).
+            for k in 0..<n where sources[k] != .temporary(top - n + k) {
+                emit(.copy, .temporary(top - n + k), sources[k])
+                sources[k] = .temporary(top - n + k)
+            }
+        }
+        for k in 0..<n {
+            let at = code.count
+            var word = UInt64(InternalOp.copy.rawValue) | UInt64(k) << 16
+            word |= field(sources[k], word: at, shift: 32)
+            code.append(word)
+        }
+        emit(.return)
+        emitWord(segmentCost)
+    }
+
+    /// Emits a conditional branch taken when `condition` is true (or false, if `negated`), fusing a preceding
+    /// integer comparison. Returns the instruction start; its target word follows it directly.
+    mutating func emitConditionalBranch(_ condition: Location, negated: Bool) -> Int {
+        if case .temporary(let position) = condition, let compare = lastCompare,
+           compare.word == code.count - 1, position == stack.count {
+            // Drop the comparison and branch on its operands instead.
+            code.removeLast()
+            while let last = fixups.last, last.word >= compare.word { fixups.removeLast() }
+            if let y = compare.y {
+                return emit(negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op), nil, compare.x, y)
+            }
+            // eqz: branch if zero, or if non-zero when negated.
+            return emit(negated ? .brIfNz : .brIfZ, nil, compare.x)
+        }
+        return emit(negated ? .brIfZ : .brIfNz, nil, condition)
+    }
+
+    static func fusedComparison(_ op: InternalOp) -> InternalOp {
+        switch op {
+        case .i32Eq: return .brIfI32Eq
+        case .i32Ne: return .brIfI32Ne
+        case .i32LtS: return .brIfI32LtS
+        case .i32LtU: return .brIfI32LtU
+        case .i32GtS: return .brIfI32GtS
+        case .i32GtU: return .brIfI32GtU
+        case .i32LeS: return .brIfI32LeS
+        case .i32LeU: return .brIfI32LeU
+        case .i32GeS: return .brIfI32GeS
+        case .i32GeU: return .brIfI32GeU
+        case .i64Eq: return .brIfI64Eq
+        case .i64Ne: return .brIfI64Ne
+        case .i64LtS: return .brIfI64LtS
+        case .i64LtU: return .brIfI64LtU
+        case .i64GtS: return .brIfI64GtS
+        case .i64GtU: return .brIfI64GtU
+        case .i64LeS: return .brIfI64LeS
+        case .i64LeU: return .brIfI64LeU
+        case .i64GeS: return .brIfI64GeS
+        default: return .brIfI64GeU
+        }
+    }
+
+    static func negatedComparison(_ op: InternalOp) -> InternalOp {
+        switch op {
+        case .i32Eq: return .brIfI32Ne
+        case .i32Ne: return .brIfI32Eq
+        case .i32LtS: return .brIfI32GeS
+        case .i32LtU: return .brIfI32GeU
+        case .i32GtS: return .brIfI32LeS
+        case .i32GtU: return .brIfI32LeU
+        case .i32LeS: return .brIfI32GtS
+        case .i32LeU: return .brIfI32GtU
+        case .i32GeS: return .brIfI32LtS
+        case .i32GeU: return .brIfI32LtU
+        case .i64Eq: return .brIfI64Ne
+        case .i64Ne: return .brIfI64Eq
+        case .i64LtS: return .brIfI64GeS
+        case .i64LtU: return .brIfI64GeU
+        case .i64GtS: return .brIfI64LeS
+        case .i64GtU: return .brIfI64LeU
+        case .i64LeS: return .brIfI64GtS
+        case .i64LeU: return .brIfI64GtU
+        case .i64GeS: return .brIfI64LtS
+        default: return .brIfI64LtU
+        }
+    }
+
+    static func isFusableComparison(_ op: InternalOp) -> Bool {
+        switch op {
+        case .i32Eq, .i32Ne, .i32LtS, .i32LtU, .i32GtS, .i32GtU, .i32LeS, .i32LeU, .i32GeS, .i32GeU,
+             .i64Eq, .i64Ne, .i64LtS, .i64LtU, .i64GtS, .i64GtU, .i64LeS, .i64LeU, .i64GeS, .i64GeU,
+             .i32Eqz, .i64Eqz:
+            return true
+        default:
+            return false
+        }
+    }
+
+    // MARK: Block types
+
+    func blockSignature(_ blockType: BlockType) -> (params: Int, results: Int) {
+        switch blockType {
+        case .empty: return (0, 0)
+        case .value: return (0, 1)
+        case .typeIndex(let i):
+            let t = context.types[Int(i)]
+            return (t.parameters.count, t.results.count)
+        }
+    }
+
+    // MARK: Finishing
+
+    mutating func finish() throws(TranslationError) -> CompiledFunction {
+        let frameSize = temporariesStart + maxHeight + max(type.parameters.count, type.results.count)
+        guard frameSize < 65_536 else {
+            throw error("needs \(frameSize) value slots; the interpreter supports 65535")
+        }
+        let base = temporariesStart
+        for fixup in fixups {
+            let slot: Int
+            switch fixup.location {
+            case .temporary(let position): slot = base + position
+            case .constant(let index): slot = localCount + index
+            case .local(let index): slot = index
+            }
+            code[fixup.word] |= UInt64(slot) << fixup.shift
+        }
+        return CompiledFunction(code: code, paramSlots: type.parameters.count, resultSlots: type.results.count,
+                                localsEnd: localCount, constants: constants, frameSize: frameSize,
+                                functionIndex: functionIndex)
+    }
+}

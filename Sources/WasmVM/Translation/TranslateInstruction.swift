@@ -1,0 +1,362 @@
+import WasmParser
+
+/// The translation of each Wasm instruction (see `FunctionTranslator` for the model).
+extension FunctionTranslator {
+    /// Translates a whole body. The module must already be validated.
+    static func translate(context: ValidationContext, functionIndex: UInt32, body: FunctionBody, bytes: [UInt8]) throws -> CompiledFunction {
+        var translator = try FunctionTranslator(context: context, functionIndex: functionIndex, body: body)
+        var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, limit: body.range.upperBound)
+        while !translator.controls.isEmpty {
+            let instruction = try reader.readInstruction()
+            try translator.translate(instruction)
+        }
+        return try translator.finish()
+    }
+
+    mutating func translate(_ instruction: Instruction) throws(TranslationError) {
+        instructionCount += 1
+        let opcode = instruction.opcode
+        if !emitting {
+            translateStructureOnly(instruction)
+            return
+        }
+        if let op = InternalOp.registerForm[Int(opcode.rawValue)] {
+            let signature = opcode.info.signature!
+            let y: Location? = signature.paramCount == 2 ? pop() : nil
+            let x = pop()
+            let at = emitProducer(op, x, y)
+            if Self.isFusableComparison(op) { lastCompare = (at, op, x, y) }
+            return
+        }
+        switch (opcode, instruction.immediate) {
+        case (.nop, _):
+            break
+        case (.unreachable, _):
+            emit(.trapUnreachable)
+            current.unreachable = true
+        case (.block, .blockType(let bt)), (.loop, .blockType(let bt)):
+            let (params, results) = blockSignature(bt)
+            materializeLocalReferences()
+            var control = Control(kind: opcode == .loop ? .loop : .block, height: stack.count - params,
+                                  paramCount: params, resultCount: results)
+            if opcode == .loop {
+                materializeTop(params)
+                bindLabel()
+                control.loopStart = code.count
+                control.loopInstructionCount = instructionCount
+            }
+            controls.append(control)
+        case (.if, .blockType(let bt)):
+            let (params, results) = blockSignature(bt)
+            let condition = pop()
+            materializeLocalReferences()
+            materializeTop(params)
+            var control = Control(kind: .if, height: stack.count - params, paramCount: params, resultCount: results)
+            for k in 0..<params {
+                let slot = scratchSlot()
+                emit(.copy, .constant(slot), .temporary(control.height + k))
+                control.savedParams.append(slot)
+            }
+            let at = emitConditionalBranch(condition, negated: true)
+            control.elseBranch = (code.count, at)
+            emitWord(0)
+            controls.append(control)
+        case (.else, _):
+            elseOfLiveFrame()
+        case (.end, _):
+            endOfLiveFrame()
+        case (.br, .index(let depth)):
+            branch(depth: Int(depth))
+            current.unreachable = true
+        case (.brIf, .index(let depth)):
+            branchIf(depth: Int(depth))
+        case (.brTable, .brTable(let targets, let defaultTarget)):
+            branchTable(targets.map(Int.init) + [Int(defaultTarget)])
+            current.unreachable = true
+        case (.return, _):
+            emitReturn()
+            current.unreachable = true
+        case (.call, .index(let function)):
+            let callee = context.types[Int(context.functionTypeIndices[Int(function)])]
+            call(callee) { t in t.emitWord(UInt64(function)) }
+        case (.callIndirect, .indexPair(let typeIndex, let table)):
+            let callee = context.types[Int(typeIndex)]
+            // The table index sits above the arguments, and is read before the callee's frame is set up.
+            let index = pop()
+            call(callee, op: .callIndirect, extra: index) { t in
+                t.emitWord(UInt64(typeIndex) | UInt64(table) << 32)
+            }
+        case (.drop, _):
+            _ = pop()
+        case (.select, _), (.selectTyped, _):
+            let condition = pop()
+            let second = pop()
+            let first = pop()
+            _ = emitProducer(.select, first, second)
+            emitSlotWord(condition)
+        case (.localGet, .index(let index)):
+            push(.local(Int(index)))
+        case (.localSet, .index(let index)):
+            setLocal(Int(index), keep: false)
+        case (.localTee, .index(let index)):
+            setLocal(Int(index), keep: true)
+        case (.globalGet, .index(let index)):
+            _ = emitProducer(.globalGet)
+            emitWord(UInt64(index))
+        case (.globalSet, .index(let index)):
+            let value = pop()
+            emit(.globalSet, nil, value)
+            emitWord(UInt64(index))
+        case (.i32Const, .i32(let v)):
+            push(constant(UInt64(UInt32(bitPattern: v))))
+        case (.i64Const, .i64(let v)):
+            push(constant(UInt64(bitPattern: v)))
+        case (.f32Const, .f32(let bits)):
+            push(constant(UInt64(bits)))
+        case (.f64Const, .f64(let bits)):
+            push(constant(bits))
+        case (_, .memArg(let memArg)) where Self.loadOp(opcode) != nil:
+            let address = pop()
+            _ = emitProducer(Self.loadOp(opcode)!, address)
+            emitWord(memArg.offset)
+        case (_, .memArg(let memArg)) where Self.storeOp(opcode) != nil:
+            let value = pop()
+            let address = pop()
+            emit(Self.storeOp(opcode)!, nil, address, value)
+            emitWord(memArg.offset)
+        case (.memorySize, _):
+            _ = emitProducer(.memorySize)
+        case (.memoryGrow, _):
+            let delta = pop()
+            _ = emitProducer(.memoryGrow, delta)
+        case (.memoryFill, _), (.memoryCopy, _):
+            let n = pop(), value = pop(), destination = pop()
+            emit(opcode == .memoryFill ? .memoryFill : .memoryCopy, destination, value, n)
+        case (.memoryInit, .indexPair(let segment, _)):
+            let n = pop(), source = pop(), destination = pop()
+            emit(.memoryInit, destination, source, n)
+            emitWord(UInt64(segment))
+        case (.dataDrop, .index(let segment)):
+            emit(.dataDrop)
+            emitWord(UInt64(segment))
+        case (.tableGet, .index(let table)):
+            let index = pop()
+            _ = emitProducer(.tableGet, index)
+            emitWord(UInt64(table))
+        case (.tableSet, .index(let table)):
+            let value = pop(), index = pop()
+            emit(.tableSet, nil, index, value)
+            emitWord(UInt64(table))
+        case (.tableSize, .index(let table)):
+            _ = emitProducer(.tableSize)
+            emitWord(UInt64(table))
+        case (.tableGrow, .index(let table)):
+            let n = pop(), value = pop()
+            _ = emitProducer(.tableGrow, value, n)
+            emitWord(UInt64(table))
+        case (.tableFill, .index(let table)):
+            let n = pop(), value = pop(), index = pop()
+            emit(.tableFill, index, value, n)
+            emitWord(UInt64(table))
+        case (.tableCopy, .indexPair(let destination, let source)):
+            let n = pop(), s = pop(), d = pop()
+            emit(.tableCopy, d, s, n)
+            emitWord(UInt64(destination) | UInt64(source) << 32)
+        case (.tableInit, .indexPair(let element, let table)):
+            let n = pop(), s = pop(), d = pop()
+            emit(.tableInit, d, s, n)
+            emitWord(UInt64(element) | UInt64(table) << 32)
+        case (.elemDrop, .index(let element)):
+            emit(.elemDrop)
+            emitWord(UInt64(element))
+        case (.refNull, _):
+            push(constant(0))
+        case (.refIsNull, _):
+            let value = pop()
+            _ = emitProducer(.refIsNull, value)
+        case (.refFunc, .index(let function)):
+            _ = emitProducer(.refFunc)
+            emitWord(UInt64(function))
+        default:
+            throw error("\(opcode.mnemonic) is not supported by the interpreter yet")
+        }
+    }
+
+    /// In unreachable code only the block structure matters: nothing is emitted until the frame ends.
+    mutating func translateStructureOnly(_ instruction: Instruction) {
+        switch instruction.opcode {
+        case .block, .loop, .if:
+            var control = Control(kind: .block, height: stack.count, paramCount: 0, resultCount: 0)
+            control.dead = true
+            controls.append(control)
+        case .else:
+            if current.dead { return }
+            elseOfLiveFrame()
+        case .end:
+            if current.dead {
+                controls.removeLast()
+                return
+            }
+            endOfLiveFrame()
+        default:
+            break
+        }
+    }
+
+    mutating func elseOfLiveFrame() {
+        var frame = current
+        if !frame.unreachable {
+            moveBranchValues(toHeight: frame.height, arity: frame.resultCount)
+            let at = emit(.br)
+            frame.pending.append((code.count, at))
+            emitWord(segmentCost << 32)
+        }
+        bindLabel()
+        if let elseBranch = frame.elseBranch { patch(elseBranch, to: code.count) }
+        frame.elseBranch = nil
+        truncateStack(to: frame.height)
+        for k in 0..<frame.paramCount {
+            let position = pushTemporary()
+            emit(.copy, position, .constant(frame.savedParams[k]))
+        }
+        frame.kind = .else
+        frame.unreachable = false
+        current = frame
+    }
+
+    mutating func endOfLiveFrame() {
+        let frame = current
+        if frame.kind == .function {
+            if !frame.unreachable { emitReturn() }
+            controls.removeLast()
+            return
+        }
+        if !frame.unreachable { moveBranchValues(toHeight: frame.height, arity: frame.resultCount) }
+        controls.removeLast()
+        bindLabel()
+        for branch in frame.pending { patch(branch, to: code.count) }
+        if let elseBranch = frame.elseBranch { patch(elseBranch, to: code.count) }
+        truncateStack(to: frame.height)
+        for _ in 0..<frame.resultCount { _ = pushTemporary() }
+    }
+
+    mutating func branch(depth: Int) {
+        let target = controls[controls.count - 1 - depth]
+        if target.kind == .function {
+            emitReturn()
+            return
+        }
+        moveBranchValues(toHeight: target.height, arity: target.labelArity)
+        let at = emit(.br)
+        emitTarget(depth: depth, instruction: at)
+    }
+
+    mutating func branchIf(depth: Int) {
+        let condition = pop()
+        let target = controls[controls.count - 1 - depth]
+        if target.kind != .function && !branchNeedsMoves(toHeight: target.height, arity: target.labelArity) {
+            let at = emitConditionalBranch(condition, negated: false)
+            emitTarget(depth: depth, instruction: at)
+            return
+        }
+        // Values must move (or the function returns): skip over the moves and the branch when not taken.
+        let skip = emitConditionalBranch(condition, negated: true)
+        let skipWord = code.count
+        emitWord(0)
+        branch(depth: depth)
+        bindLabel()
+        patch((skipWord, skip), to: code.count)
+    }
+
+    mutating func branchTable(_ depths: [Int]) {
+        let index = pop()
+        let at = emit(.brTable, nil, index)
+        emitWord(UInt64(depths.count - 1))
+        let tableStart = code.count
+        for _ in depths { emitWord(0) }
+        // Each entry jumps straight to its label, or to a stub that moves the values first.
+        var stubs: [(entry: Int, depth: Int)] = []
+        for (i, depth) in depths.enumerated() {
+            let target = controls[controls.count - 1 - depth]
+            if target.kind != .function && !branchNeedsMoves(toHeight: target.height, arity: target.labelArity) {
+                let word = tableStart + i
+                if target.kind == .loop {
+                    let cost = UInt64(max(1, instructionCount - target.loopInstructionCount))
+                    code[word] = cost << 32 | UInt64(UInt32(bitPattern: Int32(target.loopStart - at)))
+                } else {
+                    code[word] = segmentCost << 32
+                    controls[controls.count - 1 - depth].pending.append((word, at))
+                }
+            } else {
+                stubs.append((tableStart + i, depth))
+            }
+        }
+        for stub in stubs {
+            bindLabel()
+            code[stub.entry] = UInt64(UInt32(bitPattern: Int32(code.count - at)))
+            branch(depth: stub.depth)
+        }
+    }
+
+    mutating func call(_ callee: FunctionType, op: InternalOp = .call, extra: Location? = nil,
+                       immediate: (inout FunctionTranslator) -> Void) {
+        let params = callee.parameters.count
+        materializeTop(params)
+        let base = stack.count - params
+        // The callee's frame starts at the first argument: it must be the top of this frame.
+        emit(op, .temporary(base), extra)
+        immediate(&self)
+        truncateStack(to: base)
+        for _ in 0..<callee.results.count { _ = pushTemporary() }
+        if base + max(params, callee.results.count) > maxHeight { maxHeight = base + max(params, callee.results.count) }
+    }
+
+    mutating func setLocal(_ index: Int, keep: Bool) {
+        if stack[stack.count - 1] == .local(index) {
+            if !keep { _ = pop() }
+            return
+        }
+        // Entries below that read this local in place must get their value before it changes.
+        materializeLocalReferences(only: index, below: stack.count - 1)
+        let top = stack.count - 1
+        if let producer = lastProducer, stack[top] == .temporary(top) {
+            // Retarget the instruction that computed the value: it writes the local directly.
+            fixups[producer.fixup].location = .local(index)
+            lastProducer = nil
+            lastCompare = nil
+            _ = pop()
+        } else {
+            let value = pop()
+            emit(.copy, .local(index), value)
+        }
+        if keep { push(.local(index)) }
+    }
+
+    static func loadOp(_ opcode: Opcode) -> InternalOp? {
+        switch opcode {
+        case .i32Load, .f32Load: return .loadI32
+        case .i64Load, .f64Load: return .loadI64
+        case .i32Load8S: return .loadI328s
+        case .i32Load8U: return .loadI328u
+        case .i32Load16S: return .loadI3216s
+        case .i32Load16U: return .loadI3216u
+        case .i64Load8S: return .loadI648s
+        case .i64Load8U: return .loadI648u
+        case .i64Load16S: return .loadI6416s
+        case .i64Load16U: return .loadI6416u
+        case .i64Load32S: return .loadI6432s
+        case .i64Load32U: return .loadI6432u
+        default: return nil
+        }
+    }
+
+    static func storeOp(_ opcode: Opcode) -> InternalOp? {
+        switch opcode {
+        case .i32Store, .f32Store, .i64Store32: return opcode == .i64Store32 ? .store32 : .storeI32
+        case .i64Store, .f64Store: return .storeI64
+        case .i32Store8, .i64Store8: return .store8
+        case .i32Store16, .i64Store16: return .store16
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import WasmParser
+import WasmVM
+
+/// The state of one running script: a store, the instances by name, and what has been registered for import.
+struct ScriptSession {
+    enum Verdict {
+        case passed
+        case failed(expected: String, actual: String, messageMismatch: Bool)
+        /// The command needs something not implemented yet (SIMD execution).
+        case notRun
+    }
+
+    let directory: String
+    let store: Store
+    var imports: Imports
+    var current: Instance?
+    var named: [String: Instance] = [:]
+    /// The current module could not be compiled because it uses unimplemented instructions.
+    var currentUnsupported = false
+    var namedUnsupported: Set<String> = []
+
+    init(directory: String) {
+        self.directory = directory
+        var limits = ResourceLimits()
+        limits.maxCallDepth = 20_000
+        store = Store(limits: limits)
+        imports = SpecHost.imports(in: store)
+    }
+
+    enum Compiled {
+        case module(CompiledModule)
+        case unsupported
+        case failed(String)
+    }
+
+    func compile(_ filename: String?) -> Compiled {
+        guard let filename, let data = FileManager.default.contents(atPath: "\(directory)/\(filename)") else {
+            return .failed("cannot read \(filename ?? "(no filename)")")
+        }
+        do throws(CompiledModule.LoadError) {
+            return .module(try CompiledModule(bytes: [UInt8](data)))
+        } catch {
+            if case .translation(let t) = error, t.message.contains("not supported") { return .unsupported }
+            return .failed(error.description)
+        }
+    }
+
+    mutating func run(_ command: SpecCommand) -> Verdict {
+        switch command.type {
+        case "module":
+            switch compile(command.filename) {
+            case .unsupported:
+                currentUnsupported = true
+                current = nil
+                if let name = command.name { namedUnsupported.insert(name) }
+                return .notRun
+            case .failed(let why):
+                current = nil
+                currentUnsupported = false
+                return .failed(expected: "module to load", actual: why, messageMismatch: false)
+            case .module(let module):
+                currentUnsupported = false
+                do {
+                    let instance = try module.instantiate(store: store, imports: imports)
+                    current = instance
+                    if let name = command.name { named[name] = instance }
+                    return .passed
+                } catch {
+                    current = nil
+                    return .failed(expected: "module to instantiate", actual: "\(error)", messageMismatch: false)
+                }
+            }
+        case "register":
+            guard let as_ = command.registerAs else { return .failed(expected: "register name", actual: "none", messageMismatch: false) }
+            if let name = command.name, namedUnsupported.contains(name) { return .notRun }
+            if command.name == nil && currentUnsupported { return .notRun }
+            guard let instance = command.name.flatMap({ named[$0] }) ?? current else {
+                return .failed(expected: "a module to register", actual: "none", messageMismatch: false)
+            }
+            imports.define(module: as_, instance: instance)
+            return .passed
+        case "action", "assert_return", "assert_trap", "assert_exhaustion":
+            guard let action = command.action else { return runModuleAssertion(command) }
+            if usesUnsupported(action) { return .notRun }
+            let outcome = perform(action)
+            return judge(command, outcome)
+        case "assert_unlinkable", "assert_uninstantiable":
+            return runModuleAssertion(command)
+        default:
+            return .notRun
+        }
+    }
+
+    func usesUnsupported(_ action: SpecAction) -> Bool {
+        if let name = action.module { return namedUnsupported.contains(name) }
+        return currentUnsupported && current == nil
+    }
+
+    enum Outcome {
+        case values([Value])
+        case trap(Trap)
+        case error(String)
+        case unsupportedValue
+    }
+
+    func perform(_ action: SpecAction) -> Outcome {
+        guard let instance = action.module.flatMap({ named[$0] }) ?? (action.module == nil ? current : nil) else {
+            return .error("no instance for the action")
+        }
+        switch action.type {
+        case "invoke":
+            guard let function = instance.function(action.field) else { return .error("no function export \(action.field)") }
+            var arguments: [Value] = []
+            for argument in action.args ?? [] {
+                guard let value = SpecValues.value(argument) else { return .unsupportedValue }
+                arguments.append(value)
+            }
+            do throws(Trap) {
+                return .values(try function.invoke(arguments))
+            } catch {
+                return .trap(error)
+            }
+        case "get":
+            guard let global = instance.global(action.field) else { return .error("no global export \(action.field)") }
+            return .values([global.value])
+        default:
+            return .error("unknown action \(action.type)")
+        }
+    }
+
+    func judge(_ command: SpecCommand, _ outcome: Outcome) -> Verdict {
+        if case .unsupportedValue = outcome { return .notRun }
+        switch command.type {
+        case "action":
+            if case .values = outcome { return .passed }
+            return .failed(expected: "action to complete", actual: "\(outcome)", messageMismatch: false)
+        case "assert_return":
+            guard case .values(let values) = outcome else {
+                return .failed(expected: "values", actual: "\(outcome)", messageMismatch: false)
+            }
+            let expected = command.expected ?? []
+            if expected.contains(where: { $0.type == "v128" }) { return .notRun }
+            guard values.count == expected.count else {
+                return .failed(expected: "\(expected.count) results", actual: "\(values)", messageMismatch: false)
+            }
+            for (value, expectation) in zip(values, expected) where !SpecValues.matches(value, expectation) {
+                return .failed(expected: "\(expected.map { "\($0.type):\($0.value.joined(separator: ","))" })", actual: "\(values)", messageMismatch: false)
+            }
+            return .passed
+        default:  // assert_trap, assert_exhaustion
+            guard case .trap(let trap) = outcome else {
+                return .failed(expected: "trap: \(command.text ?? "")", actual: "\(outcome)", messageMismatch: false)
+            }
+            let text = command.text ?? ""
+            if trap.message.contains(text) { return .passed }
+            return .failed(expected: "trap: \(text)", actual: trap.message, messageMismatch: true)
+        }
+    }
+
+    /// `assert_unlinkable`, `assert_uninstantiable`, and the module form of `assert_trap`.
+    mutating func runModuleAssertion(_ command: SpecCommand) -> Verdict {
+        let text = command.text ?? ""
+        switch compile(command.filename) {
+        case .unsupported: return .notRun
+        case .failed(let why): return .failed(expected: "module to compile", actual: why, messageMismatch: false)
+        case .module(let module):
+            do {
+                _ = try module.instantiate(store: store, imports: imports)
+                return .failed(expected: "instantiation to fail: \(text)", actual: "instantiated", messageMismatch: false)
+            } catch let error as LinkError {
+                guard command.type == "assert_unlinkable" else {
+                    return .failed(expected: "trap: \(text)", actual: "link error: \(error)", messageMismatch: false)
+                }
+                return error.message.contains(text) ? .passed
+                    : .failed(expected: text, actual: error.message, messageMismatch: true)
+            } catch let trap as Trap {
+                guard command.type != "assert_unlinkable" else {
+                    return .failed(expected: "link error: \(text)", actual: "trap: \(trap)", messageMismatch: false)
+                }
+                return trap.message.contains(text) ? .passed
+                    : .failed(expected: text, actual: trap.message, messageMismatch: true)
+            } catch {
+                return .failed(expected: text, actual: "\(error)", messageMismatch: false)
+            }
+        }
+    }
+}
+
+/// Reading and comparing the suite's values (decimal bit patterns, NaN classes, references).
+enum SpecValues {
+    static func value(_ v: SpecValue) -> Value? {
+        let text = v.value.first ?? ""
+        switch v.type {
+        case "i32": return UInt32(text).map { .i32($0) }
+        case "i64": return UInt64(text).map { .i64($0) }
+        case "f32": return UInt32(text).map { .f32($0) }
+        case "f64": return UInt64(text).map { .f64($0) }
+        case "externref": return text == "null" ? .externref(nil) : UInt64(text).map { .externref($0) }
+        case "funcref": return text == "null" ? .funcref(nil) : Int(text).map { .funcref($0) }
+        default: return nil
+        }
+    }
+
+    static func matches(_ value: Value, _ expected: SpecValue) -> Bool {
+        let text = expected.value.first ?? ""
+        switch (value, expected.type) {
+        case (.i32(let bits), "i32"): return UInt32(text) == bits
+        case (.i64(let bits), "i64"): return UInt64(text) == bits
+        case (.f32(let bits), "f32"):
+            if text == "nan:canonical" { return bits & 0x7FFF_FFFF == 0x7FC0_0000 }
+            if text == "nan:arithmetic" { return bits & 0x7FC0_0000 == 0x7FC0_0000 }
+            return UInt32(text) == bits
+        case (.f64(let bits), "f64"):
+            if text == "nan:canonical" { return bits & 0x7FFF_FFFF_FFFF_FFFF == 0x7FF8_0000_0000_0000 }
+            if text == "nan:arithmetic" { return bits & 0x7FF8_0000_0000_0000 == 0x7FF8_0000_0000_0000 }
+            return UInt64(text) == bits
+        case (.externref(let reference), "externref"):
+            return text == "null" ? reference == nil : reference == UInt64(text)
+        case (.funcref(let reference), "funcref"):
+            return text == "null" ? reference == nil : reference != nil
+        default:
+            return false
+        }
+    }
+}
