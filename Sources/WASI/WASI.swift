@@ -1,1 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WasmParser
 import WasmVM
+
+/// WASI preview1 (`wasi_snapshot_preview1`) for one guest: its arguments, environment, standard streams and
+/// preopened directories, and the host functions that expose them.
+public final class WASI {
+    public struct Configuration {
+        /// argv, including the program name as argv[0].
+        public var arguments: [String] = ["main.wasm"]
+        public var environment: [(name: String, value: String)] = []
+        public var stdin: WASIInput = .empty
+        public var stdout: WASIOutput = .discard
+        public var stderr: WASIOutput = .discard
+        /// Host directories the guest may use, and the path it sees each under.
+        public var preopens: [(host: String, guest: String)] = []
+
+        public init() {}
+    }
+
+    enum Descriptor {
+        case input
+        case output(WASIOutput)
+        case directory(host: Int32, guestPath: String?)
+        case file(host: Int32)
+    }
+
+    let configuration: Configuration
+    var descriptors: [UInt32: Descriptor] = [:]
+    var nextDescriptor: UInt32 = 0
+    var stdinBytes: [UInt8] = []
+    var stdinPosition = 0
+    /// Directory listings of `fd_readdir`, by descriptor, so that cookies stay stable between calls.
+    var listings: [UInt32: [(name: String, inode: UInt64, type: WASIFileType)]] = [:]
+
+    public enum SetupError: Error, CustomStringConvertible {
+        case cannotOpenDirectory(String, String)
+        public var description: String {
+            switch self {
+            case .cannotOpenDirectory(let path, let why): return "cannot open directory \(path): \(why)"
+            }
+        }
+    }
+
+    public init(_ configuration: Configuration) throws {
+        self.configuration = configuration
+        descriptors[0] = .input
+        descriptors[1] = .output(configuration.stdout)
+        descriptors[2] = .output(configuration.stderr)
+        if case .bytes(let bytes) = configuration.stdin { stdinBytes = bytes }
+        nextDescriptor = 3
+        for preopen in configuration.preopens {
+            let fd = open(preopen.host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw SetupError.cannotOpenDirectory(preopen.host, String(cString: strerror(errno)))
+            }
+            descriptors[nextDescriptor] = .directory(host: fd, guestPath: preopen.guest)
+            nextDescriptor += 1
+        }
+    }
+
+    deinit {
+        for (_, descriptor) in descriptors {
+            switch descriptor {
+            case .directory(let fd, _), .file(let fd): close(fd)
+            default: break
+            }
+        }
+    }
+
+    /// Runs a command module: calls `_start` and returns the exit code (0 when `_start` returns normally).
+    public func start(_ instance: Instance) throws(Trap) -> Int32 {
+        guard let start = instance.function("_start") else {
+            throw Trap(.host("the module has no _start export: it is not a WASI command"))
+        }
+        do {
+            _ = try start.invoke()
+            return 0
+        } catch {
+            if case .exit(let code) = error.reason { return code }
+            throw error
+        }
+    }
+
+    static let moduleName = "wasi_snapshot_preview1"
+
+    /// Defines every preview1 function in `imports`. Functions that `module` imports from
+    /// `wasi_snapshot_preview1` but Nebula does not implement are defined too, returning `ENOSYS`, so that
+    /// the module still instantiates.
+    public func define(in imports: inout Imports, store: Store, for module: Module? = nil) {
+        for (name, params, results, body) in functionTable() {
+            imports.define(module: WASI.moduleName, name: name,
+                           .function(store.defineFunction(type: FunctionType(parameters: params, results: results), raw: body)))
+        }
+        for item in module?.imports ?? [] where item.module == WASI.moduleName {
+            guard imports.lookup(module: item.module, name: item.name) == nil,
+                  case .function(let typeIndex) = item.descriptor, Int(typeIndex) < (module?.types.count ?? 0),
+                  let type = module?.types[Int(typeIndex)] else { continue }
+            imports.define(module: item.module, name: item.name, .function(store.defineFunction(type: type, raw: { _, slots in
+                if type.results.first == .i32 { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
+            })))
+        }
+    }
+}

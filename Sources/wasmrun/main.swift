@@ -1,15 +1,10 @@
 import Foundation
+import WASI
 import WasmParser
+import WasmVM
 
 /// `wasmrun`: the command-line face of Nebula's engine.
-let version = "wasmrun (Nebula) 0.1.0"
-let usage = """
-    usage: wasmrun validate FILE.wasm
-           wasmrun --help | --version
-
-    Commands:
-      validate FILE   decode and validate a module; prints `valid` (exit 0) or the error (exit 1)
-    """
+let version = "wasmrun (Nebula) 0.2.0"
 
 func writeError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -28,12 +23,9 @@ func readModuleFile(_ path: String) -> [UInt8]? {
     return [UInt8](data)
 }
 
-func validateCommand(_ arguments: [String]) -> Int32 {
-    guard arguments.count == 1 else {
-        writeError("wasmrun: validate takes exactly one FILE\n\(usage)")
-        return 2
-    }
-    let path = arguments[0]
+func elapsed(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
+
+func validate(_ path: String) -> Int32 {
     guard let bytes = readModuleFile(path) else { return 1 }
     do throws(WasmParserError) {
         _ = try Module.load(bytes)
@@ -45,13 +37,215 @@ func validateCommand(_ arguments: [String]) -> Int32 {
     }
 }
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-let status: Int32
-switch arguments.first {
-case "validate": status = validateCommand(Array(arguments.dropFirst()))
-case "--help", "-h", "help": print(usage); status = 0
-case "--version": print(version); status = 0
-case nil: writeError(usage); status = 2
-case let other?: writeError("wasmrun: unknown command \(other)\n\(usage)"); status = 2
+/// Parses a command-line value as `type`.
+func parseValue(_ text: String, as type: ValueType) -> Value? {
+    func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+        let lower = text.lowercased()
+        if lower.hasPrefix("0x") { return T(lower.dropFirst(2), radix: 16) }
+        if lower.hasPrefix("-0x") { return T("-" + lower.dropFirst(3), radix: 16) }
+        return T(text)
+    }
+    switch type {
+    case .i32: return (integer(Int32.self).map { .int32($0) }) ?? integer(UInt32.self).map { .i32($0) }
+    case .i64: return (integer(Int64.self).map { .int64($0) }) ?? integer(UInt64.self).map { .i64($0) }
+    case .f32: return Float(text).map { .float($0) }
+    case .f64: return Double(text).map { .double($0) }
+    case .funcref, .externref: return text == "null" ? (type == .funcref ? .funcref(nil) : .externref(nil)) : nil
+    case .v128: return nil
+    }
 }
-exit(status)
+
+func format(_ value: Value) -> String {
+    switch value {
+    case .i32(let v): return "\(Int32(bitPattern: v))"
+    case .i64(let v): return "\(Int64(bitPattern: v))"
+    case .f32(let v): return "\(Float(bitPattern: v))"
+    case .f64(let v): return "\(Double(bitPattern: v))"
+    default: return value.description
+    }
+}
+
+func run(_ options: Options) -> Int32 {
+    guard let path = options.file, let bytes = readModuleFile(path) else { return 1 }
+    var timings: [(String, Double)] = []
+    var start = DispatchTime.now().uptimeNanoseconds
+    let module: Module
+    do throws(WasmParserError) {
+        module = try Module.decode(bytes)
+        timings.append(("decode", elapsed(since: start)))
+        start = DispatchTime.now().uptimeNanoseconds
+        try module.validate()
+        timings.append(("validate", elapsed(since: start)))
+    } catch {
+        writeError("\(path): \(error)")
+        return 1
+    }
+    start = DispatchTime.now().uptimeNanoseconds
+    let compiled: CompiledModule
+    do throws(CompiledModule.LoadError) {
+        compiled = try CompiledModule(validated: module)
+    } catch {
+        writeError("\(path): \(error)")
+        return 1
+    }
+    timings.append(("translate", elapsed(since: start)))
+
+    var limits = ResourceLimits()
+    limits.fuel = options.fuel
+    if let pages = options.maxMemoryPages { limits.maxMemoryPages = pages }
+    if let depth = options.maxCallDepth { limits.maxCallDepth = depth }
+    let store = Store(limits: limits)
+    var configuration = WASI.Configuration()
+    configuration.arguments = [path] + options.guestArguments
+    configuration.environment = options.environment.map { (name: $0.0, value: $0.1) }
+    configuration.stdin = .fileDescriptor(0)
+    configuration.stdout = .fileDescriptor(1)
+    configuration.stderr = .fileDescriptor(2)
+    configuration.preopens = options.directories
+    if options.invoke != nil { configuration.arguments = [path] }
+    let wasi: WASI
+    do {
+        wasi = try WASI(configuration)
+    } catch {
+        writeError("wasmrun: \(error)")
+        return 1
+    }
+    var imports = Imports()
+    wasi.define(in: &imports, store: store, for: module)
+
+    var status: Int32 = 0
+    start = DispatchTime.now().uptimeNanoseconds
+    defer {
+        if options.stats {
+            timings.append(("run", elapsed(since: start)))
+            var lines = ["instructions executed: \(store.instructionsExecuted)"]
+            lines += timings.map { String(format: "%@ time: %.3f ms", $0.0, $0.1) }
+            writeError(lines.joined(separator: "\n"))
+        }
+    }
+    do {
+        let instance = try compiled.instantiate(store: store, imports: imports)
+        defer {
+            if options.stats, let memory = instance.exports.lazy.compactMap({ if case .memory(let m) = $0.value { return m } else { return nil } }).first {
+                writeError("peak memory: \(memory.pageCount) pages (\(memory.byteCount) bytes)")
+            }
+        }
+        if let name = options.invoke {
+            guard let function = instance.function(name) else {
+                writeError("wasmrun: \(path) has no exported function \(name); exports: \(instance.exports.map(\.name).joined(separator: ", "))")
+                return 1
+            }
+            if let initialize = instance.function("_initialize") { _ = try initialize.invoke() }
+            let parameters = function.type.parameters
+            guard parameters.count == options.guestArguments.count else {
+                writeError("wasmrun: \(name) takes \(parameters.count) arguments (\(parameters.map(\.description).joined(separator: ", "))), got \(options.guestArguments.count)")
+                return 2
+            }
+            var arguments: [Value] = []
+            for (text, type) in zip(options.guestArguments, parameters) {
+                guard let value = parseValue(text, as: type) else {
+                    writeError("wasmrun: cannot read \(text) as \(type)")
+                    return 2
+                }
+                arguments.append(value)
+            }
+            for result in try function.invoke(arguments) { print(format(result)) }
+        } else {
+            status = try wasi.start(instance)
+        }
+    } catch let trap as Trap {
+        if case .exit(let code) = trap.reason { return code }
+        writeError("wasmrun: \(path): \(trap)")
+        status = 1
+    } catch {
+        writeError("wasmrun: \(path): \(error)")
+        status = 1
+    }
+    fflush(nil)
+    return status
+}
+
+func inspect(_ path: String, showCode: Bool) -> Int32 {
+    guard let bytes = readModuleFile(path) else { return 1 }
+    let module: Module
+    do throws(WasmParserError) {
+        module = try Module.load(bytes)
+    } catch {
+        writeError("\(path): \(error)")
+        return 1
+    }
+    let sectionNames = ["custom", "type", "import", "function", "table", "memory", "global", "export", "start",
+                        "element", "code", "data", "data count"]
+    print("\(path): \(bytes.count) bytes")
+    print("sections:")
+    var customIndex = 0
+    for section in module.sections {
+        var name = sectionNames[Int(section.id)]
+        if section.id == 0, customIndex < module.customSections.count {
+            name += " \"\(module.customSections[customIndex].name)\""
+            customIndex += 1
+        }
+        print("  \(name): \(section.range.count) bytes at 0x\(String(section.range.lowerBound, radix: 16))")
+    }
+    let importedFunctions = module.importedFunctionTypeIndices.count
+    print("functions: \(importedFunctions + module.functionTypeIndices.count) (\(importedFunctions) imported)")
+    func describe(_ limits: Limits) -> String { "min \(limits.min)" + (limits.max.map { ", max \($0)" } ?? "") }
+    print("imports: \(module.imports.count)")
+    for item in module.imports {
+        let what: String
+        switch item.descriptor {
+        case .function(let t): what = "func \(module.types[Int(t)])"
+        case .table(let t): what = "table \(t.elementType) \(describe(t.limits))"
+        case .memory(let m): what = "memory \(describe(m.limits)) pages"
+        case .global(let g): what = "global \(g.mutability == .variable ? "mut " : "")\(g.valueType)"
+        }
+        print("  \(item.module).\(item.name): \(what)")
+    }
+    let functionTypes = module.importedFunctionTypeIndices + module.functionTypeIndices
+    let globalTypes = module.importedGlobals + module.globals.map(\.type)
+    print("exports: \(module.exports.count)")
+    for export in module.exports {
+        var what = "\(export.kind) \(export.index)"
+        if export.kind == .function { what += " \(module.types[Int(functionTypes[Int(export.index)])])" }
+        if export.kind == .global {
+            let g = globalTypes[Int(export.index)]
+            what += " \(g.mutability == .variable ? "mut " : "")\(g.valueType)"
+        }
+        print("  \(export.name): \(what)")
+    }
+    for memory in module.memories { print("memory: \(describe(memory.limits)) pages") }
+    for table in module.tables { print("table: \(table.elementType) \(describe(table.limits))") }
+    for (i, global) in module.globals.enumerated() {
+        print("global \(module.importedGlobals.count + i): \(global.type.mutability == .variable ? "mut " : "")\(global.type.valueType)")
+    }
+    print("custom sections: \(module.customSections.map { "\($0.name) (\($0.range.count) bytes)" }.joined(separator: ", "))")
+    if let start = module.start { print("start: function \(start)") }
+    if showCode {
+        do {
+            let compiled = try CompiledModule(validated: module)
+            for index in compiled.definedFunctionRange {
+                print("")
+                print(compiled.disassembly(ofFunction: index) ?? "")
+            }
+        } catch {
+            writeError("\(path): \(error)")
+            return 1
+        }
+    }
+    return 0
+}
+
+let options: Options
+do throws(Options.UsageError) {
+    options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    writeError("wasmrun: \(error)\n\n\(Options.usage)")
+    exit(2)
+}
+switch options.command {
+case .help: print(Options.usage); exit(0)
+case .version: print(version); exit(0)
+case .validate: exit(validate(options.file!))
+case .inspect: exit(inspect(options.file!, showCode: options.showCode))
+case .run: exit(run(options))
+}

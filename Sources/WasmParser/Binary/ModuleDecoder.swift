@@ -78,6 +78,7 @@ struct ModuleDecoder {
                 throw malformed("unexpected end of section or function", at: reader.offset + reader.remaining)
             }
             let end = contentStart + size
+            module.sections.append((idByte, contentStart..<end))
             if id != .custom {
                 guard id.order > lastOrder else {
                     throw malformed("unexpected content after last section", at: sectionStart)

@@ -18,6 +18,8 @@ public struct Module: Sendable {
     public var codes: [FunctionBody] = []
     public var data: [DataSegment] = []
     public var customSections: [CustomSection] = []
+    /// Every section in file order: id (0 custom, 1 type, ... 12 data count) and content byte range.
+    public var sections: [(id: UInt8, range: Range<Int>)] = []
     /// Decoded `name` custom section; nil when absent or malformed (the spec says a malformed name section is ignored).
     public var names: NameSection?
 

@@ -8,6 +8,7 @@ public final class CompiledModule: @unchecked Sendable {
     /// Translated defined functions; their code stays here, shared by every instance.
     let functions: [CompiledFunction]
     let code: [UnsafeMutablePointer<UInt64>]
+    /// Per function: the frame's initial locals (zeros) and constants, copied in on every call.
     let constants: [UnsafeMutablePointer<UInt64>?]
     /// A copy of the module's bytes that data segments point into.
     let bytes: UnsafeMutableRawBufferPointer
@@ -60,9 +61,10 @@ public final class CompiledModule: @unchecked Sendable {
             return pointer
         }
         constants = translated.map { f in
-            guard !f.constants.isEmpty else { return nil }
-            let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: f.constants.count)
-            pointer.initialize(from: f.constants, count: f.constants.count)
+            let template = [UInt64](repeating: 0, count: f.localsEnd - f.paramSlots) + f.constants
+            guard !template.isEmpty else { return nil }
+            let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: template.count)
+            pointer.initialize(from: template, count: template.count)
             return pointer
         }
         bytes = .allocate(byteCount: max(module.bytes.count, 1), alignment: 8)

@@ -59,6 +59,13 @@ struct Instantiation {
             }
         }
 
+        for type in module.memories where type.limits.min > UInt64(store.limits.maxMemoryPages) {
+            throw LinkError("memory of \(type.limits.min) pages exceeds the limit of \(store.limits.maxMemoryPages) pages")
+        }
+        for type in module.tables where type.limits.min > UInt64(store.limits.maxTableElements) {
+            throw LinkError("table of \(type.limits.min) elements exceeds the limit of \(store.limits.maxTableElements) elements")
+        }
+
         // The context is allocated first so defined functions can point at it.
         let context = UnsafeMutablePointer<InstanceContext>.allocate(capacity: 1)
         store.contexts.append(context)
@@ -72,8 +79,8 @@ struct Instantiation {
                 code: UnsafePointer(compiled.code[i]), context: context,
                 typeID: store.internType(module.types[Int(typeIndex)]),
                 paramSlots: compiledFunction.paramSlots, resultSlots: compiledFunction.resultSlots,
-                localsEnd: compiledFunction.localsEnd, constantsStart: compiledFunction.localsEnd,
-                constants: compiled.constants[i].map { UnsafePointer($0) }, constantCount: compiledFunction.constants.count,
+                initTemplate: compiled.constants[i].map { UnsafePointer($0) },
+                initCount: compiledFunction.localsEnd - compiledFunction.paramSlots + compiledFunction.constants.count,
                 frameSize: compiledFunction.frameSize, hostIndex: -1,
                 functionIndex: compiledFunction.functionIndex, namesIndex: namesIndex)))
         }

@@ -30,6 +30,8 @@ extension Store {
         if stack == nil {
             stack = .allocate(capacity: max(limits.stackSlots, 16))
             frames = .allocate(capacity: max(limits.maxCallDepth, 1) + 1)
+            framesBase = frames!
+            stackLimit = stack! + max(limits.stackSlots, 16)
         }
     }
 
@@ -59,40 +61,86 @@ extension Store {
         return frames
     }
 
-    @inline(never)
+    /// Runs `entry` with its arguments at `entryFP`, in the loop below. Keeps the store's bookkeeping
+    /// (stack and depth in use, instructions executed) right on every exit.
     func execute(_ entry: Int, fp entryFP: UnsafeMutablePointer<UInt64>) throws(Trap) {
-        guard let stack, let callFrames = frames else { throw Trap(.callStackExhausted) }
-        let stackEnd = stack + limits.stackSlots
-        let maxDepth = limits.maxCallDepth
-        let entryDepth = depthInUse
-        var depth = entryDepth
-        let savedStackInUse = stackInUse
-        var functions = self.functions
-        var current = entry
-        var function = functions[entry]
-        var fp = entryFP
-        var context = function.context.unsafelyUnwrapped
-        let emptyMemory = UnsafeMutableRawPointer(stack)
-        var memBase = context.pointee.memory?.pointee.base ?? emptyMemory
-        var memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
-        let startFuel = limits.fuel ?? Int64.max
-        var fuel = startFuel
+        let savedDepth = depthInUse, savedStack = stackInUse
+        let startFuel = limits.fuel.map { $0 - instructionsExecuted } ?? Int64.max
+        fuelLeft = startFuel
         defer {
-            instructionsExecuted &+= startFuel &- fuel
-            depthInUse = entryDepth
-            stackInUse = savedStackInUse
+            instructionsExecuted &+= startFuel &- fuelLeft
+            depthInUse = savedDepth
+            stackInUse = savedStack
         }
+        try run(entry, fp: entryFP, fuel: startFuel)
+    }
 
-        func trap(_ reason: Trap.Reason) -> Trap {
-            Trap(reason, backtrace: backtrace(current: current, depth: depth, entryDepth: entryDepth))
-        }
+    /// Builds a trap with the guest's backtrace, recording the fuel left (the loop keeps it in a register).
+    @inline(never)
+    func fault(_ reason: Trap.Reason, fuel: Int64) -> Trap {
+        fuelLeft = fuel
+        return Trap(reason, backtrace: backtrace(current: runCurrent, depth: runDepth, entryDepth: runEntryDepth))
+    }
 
-        guard fp + function.frameSize <= stackEnd else { throw trap(.callStackExhausted) }
-        (fp + function.paramSlots).update(repeating: 0, count: function.localsEnd - function.paramSlots)
-        if function.constantCount > 0 {
-            (fp + function.localsEnd).update(from: function.constants.unsafelyUnwrapped, count: function.constantCount)
+    /// Calls a host function with its arguments (and room for results) at `fp`.
+    @inline(never)
+    func callHost(_ function: UnsafeMutablePointer<FunctionInstance>, _ fp: UnsafeMutablePointer<UInt64>,
+                  context: UnsafeMutablePointer<InstanceContext>, fuel: Int64) throws(Trap) {
+        let savedDepth = depthInUse, savedStack = stackInUse
+        depthInUse = runDepth
+        stackInUse = (fp - stack.unsafelyUnwrapped) + function.pointee.frameSize
+        fuelLeft = fuel
+        // The host may call back into the guest, which runs its own loop with its own bookkeeping.
+        let (entryDepth, depth, current) = (runEntryDepth, runDepth, runCurrent)
+        defer {
+            (runEntryDepth, runDepth, runCurrent) = (entryDepth, depth, current)
+            depthInUse = savedDepth
+            stackInUse = savedStack
         }
-        var pc = function.code.unsafelyUnwrapped
+        do {
+            try hostFunctions[function.pointee.hostIndex](Caller(store: self, context: context), fp)
+        } catch {
+            if case .exit = error.reason { throw error }
+            throw fault(error.reason, fuel: fuel)
+        }
+    }
+
+    /// Copies a frame's initial locals and constants (usually a handful of words; no libc call for those).
+    @inline(__always)
+    static func initializeFrame(_ destination: UnsafeMutablePointer<UInt64>, _ template: UnsafePointer<UInt64>?, _ count: Int) {
+        guard let template else { return }
+        if count <= 8 {
+            var i = 0
+            while i < count {
+                destination[i] = template[i]
+                i &+= 1
+            }
+        } else {
+            destination.update(from: template, count: count)
+        }
+    }
+
+    @inline(never)
+    func run(_ entry: Int, fp entryFP: UnsafeMutablePointer<UInt64>, fuel startFuel: Int64) throws(Trap) {
+        guard let stack, frames != nil else { throw Trap(.callStackExhausted) }
+        // Only the hottest state lives in locals (registers): pc, fp, context, memory, fuel. Call depth and
+        // the current function are touched by calls and returns only, so they live in the store.
+        runEntryDepth = depthInUse
+        runDepth = depthInUse
+        runCurrent = entry
+        runMemoryMoved = false
+        var fp = entryFP
+        var fuel = startFuel
+        let entryFunction = functions + entry
+        var context = entryFunction.pointee.context.unsafelyUnwrapped
+        var memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(stack)
+        var memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+
+        guard fp + entryFunction.pointee.frameSize <= stack + limits.stackSlots else {
+            throw fault(.callStackExhausted, fuel: fuel)
+        }
+        Store.initializeFrame(fp + entryFunction.pointee.paramSlots, entryFunction.pointee.initTemplate, entryFunction.pointee.initCount)
+        var pc = entryFunction.pointee.code.unsafelyUnwrapped
 
         while true {
             let start = pc
@@ -122,20 +170,20 @@ extension Store {
             case .i32Mul: fp[d] = UInt64(u32(fp[x]) &* u32(fp[y]))
             case .i32DivS:
                 let a = s32(fp[x]), b = s32(fp[y])
-                if b == 0 { throw trap(.integerDivideByZero) }
-                if a == .min && b == -1 { throw trap(.integerOverflow) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
+                if a == .min && b == -1 { throw fault(.integerOverflow, fuel: fuel) }
                 fp[d] = UInt64(UInt32(bitPattern: a / b))
             case .i32DivU:
                 let b = u32(fp[y])
-                if b == 0 { throw trap(.integerDivideByZero) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
                 fp[d] = UInt64(u32(fp[x]) / b)
             case .i32RemS:
                 let a = s32(fp[x]), b = s32(fp[y])
-                if b == 0 { throw trap(.integerDivideByZero) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
                 fp[d] = b == -1 ? 0 : UInt64(UInt32(bitPattern: a % b))
             case .i32RemU:
                 let b = u32(fp[y])
-                if b == 0 { throw trap(.integerDivideByZero) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
                 fp[d] = UInt64(u32(fp[x]) % b)
             case .i32And: fp[d] = UInt64(u32(fp[x]) & u32(fp[y]))
             case .i32Or: fp[d] = UInt64(u32(fp[x]) | u32(fp[y]))
@@ -165,20 +213,20 @@ extension Store {
             case .i64Mul: fp[d] = fp[x] &* fp[y]
             case .i64DivS:
                 let a = s64(fp[x]), b = s64(fp[y])
-                if b == 0 { throw trap(.integerDivideByZero) }
-                if a == .min && b == -1 { throw trap(.integerOverflow) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
+                if a == .min && b == -1 { throw fault(.integerOverflow, fuel: fuel) }
                 fp[d] = UInt64(bitPattern: a / b)
             case .i64DivU:
                 let b = fp[y]
-                if b == 0 { throw trap(.integerDivideByZero) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
                 fp[d] = fp[x] / b
             case .i64RemS:
                 let a = s64(fp[x]), b = s64(fp[y])
-                if b == 0 { throw trap(.integerDivideByZero) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
                 fp[d] = b == -1 ? 0 : UInt64(bitPattern: a % b)
             case .i64RemU:
                 let b = fp[y]
-                if b == 0 { throw trap(.integerDivideByZero) }
+                if b == 0 { throw fault(.integerDivideByZero, fuel: fuel) }
                 fp[d] = fp[x] % b
             case .i64And: fp[d] = fp[x] & fp[y]
             case .i64Or: fp[d] = fp[x] | fp[y]
@@ -234,24 +282,24 @@ extension Store {
             case .i32WrapI64: fp[d] = fp[x] & 0xFFFF_FFFF
             case .i32TruncF32S:
                 do { fp[d] = UInt64(UInt32(bitPattern: try Numerics.truncToI32(Numerics.f32(fp[x]), lower: -2147483904.0, upper: 2147483648.0))) }
-                catch { throw trap(error.reason) }
+                catch { throw fault(error.reason, fuel: fuel) }
             case .i32TruncF32U:
-                do { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f32(fp[x]))) } catch { throw trap(error.reason) }
+                do { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f32(fp[x]))) } catch { throw fault(error.reason, fuel: fuel) }
             case .i32TruncF64S:
                 do { fp[d] = UInt64(UInt32(bitPattern: try Numerics.truncToI32(Numerics.f64(fp[x]), lower: -2147483649.0, upper: 2147483648.0))) }
-                catch { throw trap(error.reason) }
+                catch { throw fault(error.reason, fuel: fuel) }
             case .i32TruncF64U:
-                do { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f64(fp[x]))) } catch { throw trap(error.reason) }
+                do { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f64(fp[x]))) } catch { throw fault(error.reason, fuel: fuel) }
             case .i64ExtendI32S: fp[d] = UInt64(bitPattern: Int64(s32(fp[x])))
             case .i64ExtendI32U: fp[d] = fp[x] & 0xFFFF_FFFF
             case .i64TruncF32S:
-                do { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f32(fp[x]))) } catch { throw trap(error.reason) }
+                do { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f32(fp[x]))) } catch { throw fault(error.reason, fuel: fuel) }
             case .i64TruncF32U:
-                do { fp[d] = try Numerics.truncToU64(Numerics.f32(fp[x])) } catch { throw trap(error.reason) }
+                do { fp[d] = try Numerics.truncToU64(Numerics.f32(fp[x])) } catch { throw fault(error.reason, fuel: fuel) }
             case .i64TruncF64S:
-                do { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f64(fp[x]))) } catch { throw trap(error.reason) }
+                do { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f64(fp[x]))) } catch { throw fault(error.reason, fuel: fuel) }
             case .i64TruncF64U:
-                do { fp[d] = try Numerics.truncToU64(Numerics.f64(fp[x])) } catch { throw trap(error.reason) }
+                do { fp[d] = try Numerics.truncToU64(Numerics.f64(fp[x])) } catch { throw fault(error.reason, fuel: fuel) }
             case .f32ConvertI32S: fp[d] = Numerics.slot(Float(s32(fp[x])))
             case .f32ConvertI32U: fp[d] = Numerics.slot(Float(u32(fp[x])))
             case .f32ConvertI64S: fp[d] = Numerics.slot(Float(s64(fp[x])))
@@ -292,48 +340,554 @@ extension Store {
 
             // MARK: control
             case .trapUnreachable:
-                throw trap(.unreachable)
+                throw fault(.unreachable, fuel: fuel)
             case .br:
                 let target = pc.pointee
                 pc = start + Int(Int32(truncatingIfNeeded: target))
                 fuel &-= Int64(target >> 32)
                 if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
-                    throw trap(fuel < 0 ? .fuelExhausted : .interrupted)
+                    throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                 }
-            case .brIfNz, .brIfZ, .brIfI32Eq, .brIfI32Ne, .brIfI32LtS, .brIfI32LtU, .brIfI32GtS, .brIfI32GtU,
-                 .brIfI32LeS, .brIfI32LeU, .brIfI32GeS, .brIfI32GeU, .brIfI64Eq, .brIfI64Ne, .brIfI64LtS,
-                 .brIfI64LtU, .brIfI64GtS, .brIfI64GtU, .brIfI64LeS, .brIfI64LeU, .brIfI64GeS, .brIfI64GeU:
-                let taken: Bool
-                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
-                case .brIfNz: taken = fp[x] & 0xFFFF_FFFF != 0
-                case .brIfZ: taken = fp[x] & 0xFFFF_FFFF == 0
-                case .brIfI32Eq: taken = u32(fp[x]) == u32(fp[y])
-                case .brIfI32Ne: taken = u32(fp[x]) != u32(fp[y])
-                case .brIfI32LtS: taken = s32(fp[x]) < s32(fp[y])
-                case .brIfI32LtU: taken = u32(fp[x]) < u32(fp[y])
-                case .brIfI32GtS: taken = s32(fp[x]) > s32(fp[y])
-                case .brIfI32GtU: taken = u32(fp[x]) > u32(fp[y])
-                case .brIfI32LeS: taken = s32(fp[x]) <= s32(fp[y])
-                case .brIfI32LeU: taken = u32(fp[x]) <= u32(fp[y])
-                case .brIfI32GeS: taken = s32(fp[x]) >= s32(fp[y])
-                case .brIfI32GeU: taken = u32(fp[x]) >= u32(fp[y])
-                case .brIfI64Eq: taken = fp[x] == fp[y]
-                case .brIfI64Ne: taken = fp[x] != fp[y]
-                case .brIfI64LtS: taken = s64(fp[x]) < s64(fp[y])
-                case .brIfI64LtU: taken = fp[x] < fp[y]
-                case .brIfI64GtS: taken = s64(fp[x]) > s64(fp[y])
-                case .brIfI64GtU: taken = fp[x] > fp[y]
-                case .brIfI64LeS: taken = s64(fp[x]) <= s64(fp[y])
-                case .brIfI64LeU: taken = fp[x] <= fp[y]
-                case .brIfI64GeS: taken = s64(fp[x]) >= s64(fp[y])
-                default: taken = fp[x] >= fp[y]
-                }
-                if taken {
+            // Conditional branches: taken, they jump and charge fuel (checked on backward jumps).
+            case .brIfNz:
+                if fp[x] & 0xFFFF_FFFF != 0 {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
                     if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
-                        throw trap(fuel < 0 ? .fuelExhausted : .interrupted)
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfZ:
+                if fp[x] & 0xFFFF_FFFF == 0 {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32Eq:
+                let a = fp[x], b = fp[y]
+                if u32(a) == u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32Ne:
+                let a = fp[x], b = fp[y]
+                if u32(a) != u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32LtS:
+                let a = fp[x], b = fp[y]
+                if s32(a) < s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32LtU:
+                let a = fp[x], b = fp[y]
+                if u32(a) < u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32GtS:
+                let a = fp[x], b = fp[y]
+                if s32(a) > s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32GtU:
+                let a = fp[x], b = fp[y]
+                if u32(a) > u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32LeS:
+                let a = fp[x], b = fp[y]
+                if s32(a) <= s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32LeU:
+                let a = fp[x], b = fp[y]
+                if u32(a) <= u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32GeS:
+                let a = fp[x], b = fp[y]
+                if s32(a) >= s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI32GeU:
+                let a = fp[x], b = fp[y]
+                if u32(a) >= u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64Eq:
+                let a = fp[x], b = fp[y]
+                if a == b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64Ne:
+                let a = fp[x], b = fp[y]
+                if a != b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64LtS:
+                let a = fp[x], b = fp[y]
+                if s64(a) < s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64LtU:
+                let a = fp[x], b = fp[y]
+                if a < b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64GtS:
+                let a = fp[x], b = fp[y]
+                if s64(a) > s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64GtU:
+                let a = fp[x], b = fp[y]
+                if a > b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64LeS:
+                let a = fp[x], b = fp[y]
+                if s64(a) <= s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64LeU:
+                let a = fp[x], b = fp[y]
+                if a <= b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64GeS:
+                let a = fp[x], b = fp[y]
+                if s64(a) >= s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .brIfI64GeU:
+                let a = fp[x], b = fp[y]
+                if a >= b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 32)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            // Fused `d = x + y; if d <cmp> z`: z's slot sits in bits 32..<48 of the target word.
+            case .addBrIfI32Eq:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if u32(a) == u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32Ne:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if u32(a) != u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32LtS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s32(a) < s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32LtU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if u32(a) < u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32GtS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s32(a) > s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32GtU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if u32(a) > u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32LeS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s32(a) <= s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32LeU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if u32(a) <= u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32GeS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s32(a) >= s32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI32GeU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if u32(a) >= u32(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64Eq:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if a == b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64Ne:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if a != b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64LtS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s64(a) < s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64LtU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if a < b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64GtS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s64(a) > s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64GtU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if a > b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64LeS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s64(a) <= s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64LeU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if a <= b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64GeS:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if s64(a) >= s64(b) {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                    }
+                } else {
+                    pc += 1
+                }
+            case .addBrIfI64GeU:
+                let a = fp[x] &+ fp[y]
+                fp[d] = a
+                let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
+                if a >= b {
+                    let target = pc.pointee
+                    pc = start + Int(Int32(truncatingIfNeeded: target))
+                    fuel &-= Int64(target >> 48)
+                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
                     pc += 1
@@ -345,20 +899,27 @@ extension Store {
                 pc = start + Int(Int32(truncatingIfNeeded: target))
                 fuel &-= Int64(target >> 32)
                 if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
-                    throw trap(fuel < 0 ? .fuelExhausted : .interrupted)
+                    throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                 }
-            case .return:
+            case .return, .returnValue:
+                if unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .returnValue { fp[0] = fp[x] }
                 fuel &-= Int64(pc.pointee)
-                if depth == entryDepth { return }
-                if fuel < 0 { throw trap(.fuelExhausted) }
-                depth -= 1
-                let frame = callFrames[depth]
-                pc = frame.pc
-                fp = frame.fp
-                current = frame.function
-                context = frame.context
-                memBase = context.pointee.memory?.pointee.base ?? emptyMemory
-                memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                if runDepth == runEntryDepth {
+                    fuelLeft = fuel
+                    return
+                }
+                if fuel < 0 { throw fault(.fuelExhausted, fuel: fuel) }
+                runDepth &-= 1
+                let frame = framesBase + runDepth
+                pc = frame.pointee.pc
+                fp = frame.pointee.fp
+                runCurrent = frame.pointee.function
+                if frame.pointee.context != context || runMemoryMoved {
+                    context = frame.pointee.context
+                    memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
+                    memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                    runMemoryMoved = false
+                }
             case .call, .callIndirect:
                 let immediate = pc.pointee
                 pc += 1
@@ -368,65 +929,61 @@ extension Store {
                 } else {
                     let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
                     let index = u32(fp[x])
-                    guard Int(index) < table.pointee.count else { throw trap(.undefinedElement) }
+                    guard Int(index) < table.pointee.count else { throw fault(.undefinedElement, fuel: fuel) }
                     let reference = table.pointee.elements[Int(index)]
-                    guard reference != 0 else { throw trap(.uninitializedElement(index)) }
+                    guard reference != 0 else { throw fault(.uninitializedElement(index), fuel: fuel) }
                     callee = Int(truncatingIfNeeded: reference &- 1)
                     guard functions[callee].typeID == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else {
-                        throw trap(.indirectCallTypeMismatch)
+                        throw fault(.indirectCallTypeMismatch, fuel: fuel)
                     }
                 }
                 let calleeFP = fp + d
-                function = functions[callee]
-                if interruptFlag.load(ordering: .relaxed) { throw trap(.interrupted) }
-                guard let code = function.code else {
+                let function = functions + callee
+                if interruptFlag.load(ordering: .relaxed) { throw fault(.interrupted, fuel: fuel) }
+                guard let code = function.pointee.code else {
                     // Host function: arguments and results in place at the callee's frame.
-                    self.depthInUse = depth
-                    self.stackInUse = calleeFP - stack + function.frameSize
-                    do {
-                        try hostFunctions[function.hostIndex](Caller(store: self, context: context), calleeFP)
-                    } catch {
-                        if case .exit = error.reason { throw error }
-                        throw Trap(error.reason, backtrace: backtrace(current: current, depth: depth, entryDepth: entryDepth))
-                    }
-                    functions = self.functions
-                    memBase = context.pointee.memory?.pointee.base ?? emptyMemory
+                    try callHost(function, calleeFP, context: context, fuel: fuel)
+                    memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
                     memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                    runMemoryMoved = true
                     continue
                 }
-                guard depth < maxDepth, calleeFP + function.frameSize <= stackEnd else {
-                    throw trap(.callStackExhausted)
+                guard runDepth < limits.maxCallDepth, calleeFP + function.pointee.frameSize <= stackLimit else {
+                    throw fault(.callStackExhausted, fuel: fuel)
                 }
-                callFrames[depth] = CallFrame(pc: pc, fp: fp, context: context, function: current)
-                depth += 1
-                current = callee
+                let frame = framesBase + runDepth
+                frame.pointee.pc = pc
+                frame.pointee.fp = fp
+                frame.pointee.context = context
+                frame.pointee.function = runCurrent
+                runDepth &+= 1
+                runCurrent = callee
                 fp = calleeFP
-                (fp + function.paramSlots).update(repeating: 0, count: function.localsEnd - function.paramSlots)
-                if function.constantCount > 0 {
-                    (fp + function.localsEnd).update(from: function.constants.unsafelyUnwrapped, count: function.constantCount)
-                }
+                Store.initializeFrame(fp + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
                 pc = code
-                if function.context.unsafelyUnwrapped != context {
-                    context = function.context.unsafelyUnwrapped
-                    memBase = context.pointee.memory?.pointee.base ?? emptyMemory
+                let calleeContext = function.pointee.context.unsafelyUnwrapped
+                if calleeContext != context {
+                    context = calleeContext
+                    memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
                     memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                    runMemoryMoved = true
                 }
 
             // MARK: memory
             case .loadI32:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(y)
+                if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 fp[d] = UInt64(memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self))
             case .loadI64:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 8 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(y)
+                if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 8 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 fp[d] = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt64.self)
             case .loadI328s, .loadI328u, .loadI648s, .loadI648u:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address < memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(y)
+                if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address < memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 let byte = memBase.load(fromByteOffset: Int(address), as: UInt8.self)
                 switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
                 case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
@@ -434,9 +991,9 @@ extension Store {
                 default: fp[d] = UInt64(byte)
                 }
             case .loadI3216s, .loadI3216u, .loadI6416s, .loadI6416u:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 2 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(y)
+                if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 2 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 let half = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt16.self)
                 switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
                 case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
@@ -444,36 +1001,36 @@ extension Store {
                 default: fp[d] = UInt64(half)
                 }
             case .loadI6432s, .loadI6432u:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(y)
+                if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 let word = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self)
                 fp[d] = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .loadI6432s
                     ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
             case .storeI32:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(d)
+                if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 memBase.storeBytes(of: u32(fp[y]), toByteOffset: Int(address), as: UInt32.self)
             case .storeI64:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 8 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(d)
+                if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 8 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 memBase.storeBytes(of: fp[y], toByteOffset: Int(address), as: UInt64.self)
             case .store8:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address < memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(d)
+                if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address < memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 memBase.storeBytes(of: UInt8(truncatingIfNeeded: fp[y]), toByteOffset: Int(address), as: UInt8.self)
             case .store16:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 2 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(d)
+                if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 2 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 memBase.storeBytes(of: UInt16(truncatingIfNeeded: fp[y]), toByteOffset: Int(address), as: UInt16.self)
             case .store32:
-                let address = UInt64(u32(fp[x])) &+ pc.pointee
-                pc += 1
-                guard address &+ 4 <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                var address = UInt64(u32(fp[x])) &+ UInt64(d)
+                if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
+                guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 memBase.storeBytes(of: u32(fp[y]), toByteOffset: Int(address), as: UInt32.self)
             case .memorySize:
                 fp[d] = memSize / UInt64(MemoryType.pageSize)
@@ -482,23 +1039,24 @@ extension Store {
                     fp[d] = UInt64(old)
                     memBase = memory.pointee.base
                     memSize = UInt64(memory.pointee.byteCount)
+                    runMemoryMoved = true
                 } else {
                     fp[d] = 0xFFFF_FFFF
                 }
             case .memoryFill:
                 let destination = UInt64(u32(fp[d])), count = UInt64(u32(fp[y]))
-                guard destination &+ count <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                guard destination &+ count <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 (memBase + Int(destination)).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: fp[x]), count: Int(count))
             case .memoryCopy:
                 let destination = UInt64(u32(fp[d])), source = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
-                guard destination &+ count <= memSize, source &+ count <= memSize else { throw trap(.outOfBoundsMemoryAccess) }
+                guard destination &+ count <= memSize, source &+ count <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 (memBase + Int(destination)).copyMemory(from: memBase + Int(source), byteCount: Int(count))
             case .memoryInit:
                 let segment = context.pointee.data + Int(truncatingIfNeeded: pc.pointee)
                 pc += 1
                 let destination = UInt64(u32(fp[d])), source = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
                 guard destination &+ count <= memSize, source &+ count <= UInt64(segment.pointee.count) else {
-                    throw trap(.outOfBoundsMemoryAccess)
+                    throw fault(.outOfBoundsMemoryAccess, fuel: fuel)
                 }
                 if count > 0 {
                     (memBase + Int(destination)).copyMemory(from: segment.pointee.pointer.unsafelyUnwrapped + Int(source), byteCount: Int(count))
@@ -512,13 +1070,13 @@ extension Store {
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
                 let index = Int(u32(fp[x]))
-                guard index < table.pointee.count else { throw trap(.outOfBoundsTableAccess) }
+                guard index < table.pointee.count else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
                 fp[d] = table.pointee.elements[index]
             case .tableSet:
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
                 let index = Int(u32(fp[x]))
-                guard index < table.pointee.count else { throw trap(.outOfBoundsTableAccess) }
+                guard index < table.pointee.count else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
                 table.pointee.elements[index] = fp[y]
             case .tableSize:
                 fp[d] = UInt64(context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)].pointee.count)
@@ -531,7 +1089,7 @@ extension Store {
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
                 let index = UInt64(u32(fp[d])), count = UInt64(u32(fp[y]))
-                guard index &+ count <= UInt64(table.pointee.count) else { throw trap(.outOfBoundsTableAccess) }
+                guard index &+ count <= UInt64(table.pointee.count) else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
                 (table.pointee.elements + Int(index)).update(repeating: fp[x], count: Int(count))
             case .tableCopy:
                 let immediate = pc.pointee
@@ -540,7 +1098,7 @@ extension Store {
                 let source = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
                 let d0 = UInt64(u32(fp[d])), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
                 guard d0 &+ count <= UInt64(destination.pointee.count), s0 &+ count <= UInt64(source.pointee.count) else {
-                    throw trap(.outOfBoundsTableAccess)
+                    throw fault(.outOfBoundsTableAccess, fuel: fuel)
                 }
                 (destination.pointee.elements + Int(d0)).update(from: source.pointee.elements + Int(s0), count: Int(count))
             case .tableInit:
@@ -550,7 +1108,7 @@ extension Store {
                 let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
                 let d0 = UInt64(u32(fp[d])), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
                 guard d0 &+ count <= UInt64(table.pointee.count), s0 &+ count <= UInt64(segment.pointee.count) else {
-                    throw trap(.outOfBoundsTableAccess)
+                    throw fault(.outOfBoundsTableAccess, fuel: fuel)
                 }
                 if count > 0 {
                     let references = segment.pointee.pointer.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)

@@ -87,11 +87,10 @@ struct FunctionInstance {
     var typeID: Int
     var paramSlots: Int
     var resultSlots: Int
-    /// Slots [localsStart, constantsStart) are zeroed on entry; constants are copied to [constantsStart, ...).
-    var localsEnd: Int
-    var constantsStart: Int
-    var constants: UnsafePointer<UInt64>?
-    var constantCount: Int
+    /// Copied to slots [paramSlots, paramSlots + initCount) on entry: zeros for the declared locals, then
+    /// the function's constants (one copy initializes both).
+    var initTemplate: UnsafePointer<UInt64>?
+    var initCount: Int
     /// Slots the frame needs above its base.
     var frameSize: Int
     /// Index into the store's host functions (host functions only).

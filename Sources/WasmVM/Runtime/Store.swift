@@ -42,6 +42,14 @@ public final class Store {
 
     var stack: UnsafeMutablePointer<UInt64>?
     var frames: UnsafeMutablePointer<CallFrame>?
+    /// The interpreter's view of the two stacks (valid once `prepareStack` ran).
+    var framesBase = UnsafeMutablePointer<CallFrame>(bitPattern: 8)!
+    var stackLimit = UnsafeMutablePointer<UInt64>(bitPattern: 8)!
+    /// Interpreter state touched only by calls, returns and traps (the hot state stays in registers).
+    var runEntryDepth = 0
+    var runDepth = 0
+    var runCurrent = 0
+    var runMemoryMoved = false
     /// Slots in use by executions in progress (a host function may call back into the guest).
     var stackInUse = 0
     var depthInUse = 0
@@ -50,6 +58,8 @@ public final class Store {
     public let interruptFlag = Atomic<Bool>(false)
     /// Instructions charged so far (see `ResourceLimits.fuel`).
     public internal(set) var instructionsExecuted: Int64 = 0
+    /// Fuel left in the execution in progress (the interpreter keeps it in a register and stores it here on exit).
+    var fuelLeft: Int64 = 0
 
     public init(limits: ResourceLimits = ResourceLimits()) {
         self.limits = limits
@@ -122,7 +132,7 @@ public final class Store {
         hostFunctions.append(body)
         let address = addFunction(FunctionInstance(
             code: nil, context: nil, typeID: internType(type), paramSlots: type.parameters.count,
-            resultSlots: type.results.count, localsEnd: 0, constantsStart: 0, constants: nil, constantCount: 0,
+            resultSlots: type.results.count, initTemplate: nil, initCount: 0,
             frameSize: Swift.max(type.parameters.count, type.results.count), hostIndex: index,
             functionIndex: UInt32(index), namesIndex: -1))
         return Function(store: self, address: address)

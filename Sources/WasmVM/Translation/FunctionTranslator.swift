@@ -59,8 +59,19 @@ struct FunctionTranslator {
     var fixups: [Fixup] = []
     /// The last instruction, if it wrote the stack top's temporary: (word, fixup index of its destination).
     var lastProducer: (word: Int, fixup: Int)?
-    /// The last instruction, if it was an integer comparison whose result is the stack top.
-    var lastCompare: (word: Int, op: InternalOp, x: Location, y: Location?)?
+    /// The last instruction, if it was an integer comparison whose result is the stack top; `add` is the
+    /// instruction before it when that was an integer add (candidates for a fused add-and-branch).
+    var lastCompare: (word: Int, op: InternalOp, x: Location, y: Location?, add: AddInfo?)?
+    /// The last instruction, if it was an i32/i64 add: its word, operands and destination's fixup.
+    var lastAdd: AddInfo?
+
+    struct AddInfo {
+        var word: Int
+        var op: InternalOp
+        var x: Location
+        var y: Location
+        var destinationFixup: Int
+    }
     var instructionCount = 0
     var segmentStart = 0
 
@@ -107,6 +118,7 @@ struct FunctionTranslator {
         code.append(word)
         lastProducer = nil
         lastCompare = nil
+        lastAdd = nil
         return at
     }
 
@@ -205,6 +217,7 @@ struct FunctionTranslator {
     mutating func bindLabel() {
         lastProducer = nil
         lastCompare = nil
+        lastAdd = nil
         segmentStart = instructionCount
     }
 
@@ -213,16 +226,19 @@ struct FunctionTranslator {
         code[branch.word] = (code[branch.word] & 0xFFFF_FFFF_0000_0000) | relative
     }
 
-    /// Emits the target word of a branch starting at `instruction` to the label of `depth`.
-    mutating func emitTarget(depth: Int, instruction: Int) {
+    /// Emits the target word of a branch starting at `instruction` to the label of `depth`: the relative
+    /// target in the low 32 bits and the fuel cost at `costShift` (48 for fused add-and-branch, whose
+    /// bits 32..<48 hold the comparison's second operand).
+    mutating func emitTarget(depth: Int, instruction: Int, costShift: UInt64 = 32) {
         let frame = controls.count - 1 - depth
         let word = code.count
+        let costLimit: UInt64 = costShift == 32 ? 0xFFFF_FFFF : 0xFFFF
         if controls[frame].kind == .loop {
-            let cost = UInt64(max(1, instructionCount - controls[frame].loopInstructionCount))
+            let cost = min(costLimit, UInt64(max(1, instructionCount - controls[frame].loopInstructionCount)))
             let relative = UInt64(UInt32(bitPattern: Int32(controls[frame].loopStart - instruction)))
-            emitWord(cost << 32 | relative)
+            emitWord(cost << costShift | relative)
         } else {
-            emitWord(segmentCost << 32)
+            emitWord(min(costLimit, segmentCost) << costShift)
             controls[frame].pending.append((word, instruction))
         }
     }
@@ -249,6 +265,17 @@ struct FunctionTranslator {
     mutating func emitReturn() {
         let n = type.results.count
         let top = stack.count
+        if n == 1 {
+            // One result: let the instruction that computed it write slot 0, or fuse the copy into the return.
+            if let producer = lastProducer, stack[top - 1] == .temporary(top - 1) {
+                fixups[producer.fixup].location = .local(0)
+                emit(.return)
+            } else {
+                emit(.returnValue, nil, stack[top - 1])
+            }
+            emitWord(segmentCost)
+            return
+        }
         var sources = Array(stack[(top - n)..<top])
         if n > 1 {
             // Results go to the frame's first slots, where locals and constants live: read those first,
@@ -270,19 +297,36 @@ struct FunctionTranslator {
 
     /// Emits a conditional branch taken when `condition` is true (or false, if `negated`), fusing a preceding
     /// integer comparison. Returns the instruction start; its target word follows it directly.
-    mutating func emitConditionalBranch(_ condition: Location, negated: Bool) -> Int {
+    mutating func emitConditionalBranch(_ condition: Location, negated: Bool) -> (instruction: Int, costShift: UInt64, operand: Location?) {
         if case .temporary(let position) = condition, let compare = lastCompare,
            compare.word == code.count - 1, position == stack.count {
             // Drop the comparison and branch on its operands instead.
             code.removeLast()
             while let last = fixups.last, last.word >= compare.word { fixups.removeLast() }
-            if let y = compare.y {
-                return emit(negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op), nil, compare.x, y)
+            guard let y = compare.y else {
+                // eqz: branch if zero, or if non-zero when negated.
+                return (emit(negated ? .brIfNz : .brIfZ, nil, compare.x), 32, nil)
             }
-            // eqz: branch if zero, or if non-zero when negated.
-            return emit(negated ? .brIfNz : .brIfZ, nil, compare.x)
+            let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
+            if let add = compare.add, add.word == code.count - 1, fixups[add.destinationFixup].location == compare.x,
+               (add.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue) {
+                // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction.
+                let destination = fixups[add.destinationFixup].location
+                code.removeLast()
+                while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
+                let fused = InternalOp(rawValue: branch.rawValue - InternalOp.brIfI32Eq.rawValue + InternalOp.addBrIfI32Eq.rawValue)!
+                return (emit(fused, destination, add.x, add.y), 48, y)
+            }
+            return (emit(branch, nil, compare.x, y), 32, nil)
         }
-        return emit(negated ? .brIfZ : .brIfNz, nil, condition)
+        return (emit(negated ? .brIfZ : .brIfNz, nil, condition), 32, nil)
+    }
+
+    /// Emits the target word after a conditional branch, with the fused add-and-branch's comparison operand.
+    mutating func emitConditionalTarget(_ branch: (instruction: Int, costShift: UInt64, operand: Location?), depth: Int) {
+        let word = code.count
+        emitTarget(depth: depth, instruction: branch.instruction, costShift: branch.costShift)
+        if let operand = branch.operand { code[word] |= field(operand, word: word, shift: 32) }
     }
 
     static func fusedComparison(_ op: InternalOp) -> InternalOp {

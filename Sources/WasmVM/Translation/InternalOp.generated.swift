@@ -165,10 +165,31 @@ enum InternalOp: UInt16 {
     case brIfI64LeU
     case brIfI64GeS
     case brIfI64GeU
+    case addBrIfI32Eq
+    case addBrIfI32Ne
+    case addBrIfI32LtS
+    case addBrIfI32LtU
+    case addBrIfI32GtS
+    case addBrIfI32GtU
+    case addBrIfI32LeS
+    case addBrIfI32LeU
+    case addBrIfI32GeS
+    case addBrIfI32GeU
+    case addBrIfI64Eq
+    case addBrIfI64Ne
+    case addBrIfI64LtS
+    case addBrIfI64LtU
+    case addBrIfI64GtS
+    case addBrIfI64GtU
+    case addBrIfI64LeS
+    case addBrIfI64LeU
+    case addBrIfI64GeS
+    case addBrIfI64GeU
     case brTable
     case call
     case callIndirect
     case `return`
+    case returnValue
     case globalGet
     case globalSet
     case loadI32

@@ -20,12 +20,23 @@ extension FunctionTranslator {
             translateStructureOnly(instruction)
             return
         }
-        if let op = InternalOp.registerForm[Int(opcode.rawValue)] {
+        if var op = InternalOp.registerForm[Int(opcode.rawValue)] {
             let signature = opcode.info.signature!
-            let y: Location? = signature.paramCount == 2 ? pop() : nil
+            var y: Location? = signature.paramCount == 2 ? pop() : nil
             let x = pop()
+            // x - c is x + (-c) for wrapping integers: it can then fuse with a following compare-and-branch.
+            if op == .i32Sub || op == .i64Sub, case .constant(let index)? = y {
+                let negated = op == .i32Sub ? UInt64(UInt32(truncatingIfNeeded: 0 &- constants[index])) : 0 &- constants[index]
+                y = constant(negated)
+                op = op == .i32Sub ? .i32Add : .i64Add
+            }
+            let previousAdd = lastAdd
+            let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
-            if Self.isFusableComparison(op) { lastCompare = (at, op, x, y) }
+            if Self.isFusableComparison(op) {
+                lastCompare = (at, op, x, y, previousAdd?.word == at - 1 ? previousAdd : nil)
+            }
+            if op == .i32Add || op == .i64Add, let y { lastAdd = AddInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex) }
             return
         }
         switch (opcode, instruction.immediate) {
@@ -57,9 +68,11 @@ extension FunctionTranslator {
                 emit(.copy, .constant(slot), .temporary(control.height + k))
                 control.savedParams.append(slot)
             }
-            let at = emitConditionalBranch(condition, negated: true)
-            control.elseBranch = (code.count, at)
+            let branch = emitConditionalBranch(condition, negated: true)
+            control.elseBranch = (code.count, branch.instruction)
+            let word = code.count
             emitWord(0)
+            if let operand = branch.operand { code[word] |= field(operand, word: word, shift: 32) }
             controls.append(control)
         case (.else, _):
             elseOfLiveFrame()
@@ -116,14 +129,17 @@ extension FunctionTranslator {
         case (.f64Const, .f64(let bits)):
             push(constant(bits))
         case (_, .memArg(let memArg)) where Self.loadOp(opcode) != nil:
+            // Offsets below 0xFFFF sit in the instruction's free field; 0xFFFF means "in the next word".
             let address = pop()
-            _ = emitProducer(Self.loadOp(opcode)!, address)
-            emitWord(memArg.offset)
+            let at = emitProducer(Self.loadOp(opcode)!, address)
+            code[at] |= min(memArg.offset, 0xFFFF) << 48
+            if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
         case (_, .memArg(let memArg)) where Self.storeOp(opcode) != nil:
             let value = pop()
             let address = pop()
-            emit(Self.storeOp(opcode)!, nil, address, value)
-            emitWord(memArg.offset)
+            let at = emit(Self.storeOp(opcode)!, nil, address, value)
+            code[at] |= min(memArg.offset, 0xFFFF) << 16
+            if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
         case (.memorySize, _):
             _ = emitProducer(.memorySize)
         case (.memoryGrow, _):
@@ -255,17 +271,18 @@ extension FunctionTranslator {
         let condition = pop()
         let target = controls[controls.count - 1 - depth]
         if target.kind != .function && !branchNeedsMoves(toHeight: target.height, arity: target.labelArity) {
-            let at = emitConditionalBranch(condition, negated: false)
-            emitTarget(depth: depth, instruction: at)
+            let branch = emitConditionalBranch(condition, negated: false)
+            emitConditionalTarget(branch, depth: depth)
             return
         }
         // Values must move (or the function returns): skip over the moves and the branch when not taken.
         let skip = emitConditionalBranch(condition, negated: true)
         let skipWord = code.count
         emitWord(0)
+        if let operand = skip.operand { code[skipWord] |= field(operand, word: skipWord, shift: 32) }
         branch(depth: depth)
         bindLabel()
-        patch((skipWord, skip), to: code.count)
+        patch((skipWord, skip.instruction), to: code.count)
     }
 
     mutating func branchTable(_ depths: [Int]) {

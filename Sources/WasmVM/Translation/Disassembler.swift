@@ -1,0 +1,77 @@
+/// Human-readable listing of translated code, for `wasmrun inspect --code` and for reading what the
+/// translator made of a function.
+extension InternalOp {
+    /// How many 64-bit words follow the instruction word (br_table: read from the code).
+    var extraWords: Int {
+        switch self {
+        case .br, .brIfNz, .brIfZ, .brIfI32Eq, .brIfI32Ne, .brIfI32LtS, .brIfI32LtU, .brIfI32GtS, .brIfI32GtU,
+             .brIfI32LeS, .brIfI32LeU, .brIfI32GeS, .brIfI32GeU, .brIfI64Eq, .brIfI64Ne, .brIfI64LtS, .brIfI64LtU,
+             .brIfI64GtS, .brIfI64GtU, .brIfI64LeS, .brIfI64LeU, .brIfI64GeS, .brIfI64GeU,
+             .addBrIfI32Eq, .addBrIfI32Ne, .addBrIfI32LtS, .addBrIfI32LtU, .addBrIfI32GtS, .addBrIfI32GtU,
+             .addBrIfI32LeS, .addBrIfI32LeU, .addBrIfI32GeS, .addBrIfI32GeU, .addBrIfI64Eq, .addBrIfI64Ne,
+             .addBrIfI64LtS, .addBrIfI64LtU, .addBrIfI64GtS, .addBrIfI64GtU, .addBrIfI64LeS, .addBrIfI64LeU,
+             .addBrIfI64GeS, .addBrIfI64GeU,
+             .call, .callIndirect, .return, .returnValue, .globalGet, .globalSet, .select,
+             .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
+             .tableInit, .elemDrop, .refFunc:
+            return 1
+        default:
+            return 0
+        }
+    }
+}
+
+private func pad(_ s: String) -> String { s + String(repeating: " ", count: max(1, 6 - s.count)) }
+
+extension InternalOp {
+    var isLoad: Bool { rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432u.rawValue }
+    var isStore: Bool { rawValue >= InternalOp.storeI32.rawValue && rawValue <= InternalOp.store32.rawValue }
+}
+
+extension CompiledFunction {
+    func disassembly() -> String {
+        var lines: [String] = ["; function \(functionIndex): \(paramSlots) params, locals up to \(localsEnd), \(constants.count) constants, frame \(frameSize) slots"]
+        for (i, c) in constants.enumerated() { lines.append(";   s\(localsEnd + i) = \(c)") }
+        var i = 0
+        while i < code.count {
+            let w = code[i]
+            guard let op = InternalOp(rawValue: UInt16(w & 0xFF)) else {
+                lines.append(pad("\(i)") + "??? " + String(w, radix: 16))
+                i += 1
+                continue
+            }
+            var text = pad("\(i)") + "\(op)"
+            text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
+            var extra = op.extraWords
+            if op == .brTable, i + 1 < code.count { extra = 1 + Int(code[i + 1]) + 1 }
+            if op.isLoad && w >> 48 == 0xFFFF { extra = 1 }
+            if op.isStore && (w >> 16) & 0xFFFF == 0xFFFF { extra = 1 }
+            for k in 0..<extra where i + 1 + k < code.count {
+                let e = code[i + 1 + k]
+                let isTarget = !op.isLoad && !op.isStore && op != .call && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
+                    && (op.rawValue >= InternalOp.br.rawValue && op.rawValue <= InternalOp.brTable.rawValue)
+                let fused = op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue
+                text += !isTarget ? " [\(e)]" : fused
+                    ? " s\((e >> 32) & 0xFFFF) ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 48))"
+                    : " ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 32))"
+            }
+            lines.append(text)
+            i += 1 + extra
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension CompiledModule {
+    /// The translated code of function `index` (in the module's function index space), or nil if it is imported.
+    public func disassembly(ofFunction index: Int) -> String? {
+        let imported = context.functionTypeIndices.count - functions.count
+        guard index >= imported, index - imported < functions.count else { return nil }
+        return functions[index - imported].disassembly()
+    }
+
+    public var definedFunctionRange: Range<Int> {
+        let imported = context.functionTypeIndices.count - functions.count
+        return imported..<(imported + functions.count)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import WasmParser
+
+/// `wasmrun`'s command line, parsed by hand (the design card allows no packages).
+struct Options {
+    enum Command { case run, validate, inspect, help, version }
+
+    var command = Command.run
+    var file: String?
+    var guestArguments: [String] = []
+    var invoke: String?
+    var environment: [(String, String)] = []
+    var directories: [(host: String, guest: String)] = []
+    var fuel: Int64?
+    var maxMemoryPages: Int?
+    var maxCallDepth: Int?
+    var stats = false
+    /// `inspect --code`: also list the interpreter code of every defined function.
+    var showCode = false
+
+    struct UsageError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let usage = """
+        usage: wasmrun [run] [options] FILE.wasm [ARGS...]
+               wasmrun validate FILE.wasm
+               wasmrun inspect FILE.wasm
+               wasmrun --help | --version
+
+        Runs a WebAssembly module with WASI preview1: its `_start` (a command), or with --invoke one export.
+        Standard input, output and error are the process's own; the guest's exit code becomes wasmrun's.
+
+        Commands:
+          run (default)         run FILE.wasm, passing ARGS to the guest (argv[0] is the file name)
+          validate FILE         decode and validate; print `valid` (exit 0) or the error (exit 1)
+          inspect FILE          list sections, imports, exports, memories, tables, globals, custom sections
+                                (inspect --code FILE also lists the interpreter code of each function)
+
+        Options (before FILE):
+          --invoke NAME         call export NAME instead of `_start`; ARGS are its arguments, parsed by its
+                                parameter types (integers in decimal or 0x hex, floats like 1.5, nan, inf);
+                                results print one per line. A reactor's `_initialize` runs first.
+          --env NAME=VALUE      set a guest environment variable (repeatable); the guest sees no other
+          --dir HOST[::GUEST]   give the guest the host directory HOST, seen as GUEST (default: HOST)
+                                (repeatable); without --dir the guest sees no files at all
+          --fuel N              stop with `fuel exhausted` after about N instructions
+          --max-memory SIZE     largest linear memory: bytes, or with KiB, MiB, GiB, or pages (default 4GiB)
+          --max-call-depth N    deepest call nesting before `call stack exhausted` (default 50000)
+          --stats               print to stderr: instructions executed, decode/validate/translate/run times,
+                                peak memory pages
+          --version             print the version
+          --help                this text
+
+        Exit status: the guest's exit code; 1 for an invalid module, a trap or a link error; 2 for usage errors.
+        """
+
+    static func parse(_ arguments: [String]) throws(UsageError) -> Options {
+        var options = Options()
+        var rest = arguments[...]
+        switch rest.first {
+        case "run": rest = rest.dropFirst()
+        case "validate": options.command = .validate; rest = rest.dropFirst()
+        case "inspect": options.command = .inspect; rest = rest.dropFirst()
+        default: break
+        }
+        func value(_ flag: String) throws(UsageError) -> String {
+            guard let v = rest.popFirst() else { throw UsageError(description: "\(flag) needs a value") }
+            return v
+        }
+        while let argument = rest.first, options.file == nil {
+            rest = rest.dropFirst()
+            switch argument {
+            case "--help", "-h": options.command = .help; return options
+            case "--version": options.command = .version; return options
+            case "--invoke": options.invoke = try value(argument)
+            case "--env":
+                let pair = try value(argument)
+                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                    throw UsageError(description: "--env takes NAME=VALUE, got \(pair)")
+                }
+                options.environment.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+            case "--dir":
+                let spec = try value(argument)
+                if let range = spec.range(of: "::") {
+                    options.directories.append((String(spec[..<range.lowerBound]), String(spec[range.upperBound...])))
+                } else {
+                    options.directories.append((spec, spec))
+                }
+            case "--fuel":
+                let text = try value(argument)
+                guard let n = Int64(text), n >= 0 else { throw UsageError(description: "--fuel takes a non-negative integer, got \(text)") }
+                options.fuel = n
+            case "--max-memory": options.maxMemoryPages = try parseMemorySize(try value(argument))
+            case "--max-call-depth":
+                let text = try value(argument)
+                guard let n = Int(text), n > 0, n <= 10_000_000 else { throw UsageError(description: "--max-call-depth takes 1...10000000, got \(text)") }
+                options.maxCallDepth = n
+            case "--stats": options.stats = true
+            case "--code" where options.command == .inspect: options.showCode = true
+            case let flag where flag.hasPrefix("--"):
+                throw UsageError(description: "unknown option \(flag)")
+            default:
+                options.file = argument
+            }
+        }
+        options.guestArguments = Array(rest)
+        if options.file == nil { throw UsageError(description: "no module file given") }
+        if options.command != .run && !options.guestArguments.isEmpty {
+            throw UsageError(description: "unexpected arguments after the file: \(options.guestArguments.joined(separator: " "))")
+        }
+        return options
+    }
+
+    /// `65536`, `64KiB`, `16MiB`, `1GiB`, `10pages`: a size in bytes (rounded down to pages) or pages.
+    static func parseMemorySize(_ text: String) throws(UsageError) -> Int {
+        let units: [(String, Int)] = [("pages", -1), ("page", -1), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+        var number = text
+        var multiplier = 1
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = String(text.dropLast(suffix.count))
+            multiplier = factor
+            break
+        }
+        guard let n = Int(number), n >= 0 else { throw UsageError(description: "--max-memory takes a size like 64MiB or 100pages, got \(text)") }
+        let pages = multiplier == -1 ? n : n.multipliedReportingOverflow(by: multiplier).partialValue / MemoryType.pageSize
+        guard pages <= 65536 else { throw UsageError(description: "--max-memory is at most 4GiB (65536 pages), got \(text)") }
+        return pages
+    }
+}
