@@ -61,8 +61,10 @@ public final class CompiledModule: @unchecked Sendable {
             return pointer
         }
         constants = translated.map { f in
-            let template = [UInt64](repeating: 0, count: f.localsEnd - f.paramSlots) + f.constants
+            var template = [UInt64](repeating: 0, count: f.localsEnd - f.paramSlots) + f.constants
             guard !template.isEmpty else { return nil }
+            // Padded to whole 4-word blocks: the interpreter copies 32 bytes at a time.
+            while template.count % 4 != 0 { template.append(0) }
             let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: template.count)
             pointer.initialize(from: template, count: template.count)
             return pointer

@@ -80,7 +80,7 @@ struct Instantiation {
                 typeID: store.internType(module.types[Int(typeIndex)]),
                 paramSlots: compiledFunction.paramSlots, resultSlots: compiledFunction.resultSlots,
                 initTemplate: compiled.constants[i].map { UnsafePointer($0) },
-                initCount: compiledFunction.localsEnd - compiledFunction.paramSlots + compiledFunction.constants.count,
+                initCount: (compiledFunction.localsEnd - compiledFunction.paramSlots + compiledFunction.constants.count + 3) / 4 * 4,
                 frameSize: compiledFunction.frameSize, hostIndex: -1,
                 functionIndex: compiledFunction.functionIndex, namesIndex: namesIndex)))
         }

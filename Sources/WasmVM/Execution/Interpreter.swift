@@ -45,19 +45,20 @@ extension Store {
         try execute(address, fp: fp)
     }
 
-    func backtrace(current: Int, depth: Int, entryDepth: Int) -> [Trap.Frame] {
-        var frames: [Trap.Frame] = []
+    /// The guest's call stack, innermost first: each call frame records its callee; `entry` is the outermost.
+    func backtrace(depth: Int, entryDepth: Int, entry: Int) -> [Trap.Frame] {
         func frame(_ address: Int) -> Trap.Frame {
             let f = functions[address]
             let name = f.namesIndex >= 0 ? names[f.namesIndex]?.functionNames[f.functionIndex] : nil
             return Trap.Frame(functionIndex: f.functionIndex, name: name)
         }
-        frames.append(frame(current))
+        var frames: [Trap.Frame] = []
         var d = depth
-        while d > entryDepth, let callFrames = self.frames {
+        while d > entryDepth {
             d -= 1
-            frames.append(frame(callFrames[d].function))
+            frames.append(frame(framesBase[d].function))
         }
+        frames.append(frame(entry))
         return frames
     }
 
@@ -79,7 +80,7 @@ extension Store {
     @inline(never)
     func fault(_ reason: Trap.Reason, fuel: Int64) -> Trap {
         fuelLeft = fuel
-        return Trap(reason, backtrace: backtrace(current: runCurrent, depth: runDepth, entryDepth: runEntryDepth))
+        return Trap(reason, backtrace: backtrace(depth: runDepth, entryDepth: runEntryDepth, entry: runEntry))
     }
 
     /// Calls a host function with its arguments (and room for results) at `fp`.
@@ -91,9 +92,9 @@ extension Store {
         stackInUse = (fp - stack.unsafelyUnwrapped) + function.pointee.frameSize
         fuelLeft = fuel
         // The host may call back into the guest, which runs its own loop with its own bookkeeping.
-        let (entryDepth, depth, current) = (runEntryDepth, runDepth, runCurrent)
+        let (entryDepth, depth, entry) = (runEntryDepth, runDepth, runEntry)
         defer {
-            (runEntryDepth, runDepth, runCurrent) = (entryDepth, depth, current)
+            (runEntryDepth, runDepth, runEntry) = (entryDepth, depth, entry)
             depthInUse = savedDepth
             stackInUse = savedStack
         }
@@ -105,19 +106,19 @@ extension Store {
         }
     }
 
-    /// Copies a frame's initial locals and constants (usually a handful of words; no libc call for those).
+    /// Copies a frame's initial locals and constants, in 32-byte blocks (templates are padded to whole
+    /// blocks; unaligned vector loads and stores, as frames are only 8-byte aligned).
     @inline(__always)
     static func initializeFrame(_ destination: UnsafeMutablePointer<UInt64>, _ template: UnsafePointer<UInt64>?, _ count: Int) {
         guard let template else { return }
-        if count <= 8 {
-            var i = 0
-            while i < count {
-                destination[i] = template[i]
-                i &+= 1
-            }
-        } else {
-            destination.update(from: template, count: count)
-        }
+        var source = UnsafeRawPointer(template)
+        var target = UnsafeMutableRawPointer(destination)
+        let end = source + count * 8
+        repeat {
+            target.storeBytes(of: source.loadUnaligned(as: SIMD4<UInt64>.self), as: SIMD4<UInt64>.self)
+            source += 32
+            target += 32
+        } while source < end
     }
 
     @inline(never)
@@ -127,7 +128,7 @@ extension Store {
         // the current function are touched by calls and returns only, so they live in the store.
         runEntryDepth = depthInUse
         runDepth = depthInUse
-        runCurrent = entry
+        runEntry = entry
         runMemoryMoved = false
         var fp = entryFP
         var fuel = startFuel
@@ -913,7 +914,6 @@ extension Store {
                 let frame = framesBase + runDepth
                 pc = frame.pointee.pc
                 fp = frame.pointee.fp
-                runCurrent = frame.pointee.function
                 if frame.pointee.context != context || runMemoryMoved {
                     context = frame.pointee.context
                     memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
@@ -955,9 +955,8 @@ extension Store {
                 frame.pointee.pc = pc
                 frame.pointee.fp = fp
                 frame.pointee.context = context
-                frame.pointee.function = runCurrent
+                frame.pointee.function = callee
                 runDepth &+= 1
-                runCurrent = callee
                 fp = calleeFP
                 Store.initializeFrame(fp + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
                 pc = code
@@ -974,17 +973,17 @@ extension Store {
                 var address = UInt64(u32(fp[x])) &+ UInt64(y)
                 if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                fp[d] = UInt64(memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self))
+                fp[d] = UInt64(loadRaw(memBase, address, UInt32.self))
             case .loadI64:
                 var address = UInt64(u32(fp[x])) &+ UInt64(y)
                 if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 8 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                fp[d] = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt64.self)
+                fp[d] = loadRaw(memBase, address, UInt64.self)
             case .loadI328s, .loadI328u, .loadI648s, .loadI648u:
                 var address = UInt64(u32(fp[x])) &+ UInt64(y)
                 if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address < memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                let byte = memBase.load(fromByteOffset: Int(address), as: UInt8.self)
+                let byte = loadRaw(memBase, address, UInt8.self)
                 switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
                 case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
                 case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
@@ -994,7 +993,7 @@ extension Store {
                 var address = UInt64(u32(fp[x])) &+ UInt64(y)
                 if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 2 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                let half = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt16.self)
+                let half = loadRaw(memBase, address, UInt16.self)
                 switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
                 case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
                 case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
@@ -1004,34 +1003,34 @@ extension Store {
                 var address = UInt64(u32(fp[x])) &+ UInt64(y)
                 if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                let word = memBase.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self)
+                let word = loadRaw(memBase, address, UInt32.self)
                 fp[d] = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .loadI6432s
                     ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
             case .storeI32:
                 var address = UInt64(u32(fp[x])) &+ UInt64(d)
                 if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                memBase.storeBytes(of: u32(fp[y]), toByteOffset: Int(address), as: UInt32.self)
+                storeRaw(memBase, address, u32(fp[y]))
             case .storeI64:
                 var address = UInt64(u32(fp[x])) &+ UInt64(d)
                 if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 8 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                memBase.storeBytes(of: fp[y], toByteOffset: Int(address), as: UInt64.self)
+                storeRaw(memBase, address, fp[y])
             case .store8:
                 var address = UInt64(u32(fp[x])) &+ UInt64(d)
                 if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address < memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                memBase.storeBytes(of: UInt8(truncatingIfNeeded: fp[y]), toByteOffset: Int(address), as: UInt8.self)
+                storeRaw(memBase, address, UInt8(truncatingIfNeeded: fp[y]))
             case .store16:
                 var address = UInt64(u32(fp[x])) &+ UInt64(d)
                 if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 2 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                memBase.storeBytes(of: UInt16(truncatingIfNeeded: fp[y]), toByteOffset: Int(address), as: UInt16.self)
+                storeRaw(memBase, address, UInt16(truncatingIfNeeded: fp[y]))
             case .store32:
                 var address = UInt64(u32(fp[x])) &+ UInt64(d)
                 if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                memBase.storeBytes(of: u32(fp[y]), toByteOffset: Int(address), as: UInt32.self)
+                storeRaw(memBase, address, u32(fp[y]))
             case .memorySize:
                 fp[d] = memSize / UInt64(MemoryType.pageSize)
             case .memoryGrow:
@@ -1132,3 +1131,14 @@ extension Store {
 @inline(__always) func s64(_ slot: UInt64) -> Int64 { Int64(bitPattern: slot) }
 @inline(__always) func rotl(_ v: UInt32, _ k: UInt32) -> UInt32 { (v &<< k) | (v &>> (32 &- (k & 31))) }
 @inline(__always) func rotl(_ v: UInt64, _ k: UInt64) -> UInt64 { (v &<< k) | (v &>> (64 &- (k & 63))) }
+
+/// Linear-memory access at a byte address already bounds-checked by the caller. Wasm addresses need not be
+/// aligned; x86-64 and arm64 load and store scalars at any address. (The standard library's
+/// `loadUnaligned` is not inlined into the interpreter's large loop, which costs a call per access.)
+@inline(__always) func loadRaw<T: FixedWidthInteger>(_ base: UnsafeMutableRawPointer, _ address: UInt64, _: T.Type) -> T {
+    (base + Int(truncatingIfNeeded: address)).assumingMemoryBound(to: T.self).pointee
+}
+
+@inline(__always) func storeRaw<T: FixedWidthInteger>(_ base: UnsafeMutableRawPointer, _ address: UInt64, _ value: T) {
+    (base + Int(truncatingIfNeeded: address)).assumingMemoryBound(to: T.self).pointee = value
+}

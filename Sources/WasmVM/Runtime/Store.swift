@@ -48,7 +48,7 @@ public final class Store {
     /// Interpreter state touched only by calls, returns and traps (the hot state stays in registers).
     var runEntryDepth = 0
     var runDepth = 0
-    var runCurrent = 0
+    var runEntry = 0
     var runMemoryMoved = false
     /// Slots in use by executions in progress (a host function may call back into the guest).
     var stackInUse = 0
@@ -194,6 +194,7 @@ public struct Caller {
     }
 }
 
+/// A suspended caller: where to continue, its frame and instance, and the function it called (for backtraces).
 struct CallFrame {
     var pc: UnsafePointer<UInt64>
     var fp: UnsafeMutablePointer<UInt64>

@@ -405,7 +405,11 @@ struct FunctionTranslator {
     // MARK: Finishing
 
     mutating func finish() throws(TranslationError) -> CompiledFunction {
-        let frameSize = temporariesStart + maxHeight + max(type.parameters.count, type.results.count)
+        // Room for the operand stack, for results beyond the parameters, and for the frame initialization's
+        // 4-word blocks (which may write a few slots past the constants).
+        let initialized = (localCount - type.parameters.count + constants.count + 3) / 4 * 4
+        let frameSize = max(temporariesStart + maxHeight + max(type.parameters.count, type.results.count),
+                            type.parameters.count + initialized)
         guard frameSize < 65_536 else {
             throw error("needs \(frameSize) value slots; the interpreter supports 65535")
         }
