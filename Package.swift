@@ -28,9 +28,10 @@ let package = Package(
         .target(name: "SpecSuite", dependencies: ["WasmParser", "WasmVM"], path: "spec-tests/SpecSuite"),
         .executableTarget(name: "spec-tests", dependencies: ["SpecSuite"], path: "spec-tests/Runner"),
         .executableTarget(name: "parser-bench", dependencies: ["WasmParser"], path: "Benchmarks/parser-bench"),
-        .testTarget(name: "WasmParserTests", dependencies: ["WasmParser"]),
-        .testTarget(name: "WasmVMTests", dependencies: ["WasmVM"]),
-        .testTarget(name: "WASITests", dependencies: ["WASI"]),
+        .target(name: "WasmTestSupport", dependencies: ["WasmParser"], path: "Tests/WasmTestSupport"),
+        .testTarget(name: "WasmParserTests", dependencies: ["WasmParser", "WasmTestSupport"]),
+        .testTarget(name: "WasmVMTests", dependencies: ["WasmVM", "WasmTestSupport"]),
+        .testTarget(name: "WASITests", dependencies: ["WASI", "WasmTestSupport"]),
         .testTarget(name: "NebulaHTTPTests", dependencies: ["NebulaHTTP"]),
         .testTarget(name: "SpecSuiteTests", dependencies: ["SpecSuite"]),
     ]

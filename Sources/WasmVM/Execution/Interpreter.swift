@@ -21,7 +21,7 @@ extension Store {
         let needed = max(type.parameters.count, type.results.count)
         guard stackInUse + needed <= limits.stackSlots else { throw Trap(.callStackExhausted) }
         for (i, argument) in arguments.enumerated() { fp[i] = argument.slot }
-        interruptFlag.store(false, ordering: .relaxed)
+        interruptHandle.reset()
         try call(address, fp: fp)
         return type.results.enumerated().map { Value(slot: fp[$0.offset], type: $0.element) }
     }
@@ -346,7 +346,7 @@ extension Store {
                 let target = pc.pointee
                 pc = start + Int(Int32(truncatingIfNeeded: target))
                 fuel &-= Int64(target >> 32)
-                if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                     throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                 }
             // Conditional branches: taken, they jump and charge fuel (checked on backward jumps).
@@ -355,7 +355,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -366,7 +366,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -378,7 +378,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -390,7 +390,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -402,7 +402,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -414,7 +414,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -426,7 +426,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -438,7 +438,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -450,7 +450,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -462,7 +462,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -474,7 +474,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -486,7 +486,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -498,7 +498,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -510,7 +510,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -522,7 +522,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -534,7 +534,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -546,7 +546,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -558,7 +558,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -570,7 +570,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -582,7 +582,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -594,7 +594,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -606,7 +606,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -621,7 +621,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -635,7 +635,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -649,7 +649,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -663,7 +663,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -677,7 +677,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -691,7 +691,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -705,7 +705,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -719,7 +719,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -733,7 +733,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -747,7 +747,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -761,7 +761,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -775,7 +775,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -789,7 +789,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -803,7 +803,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -817,7 +817,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -831,7 +831,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -845,7 +845,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -859,7 +859,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -873,7 +873,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -887,7 +887,7 @@ extension Store {
                     let target = pc.pointee
                     pc = start + Int(Int32(truncatingIfNeeded: target))
                     fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                         throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                     }
                 } else {
@@ -899,7 +899,7 @@ extension Store {
                 let target = pc[1 + Int(index)]
                 pc = start + Int(Int32(truncatingIfNeeded: target))
                 fuel &-= Int64(target >> 32)
-                if Int32(truncatingIfNeeded: target) < 0, fuel < 0 || interruptFlag.load(ordering: .relaxed) {
+                if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
                     throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
                 }
             case .return, .returnValue:
@@ -939,7 +939,7 @@ extension Store {
                 }
                 let calleeFP = fp + d
                 let function = functions + callee
-                if interruptFlag.load(ordering: .relaxed) { throw fault(.interrupted, fuel: fuel) }
+                if interruptHandle.flag.load(ordering: .relaxed) { throw fault(.interrupted, fuel: fuel) }
                 guard let code = function.pointee.code else {
                     // Host function: arguments and results in place at the callee's frame.
                     try callHost(function, calleeFP, context: context, fuel: fuel)

@@ -54,8 +54,9 @@ public final class Store {
     var stackInUse = 0
     var depthInUse = 0
 
-    /// Set from any thread to stop the running guest with `interrupted` at its next branch or call.
-    public let interruptFlag = Atomic<Bool>(false)
+    /// Stops the running guest with `interrupted` at its next backward branch or call; hand it to
+    /// another thread (a watchdog enforcing a wall-clock deadline).
+    public let interruptHandle = InterruptHandle()
     /// Instructions charged so far (see `ResourceLimits.fuel`).
     public internal(set) var instructionsExecuted: Int64 = 0
     /// Fuel left in the execution in progress (the interpreter keeps it in a register and stores it here on exit).
@@ -83,8 +84,8 @@ public final class Store {
         frames?.deallocate()
     }
 
-    /// Asks the running guest to stop; safe to call from another thread.
-    public func interrupt() { interruptFlag.store(true, ordering: .relaxed) }
+    /// Asks the running guest to stop (see `interruptHandle` for other threads).
+    public func interrupt() { interruptHandle.interrupt() }
 
     func internType(_ type: FunctionType) -> Int {
         if let id = typeIDs[type] { return id }
@@ -177,6 +178,17 @@ public final class Store {
     func tableLimit(_ type: TableType) -> Int {
         Swift.min(Int(type.limits.max ?? UInt64(UInt32.max)), limits.maxTableElements)
     }
+}
+
+/// A thread-safe way to stop a store's running guest.
+public final class InterruptHandle: Sendable {
+    let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func interrupt() { flag.store(true, ordering: .relaxed) }
+    public var isInterrupted: Bool { flag.load(ordering: .relaxed) }
+    func reset() { flag.store(false, ordering: .relaxed) }
 }
 
 /// The raw host calling convention; see `Store.defineFunction(type:raw:)`.

@@ -1,0 +1,87 @@
+/// Encoding instructions back to the binary format (the inverse of `InstructionDecoder`), for tools and
+/// tests that assemble modules.
+extension Instruction {
+    public func encode(into bytes: inout [UInt8]) {
+        let info = opcode.info
+        if info.prefix != 0 {
+            bytes.append(info.prefix)
+            Self.appendUnsigned(UInt64(info.code), to: &bytes)
+        } else {
+            bytes.append(UInt8(info.code))
+        }
+        switch immediate {
+        case .none:
+            switch info.immediate {
+            case .memoryZero, .memoryFill: bytes.append(0)
+            case .memoryCopy: bytes += [0, 0]
+            default: break
+            }
+        case .blockType(let bt):
+            switch bt {
+            case .empty: bytes.append(0x40)
+            case .value(let t): bytes.append(t.rawValue)
+            case .typeIndex(let i): Self.appendSigned(Int64(i), to: &bytes)
+            }
+        case .index(let i):
+            Self.appendUnsigned(UInt64(i), to: &bytes)
+        case .indexPair(let a, let b):
+            Self.appendUnsigned(UInt64(a), to: &bytes)
+            switch info.immediate {
+            case .memoryInit: bytes.append(0)
+            case .memoryCopy: bytes += [0, 0]
+            default: Self.appendUnsigned(UInt64(b), to: &bytes)
+            }
+        case .memArg(let m):
+            Self.appendUnsigned(UInt64(m.align), to: &bytes)
+            Self.appendUnsigned(m.offset, to: &bytes)
+        case .memArgLane(let m, let lane):
+            Self.appendUnsigned(UInt64(m.align), to: &bytes)
+            Self.appendUnsigned(m.offset, to: &bytes)
+            bytes.append(lane)
+        case .lane(let lane):
+            bytes.append(lane)
+        case .i32(let v):
+            Self.appendSigned(Int64(v), to: &bytes)
+        case .i64(let v):
+            Self.appendSigned(v, to: &bytes)
+        case .f32(let bits):
+            for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k)))) }
+        case .f64(let bits):
+            for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(k)))) }
+        case .v128(let v):
+            for k in 0..<16 { bytes.append(v.byte(k)) }
+        case .refType(let t):
+            bytes.append(t.rawValue)
+        case .selectTypes(let types):
+            Self.appendUnsigned(UInt64(types.count), to: &bytes)
+            bytes += types.map(\.rawValue)
+        case .brTable(let targets, let defaultTarget):
+            Self.appendUnsigned(UInt64(targets.count), to: &bytes)
+            for t in targets { Self.appendUnsigned(UInt64(t), to: &bytes) }
+            Self.appendUnsigned(UInt64(defaultTarget), to: &bytes)
+        }
+    }
+
+    public static func appendUnsigned(_ value: UInt64, to bytes: inout [UInt8]) {
+        var v = value
+        repeat {
+            var byte = UInt8(v & 0x7F)
+            v >>= 7
+            if v != 0 { byte |= 0x80 }
+            bytes.append(byte)
+        } while v != 0
+    }
+
+    public static func appendSigned(_ value: Int64, to bytes: inout [UInt8]) {
+        var v = value
+        while true {
+            let byte = UInt8(v & 0x7F)
+            v >>= 7
+            if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
+                bytes.append(byte)
+                return
+            }
+            bytes.append(byte | 0x80)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import WasmParser
+import WasmTestSupport
+import XCTest
+@testable import WasmVM
+
+/// Calls, control flow, limits, host functions and instantiation.
+final class ExecutionTests: XCTestCase {
+    func testFactorialWithLoopAndBranches() throws {
+        // (local $acc i64) acc = 1; loop { if n == 0 break; acc *= n; n -= 1 }
+        let fact = try single([.i64], [.i64], locals: [.i64], [
+            i64(1), set(1),
+            block(.block), block(.loop),
+            get(0), op(.i64Eqz), op(.brIf, .index(1)),
+            get(1), get(0), op(.i64Mul), set(1),
+            get(0), i64(1), op(.i64Sub), set(0),
+            op(.br, .index(0)),
+            end, end,
+            get(1),
+        ])
+        XCTAssertEqual(try fact.invoke([.i64(20)]), [.i64(2_432_902_008_176_640_000)])
+    }
+
+    func testBrTableChoosesTargetsAndDefault() throws {
+        let f = try single([.i32], [.i32], [
+            block(.block), block(.block), block(.block),
+            get(0), op(.brTable, .brTable(targets: [0, 1], default: 2)),
+            end, i32(10), op(.return),
+            end, i32(11), op(.return),
+            end, i32(12),
+        ])
+        XCTAssertEqual(try f.invoke([.i32(0)]), [.i32(10)])
+        XCTAssertEqual(try f.invoke([.i32(1)]), [.i32(11)])
+        XCTAssertEqual(try f.invoke([.i32(99)]), [.i32(12)])
+    }
+
+    func testMultiValueBlockAndReturn() throws {
+        var m = TestModule()
+        let pair = m.typeIndex(FunctionType(parameters: [.i32], results: [.i32, .i32]))
+        m.function([.i32], [.i32, .i32], export: "f", [
+            get(0), block(.block, .typeIndex(pair)), i32(1), op(.i32Add), get(0), end,
+        ])
+        XCTAssertEqual(try instantiate(m).function("f")!.invoke([.i32(5)]), [.i32(6), .i32(5)])
+    }
+
+    func testMillionDeepRecursionTrapsAndTheStoreStaysUsable() throws {
+        var m = TestModule()
+        // f(n) = n == 0 ? 0 : 1 + f(n - 1)
+        m.function([.i32], [.i32], export: "f", [
+            get(0), op(.i32Eqz), block(.if, .value(.i32)), i32(0), op(.else),
+            get(0), i32(1), op(.i32Sub), call(0), i32(1), op(.i32Add), end,
+        ])
+        let store = Store()
+        let f = try instantiate(m, store: store).function("f")!
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(1_000_000)]) }, "call stack exhausted")
+        XCTAssertEqual(try f.invoke([.i32(10_000)]), [.i32(10_000)], "the store runs again after the trap")
+    }
+
+    func testCallDepthLimitIsConfigurable() throws {
+        var m = TestModule()
+        m.function([.i32], [.i32], export: "f", [
+            get(0), op(.i32Eqz), block(.if, .value(.i32)), i32(0), op(.else),
+            get(0), i32(1), op(.i32Sub), call(0), end,
+        ])
+        var limits = ResourceLimits()
+        limits.maxCallDepth = 100
+        let f = try instantiate(m, store: Store(limits: limits)).function("f")!
+        XCTAssertEqual(try f.invoke([.i32(90)]), [.i32(0)])
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(200)]) }, "call stack exhausted")
+    }
+
+    func testFuelStopsAnInfiniteLoop() throws {
+        var m = TestModule()
+        m.function([], [], export: "spin", [block(.loop), op(.br, .index(0)), end])
+        var limits = ResourceLimits()
+        limits.fuel = 100_000
+        let store = Store(limits: limits)
+        let spin = try instantiate(m, store: store).function("spin")!
+        XCTAssertEqual(trapMessage { try spin.invoke() }, "fuel exhausted")
+        XCTAssertGreaterThanOrEqual(store.instructionsExecuted, 100_000)
+    }
+
+    func testInstructionsAreCounted() throws {
+        let store = Store()
+        var m = TestModule()
+        m.function([.i32], [], locals: [], export: "count", [
+            block(.loop), get(0), i32(1), op(.i32Sub), tee(0), op(.brIf, .index(0)), end,
+        ])
+        try instantiate(m, store: store).function("count")!.invoke([.i32(1000)])
+        XCTAssertGreaterThanOrEqual(store.instructionsExecuted, 4000, "about five instructions per iteration")
+        XCTAssertLessThan(store.instructionsExecuted, 10_000)
+    }
+
+    func testInterruptFromAnotherThreadStopsTheGuest() throws {
+        var m = TestModule()
+        m.function([], [], export: "spin", [block(.loop), op(.br, .index(0)), end])
+        let store = Store()
+        let spin = try instantiate(m, store: store).function("spin")!
+        let handle = store.interruptHandle
+        let timer = Thread { Thread.sleep(forTimeInterval: 0.05); handle.interrupt() }
+        timer.start()
+        XCTAssertEqual(trapMessage { try spin.invoke() }, "interrupted")
+    }
+
+    func testHostFunctionsSeeArgumentsMemoryAndCanTrap() throws {
+        let store = Store()
+        var seen: [Value] = []
+        let log = store.defineFunction(type: FunctionType(parameters: [.i32, .i64], results: [.i32])) { (caller: Caller, args: [Value]) throws(Trap) -> [Value] in
+            seen = args
+            guard let memory = caller.memory else { throw Trap(.host("no memory")) }
+            try memory.write([42], at: 10)
+            return [.i32(7)]
+        }
+        let fail = store.defineFunction(type: FunctionType(parameters: [], results: [])) { (_: Caller, _: [Value]) throws(Trap) -> [Value] in
+            throw Trap(.host("host says no"))
+        }
+        var imports = Imports()
+        imports.define(module: "env", name: "log", .function(log))
+        imports.define(module: "env", name: "fail", .function(fail))
+        var m = TestModule()
+        m.importFunction("env", "log", [.i32, .i64], [.i32])
+        m.importFunction("env", "fail", [], [])
+        m.memory = Limits(min: 1)
+        m.function([], [.i32], export: "f", [i32(3), i64(-4), call(0), i32(10), load(.i32Load8U), op(.i32Add)])
+        m.function([], [], export: "g", [call(1)])
+        let instance = try instantiate(m, store: store, imports: imports)
+        XCTAssertEqual(try instance.function("f")!.invoke(), [.i32(49)])
+        XCTAssertEqual(seen, [.i32(3), .int64(-4)])
+        let trap = try XCTUnwrap(captureTrap { _ = try instance.function("g")!.invoke() })
+        XCTAssertEqual(trap.message, "host says no")
+        XCTAssertEqual(trap.backtrace.first?.functionIndex, 3, "the trap names the guest frame that called the host")
+    }
+
+    func testTrapsCarryABacktrace() throws {
+        var m = TestModule()
+        m.function([], [], [op(.unreachable)])
+        m.function([], [], export: "outer", [call(0)])
+        let trap = try XCTUnwrap(captureTrap { _ = try instantiate(m).function("outer")!.invoke() })
+        XCTAssertEqual(trap.message, "unreachable")
+        XCTAssertEqual(trap.backtrace.map { $0.functionIndex }, [0, 1])
+    }
+
+    func testImportsAreMatchedAndTypeChecked() throws {
+        var m = TestModule()
+        m.importFunction("env", "f", [.i32], [])
+        XCTAssertThrowsError(try instantiate(m)) { error in
+            XCTAssertEqual("\(error)", "unknown import: env.f")
+        }
+        let store = Store()
+        var imports = Imports()
+        imports.define(module: "env", name: "f", .function(store.defineFunction(type: FunctionType(parameters: [.i64], results: []), raw: { _, _ in })))
+        XCTAssertThrowsError(try instantiate(m, store: store, imports: imports)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("incompatible import type for env.f"), "\(error)")
+        }
+    }
+
+    func testActiveDataOutOfBoundsTrapsAtInstantiation() throws {
+        var m = TestModule()
+        m.memory = Limits(min: 1)
+        m.data = [(offset: 65535, bytes: [1, 2])]
+        XCTAssertThrowsError(try instantiate(m)) { error in
+            XCTAssertEqual((error as? Trap)?.message, "out of bounds memory access")
+        }
+    }
+
+    func testStartFunctionRunsAndInstancesAreIndependent() throws {
+        var m = TestModule()
+        m.memory = Limits(min: 1)
+        m.exports = [("memory", .memory, 0)]
+        let start = m.function([], [], [i32(0), i32(5), load(.i32Store8)])
+        m.start = start
+        m.function([], [.i32], export: "bump", [i32(0), i32(0), load(.i32Load8U), i32(1), op(.i32Add), load(.i32Store8), i32(0), load(.i32Load8U)])
+        let compiled = try CompiledModule(bytes: m.bytes)
+        let a = try compiled.instantiate(store: Store())
+        let b = try compiled.instantiate(store: Store())
+        XCTAssertEqual(try a.function("bump")!.invoke(), [.i32(6)], "start wrote 5")
+        XCTAssertEqual(try a.function("bump")!.invoke(), [.i32(7)])
+        XCTAssertEqual(try b.function("bump")!.invoke(), [.i32(6)], "a second instance starts fresh")
+    }
+
+    func testCallIndirectChecksTypesAndElements() throws {
+        var m = TestModule()
+        m.table = TableType(elementType: .funcref, limits: Limits(min: 3))
+        let one = m.function([], [.i32], [i32(1)])
+        let other = m.function([.i32], [.i32], [get(0)])
+        m.elements = [(offset: 0, functions: [one, other])]
+        let type = m.typeIndex(FunctionType(parameters: [], results: [.i32]))
+        m.function([.i32], [.i32], export: "f", [get(0), op(.callIndirect, .indexPair(type, 0))])
+        let f = try instantiate(m).function("f")!
+        XCTAssertEqual(try f.invoke([.i32(0)]), [.i32(1)])
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(1)]) }, "indirect call type mismatch")
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(2)]) }, "uninitialized element 2")
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(3)]) }, "undefined element")
+    }
+}

@@ -1,0 +1,70 @@
+import WasmParser
+import WasmTestSupport
+import XCTest
+@testable import WasmVM
+
+/// Linear memory: every access is checked against the current size, with the effective address computed
+/// without wrapping (address + offset may exceed 2^32).
+final class MemoryTests: XCTestCase {
+    let page = 65536
+
+    func testLoadsAtTheLastValidByteAndOnePast() throws {
+        let word = try single([.i32], [.i32], memory: Limits(min: 1), [get(0), load(.i32Load)])
+        XCTAssertEqual(try word.invoke([.i32(UInt32(page - 4))]), [.i32(0)])
+        XCTAssertEqual(trapMessage { try word.invoke([.i32(UInt32(page - 3))]) }, "out of bounds memory access")
+        let byte = try single([.i32], [.i32], memory: Limits(min: 1), [get(0), load(.i32Load8U)])
+        XCTAssertEqual(try byte.invoke([.i32(UInt32(page - 1))]), [.i32(0)])
+        XCTAssertEqual(trapMessage { try byte.invoke([.i32(UInt32(page))]) }, "out of bounds memory access")
+    }
+
+    func testEffectiveAddressDoesNotWrap() throws {
+        let byte = try single([.i32], [.i32], memory: Limits(min: 1), [get(0), load(.i32Load8U, offset: 1)])
+        XCTAssertEqual(trapMessage { try byte.invoke([.i32(UInt32.max)]) }, "out of bounds memory access")
+        let far = try single([.i32], [.i64], memory: Limits(min: 1), [get(0), load(.i64Load, offset: 70000)])
+        XCTAssertEqual(trapMessage { try far.invoke([.i32(0)]) }, "out of bounds memory access", "offsets above 0xFFFF use the wide encoding")
+    }
+
+    func testStoreThenLoadEveryWidth() throws {
+        var m = TestModule()
+        m.memory = Limits(min: 1)
+        m.function([.i32, .i64], [.i64], export: "f", [
+            get(0), get(1), load(.i64Store32, offset: 3),
+            get(0), load(.i64Load32S, offset: 3),
+        ])
+        m.function([.i32], [.i32], export: "g", [get(0), i32(-2), load(.i32Store16), get(0), load(.i32Load16S)])
+        let instance = try instantiate(m)
+        XCTAssertEqual(try instance.function("f")!.invoke([.i32(100), .int64(-5)]), [.int64(-5)])
+        XCTAssertEqual(try instance.function("g")!.invoke([.i32(7)]), [.int32(-2)])
+        XCTAssertEqual(try instance.memory("memory")?.pageCount ?? 1, 1)
+    }
+
+    func testGrowReturnsOldSizeOrMinusOne() throws {
+        let grow = try single([.i32], [.i32], memory: Limits(min: 1, max: 3), [get(0), op(.memoryGrow)])
+        XCTAssertEqual(try grow.invoke([.i32(1)]), [.i32(1)])
+        XCTAssertEqual(try grow.invoke([.i32(2)]), [.int32(-1)], "past the maximum")
+        XCTAssertEqual(try grow.invoke([.i32(1)]), [.i32(2)])
+        XCTAssertEqual(try grow.invoke([.i32(0)]), [.i32(3)])
+    }
+
+    func testStoreLimitCapsGrowth() throws {
+        var m = TestModule()
+        m.memory = Limits(min: 1)
+        m.function([.i32], [.i32], export: "grow", [get(0), op(.memoryGrow)])
+        var limits = ResourceLimits()
+        limits.maxMemoryPages = 4
+        let instance = try instantiate(m, store: Store(limits: limits))
+        XCTAssertEqual(try instance.function("grow")!.invoke([.i32(3)]), [.i32(1)])
+        XCTAssertEqual(try instance.function("grow")!.invoke([.i32(1)]), [.int32(-1)])
+        var big = TestModule()
+        big.memory = Limits(min: 5)
+        XCTAssertThrowsError(try instantiate(big, store: Store(limits: limits))) { error in
+            XCTAssertTrue("\(error)".contains("exceeds the limit of 4 pages"), "\(error)")
+        }
+    }
+
+    func testBulkMemoryBoundsAreCheckedBeforeWriting() throws {
+        let fill = try single([.i32, .i32], [], memory: Limits(min: 1), [get(0), i32(0xAB), get(1), op(.memoryFill)])
+        XCTAssertEqual(trapMessage { try fill.invoke([.i32(UInt32(page - 2)), .i32(3)]) }, "out of bounds memory access")
+        XCTAssertNil(trapMessage { try fill.invoke([.i32(UInt32(page)), .i32(0)]) }, "a zero-length fill at the end is fine")
+    }
+}
