@@ -20,7 +20,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "WasmParser", swiftSettings: optimized),
-        .target(name: "WasmVM", dependencies: ["WasmParser"], swiftSettings: optimized),
+        .target(name: "WasmVM", dependencies: ["WasmParser"], exclude: ["DESIGN.md"], swiftSettings: optimized),
         .target(name: "WASI", dependencies: ["WasmVM"]),
         .target(name: "NebulaHTTP", dependencies: ["WasmVM", "WASI"]),
         .executableTarget(name: "wasmrun", dependencies: ["WasmParser", "WasmVM", "WASI"]),
@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "WasmParserTests", dependencies: ["WasmParser", "WasmTestSupport"]),
         .testTarget(name: "WasmVMTests", dependencies: ["WasmVM", "WasmTestSupport"]),
         .testTarget(name: "WASITests", dependencies: ["WASI", "WasmTestSupport"]),
-        .testTarget(name: "NebulaHTTPTests", dependencies: ["NebulaHTTP"]),
         .testTarget(name: "SpecSuiteTests", dependencies: ["SpecSuite"]),
+        .testTarget(name: "WasmrunTests", dependencies: ["wasmrun", "WasmTestSupport"]),
     ]
 )

@@ -86,7 +86,7 @@ final class ExecutionTests: XCTestCase {
         m.function([.i32], [], locals: [], export: "count", [
             block(.loop), get(0), i32(1), op(.i32Sub), tee(0), op(.brIf, .index(0)), end,
         ])
-        try instantiate(m, store: store).function("count")!.invoke([.i32(1000)])
+        _ = try instantiate(m, store: store).function("count")!.invoke([.i32(1000)])
         XCTAssertGreaterThanOrEqual(store.instructionsExecuted, 4000, "about five instructions per iteration")
         XCTAssertLessThan(store.instructionsExecuted, 10_000)
     }
@@ -191,5 +191,29 @@ final class ExecutionTests: XCTestCase {
         XCTAssertEqual(trapMessage { try f.invoke([.i32(1)]) }, "indirect call type mismatch")
         XCTAssertEqual(trapMessage { try f.invoke([.i32(2)]) }, "uninitialized element 2")
         XCTAssertEqual(trapMessage { try f.invoke([.i32(3)]) }, "undefined element")
+    }
+}
+
+/// The README's embedding example, kept true.
+final class ReadmeExampleTests: XCTestCase {
+    func testEmbeddingExampleFromTheReadme() throws {
+        var m = TestModule()
+        m.importFunction("env", "log", [.i32], [])
+        m.function([.i32, .i32], [.i32], export: "add", [get(0), call(0), get(0), get(1), op(.i32Add)])
+        let bytes = m.bytes
+
+        let compiled = try CompiledModule(bytes: bytes)
+        let store = Store()
+        var imports = Imports()
+        var logged: [Value] = []
+        let log = store.defineFunction(type: FunctionType(parameters: [.i32], results: [])) { caller, args in
+            logged.append(args[0])
+            return []
+        }
+        imports.define(module: "env", name: "log", .function(log))
+        let instance = try compiled.instantiate(store: store, imports: imports)
+        let results = try instance.function("add")!.invoke([.i32(2), .i32(3)])
+        XCTAssertEqual(results, [.i32(5)])
+        XCTAssertEqual(logged, [.i32(2)])
     }
 }

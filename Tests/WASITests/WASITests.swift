@@ -1,0 +1,185 @@
+import Foundation
+import WASI
+import WasmParser
+import WasmTestSupport
+import WasmVM
+import XCTest
+
+/// WASI preview1 as a guest sees it, through hand-assembled modules calling the imports directly.
+final class WASITests: XCTestCase {
+    /// A module importing `functions` from wasi_snapshot_preview1 (in order), with one page of memory
+    /// exported as "memory" and an export "run" with `body` returning an i32.
+    func guest(_ functions: [(String, [ValueType], [ValueType])], data: [(Int32, [UInt8])] = [], _ body: [Instruction]) -> TestModule {
+        var m = TestModule()
+        for (name, params, results) in functions { m.importFunction("wasi_snapshot_preview1", name, params, results) }
+        m.memory = Limits(min: 1)
+        m.exports = [("memory", .memory, 0)]
+        m.data = data.map { (offset: $0.0, bytes: $0.1) }
+        m.function([], [.i32], export: "run", body)
+        return m
+    }
+
+    struct Run {
+        var result: Int32?
+        var exitCode: Int32?
+        var memory: Memory
+        var stdout: OutputBuffer
+    }
+
+    func run(_ module: TestModule, configure: (inout WASI.Configuration) -> Void = { _ in }) throws -> Run {
+        var configuration = WASI.Configuration()
+        let stdout = OutputBuffer(limit: 1 << 20)
+        configuration.stdout = .buffer(stdout)
+        configure(&configuration)
+        let wasi = try WASI(configuration)
+        let store = Store()
+        let compiled = try CompiledModule(bytes: module.bytes)
+        var imports = Imports()
+        wasi.define(in: &imports, store: store, for: compiled.module)
+        let instance = try compiled.instantiate(store: store, imports: imports)
+        let memory = instance.memory("memory")!
+        let outcome: Result<[Value], Trap>
+        do throws(Trap) {
+            outcome = .success(try instance.function("run")!.invoke())
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let values):
+            guard case .i32(let v)? = values.first else { return Run(result: nil, exitCode: nil, memory: memory, stdout: stdout) }
+            return Run(result: Int32(bitPattern: v), exitCode: nil, memory: memory, stdout: stdout)
+        case .failure(let trap):
+            guard case .exit(let code) = trap.reason else { throw trap }
+            return Run(result: nil, exitCode: code, memory: memory, stdout: stdout)
+        }
+    }
+
+    let i32 = ValueType.i32
+    var fdWrite: (String, [ValueType], [ValueType]) { ("fd_write", [i32, i32, i32, i32], [i32]) }
+
+    func testFdWriteGathersIovecsIntoStdout() throws {
+        // iovecs at 0: {16, 5} {32, 6}; "hello" at 16, " world" at 32; nwritten at 48.
+        let module = guest([fdWrite], data: [(0, [16, 0, 0, 0, 5, 0, 0, 0, 32, 0, 0, 0, 6, 0, 0, 0]),
+                                             (16, Array("hello".utf8)), (32, Array(" world".utf8))],
+                           [WasmTestSupport.i32(1), WasmTestSupport.i32(0), WasmTestSupport.i32(2), WasmTestSupport.i32(48), call(0)])
+        let r = try run(module)
+        XCTAssertEqual(r.result, 0)
+        XCTAssertEqual(String(decoding: r.stdout.bytes, as: UTF8.self), "hello world")
+        XCTAssertEqual(try r.memory.loadUInt32(at: 48), 11)
+    }
+
+    func testOutputBufferKeepsItsLimit() throws {
+        let module = guest([fdWrite], data: [(0, [16, 0, 0, 0, 10, 0, 0, 0]), (16, Array("0123456789".utf8))],
+                           [WasmTestSupport.i32(1), WasmTestSupport.i32(0), WasmTestSupport.i32(1), WasmTestSupport.i32(48), call(0)])
+        let small = OutputBuffer(limit: 4)
+        let r = try run(module) { $0.stdout = .buffer(small) }
+        XCTAssertEqual(r.result, 0, "the guest is told everything was written")
+        XCTAssertEqual(small.bytes, Array("0123".utf8))
+        XCTAssertEqual(small.droppedByteCount, 6)
+    }
+
+    func testBadPointersAreEFAULTNotCrashes() throws {
+        // An iovec pointing past the end of memory.
+        let module = guest([fdWrite], data: [(0, [0xF0, 0xFF, 0, 0, 0x20, 0, 0, 0])],
+                           [WasmTestSupport.i32(1), WasmTestSupport.i32(0), WasmTestSupport.i32(1), WasmTestSupport.i32(48), call(0)])
+        XCTAssertEqual(try run(module).result, Int32(WASIErrno.fault.rawValue))
+        let nwrittenOutside = guest([fdWrite], [WasmTestSupport.i32(1), WasmTestSupport.i32(0), WasmTestSupport.i32(0), WasmTestSupport.i32(-1), call(0)])
+        XCTAssertEqual(try run(nwrittenOutside).result, Int32(WASIErrno.fault.rawValue))
+    }
+
+    func testFdReadFromRequestBytes() throws {
+        let module = guest([("fd_read", [i32, i32, i32, i32], [i32])], data: [(0, [16, 0, 0, 0, 4, 0, 0, 0])],
+                           [WasmTestSupport.i32(0), WasmTestSupport.i32(0), WasmTestSupport.i32(1), WasmTestSupport.i32(48), call(0)])
+        let r = try run(module) { $0.stdin = .bytes(Array("abcdef".utf8)) }
+        XCTAssertEqual(r.result, 0)
+        XCTAssertEqual(try r.memory.read(at: 16, count: 4), Array("abcd".utf8))
+        XCTAssertEqual(try r.memory.loadUInt32(at: 48), 4)
+    }
+
+    func testArgumentsAndEnvironment() throws {
+        let module = guest([("args_sizes_get", [i32, i32], [i32]), ("environ_get", [i32, i32], [i32])], [
+            WasmTestSupport.i32(0), WasmTestSupport.i32(4), call(0), op(.drop),
+            WasmTestSupport.i32(100), WasmTestSupport.i32(200), call(1),
+        ])
+        let r = try run(module) {
+            $0.arguments = ["prog", "a=1", "b"]
+            $0.environment = [("REQUEST_METHOD", "POST")]
+        }
+        XCTAssertEqual(r.result, 0)
+        XCTAssertEqual(try r.memory.loadUInt32(at: 0), 3)
+        XCTAssertEqual(try r.memory.loadUInt32(at: 4), UInt32("prog\0a=1\0b\0".utf8.count))
+        XCTAssertEqual(try r.memory.loadUInt32(at: 100), 200)
+        XCTAssertEqual(try r.memory.read(at: 200, count: 20), Array("REQUEST_METHOD=POST\0".utf8))
+    }
+
+    func testProcExitUnwindsWithTheCode() throws {
+        let module = guest([("proc_exit", [i32], [])], [WasmTestSupport.i32(7), call(0), WasmTestSupport.i32(0)])
+        XCTAssertEqual(try run(module).exitCode, 7)
+    }
+
+    func testNoPreopensMeansNoFiles() throws {
+        let module = guest([("fd_prestat_get", [i32, i32], [i32])], [WasmTestSupport.i32(3), WasmTestSupport.i32(0), call(0)])
+        XCTAssertEqual(try run(module).result, Int32(WASIErrno.badf.rawValue))
+    }
+
+    func testUnknownWASIFunctionsLinkAsENOSYSAndOtherModulesDoNot() throws {
+        let module = guest([("sock_open_v2_future", [i32], [i32])], [WasmTestSupport.i32(0), call(0)])
+        XCTAssertEqual(try run(module).result, Int32(WASIErrno.nosys.rawValue))
+        var other = TestModule()
+        other.importFunction("env", "foo", [], [])
+        XCTAssertThrowsError(try run(other)) { XCTAssertEqual("\($0)", "unknown import: env.foo") }
+    }
+
+    // MARK: Sandbox
+
+    func withSandbox(_ body: (String, String) throws -> Void) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-wasi-\(UUID().uuidString)")
+        let inside = root.appendingPathComponent("inside")
+        try FileManager.default.createDirectory(at: inside.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try Data("secret".utf8).write(to: root.appendingPathComponent("outside.txt"))
+        try Data("visible".utf8).write(to: inside.appendingPathComponent("file.txt"))
+        try FileManager.default.createSymbolicLink(atPath: inside.appendingPathComponent("escape").path, withDestinationPath: "../outside.txt")
+        try FileManager.default.createSymbolicLink(atPath: inside.appendingPathComponent("absolute").path, withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: inside.appendingPathComponent("sub/back").path, withDestinationPath: "../file.txt")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try body(root.path, inside.path)
+    }
+
+    /// path_open(3, follow, path, oflags 0, rights read, fdflags 0) -> errno; the new fd at 500.
+    func open(_ path: String, in dir: String, follow: Bool = true) throws -> (Int32?, Run) {
+        let bytes = Array(path.utf8)
+        let module = guest([("path_open", [i32, i32, i32, i32, i32, .i64, .i64, i32, i32], [i32])], data: [(100, bytes)], [
+            WasmTestSupport.i32(3), WasmTestSupport.i32(follow ? 1 : 0), WasmTestSupport.i32(100), WasmTestSupport.i32(Int32(bytes.count)),
+            WasmTestSupport.i32(0), WasmTestSupport.i64(2), WasmTestSupport.i64(0), WasmTestSupport.i32(0), WasmTestSupport.i32(500), call(0),
+        ])
+        let r = try run(module) { $0.preopens = [(host: dir, guest: "/data")] }
+        return (r.result, r)
+    }
+
+    func testPathsStayInsideThePreopen() throws {
+        try withSandbox { _, inside in
+            XCTAssertEqual(try open("file.txt", in: inside).0, 0)
+            XCTAssertEqual(try open("sub/back", in: inside).0, 0, "a link that stays inside is followed")
+            XCTAssertEqual(try open("sub/../file.txt", in: inside).0, 0)
+            let notcapable = Int32(WASIErrno.notcapable.rawValue)
+            XCTAssertEqual(try open("../outside.txt", in: inside).0, notcapable)
+            XCTAssertEqual(try open("/etc/passwd", in: inside).0, notcapable)
+            XCTAssertEqual(try open("escape", in: inside).0, notcapable, "a link pointing outside is refused")
+            XCTAssertEqual(try open("absolute", in: inside).0, notcapable)
+            XCTAssertEqual(try open("missing.txt", in: inside).0, Int32(WASIErrno.noent.rawValue))
+        }
+    }
+
+    func testPrestatNamesThePreopen() throws {
+        try withSandbox { _, inside in
+            let module = guest([("fd_prestat_get", [i32, i32], [i32]), ("fd_prestat_dir_name", [i32, i32, i32], [i32])], [
+                WasmTestSupport.i32(3), WasmTestSupport.i32(0), call(0), op(.drop),
+                WasmTestSupport.i32(3), WasmTestSupport.i32(16), WasmTestSupport.i32(5), call(1),
+            ])
+            let r = try run(module) { $0.preopens = [(host: inside, guest: "/data")] }
+            XCTAssertEqual(r.result, 0)
+            XCTAssertEqual(try r.memory.loadUInt32(at: 4), 5)
+            XCTAssertEqual(try r.memory.read(at: 16, count: 5), Array("/data".utf8))
+        }
+    }
+}
