@@ -52,7 +52,8 @@ struct Options {
           --version             print the version
           --help                this text
 
-        Exit status: the guest's exit code; 1 for an invalid module, a trap or a link error; 2 for usage errors.
+        Exit status: the guest's exit code; 134 for a trap (`error: wasm trap: ...` and a backtrace on stderr);
+        1 for a missing file, an invalid module or a link error; 2 for usage errors.
         """
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Options {

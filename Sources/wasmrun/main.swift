@@ -155,8 +155,12 @@ func run(_ options: Options) -> Int32 {
         }
     } catch let trap as Trap {
         if case .exit(let code) = trap.reason { return code }
-        writeError("wasmrun: \(path): \(trap)")
-        status = 1
+        // wasmtime's convention: the message, a backtrace, and status 134.
+        var lines = ["error: wasm trap: \(trap.message)"]
+        lines += trap.backtrace.prefix(32).map { "    at \($0)" }
+        if trap.backtrace.count > 32 { lines.append("    ... \(trap.backtrace.count - 32) more frames") }
+        writeError(lines.joined(separator: "\n"))
+        status = 134
     } catch {
         writeError("wasmrun: \(path): \(error)")
         status = 1

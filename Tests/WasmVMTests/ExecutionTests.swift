@@ -21,6 +21,18 @@ final class ExecutionTests: XCTestCase {
         XCTAssertEqual(try fact.invoke([.i64(20)]), [.i64(2_432_902_008_176_640_000)])
     }
 
+    func testI64EqzBranchTestsAllSixtyFourBits() throws {
+        // Regression: a fused `i64.eqz; br_if` once tested only the low 32 bits.
+        let f = try single([.i64], [.i32], [
+            block(.block), get(0), op(.i64Eqz), op(.brIf, .index(0)), i32(1), op(.return), end, i32(0),
+        ])
+        XCTAssertEqual(try f.invoke([.i64(1 << 52)]), [.i32(1)])
+        XCTAssertEqual(try f.invoke([.i64(0)]), [.i32(0)])
+        let g = try single([.i64], [.i32], [get(0), op(.i64Eqz), block(.if, .value(.i32)), i32(7), op(.else), i32(8), end])
+        XCTAssertEqual(try g.invoke([.i64(1 << 40)]), [.i32(8)])
+        XCTAssertEqual(try g.invoke([.i64(0)]), [.i32(7)])
+    }
+
     func testBrTableChoosesTargetsAndDefault() throws {
         let f = try single([.i32], [.i32], [
             block(.block), block(.block), block(.block),

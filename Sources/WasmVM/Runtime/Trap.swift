@@ -24,6 +24,10 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         public var functionIndex: UInt32
         public var name: String?
         public var description: String { name.map { "\($0) (func \(functionIndex))" } ?? "func \(functionIndex)" }
+        public init(functionIndex: UInt32, name: String?) {
+            self.functionIndex = functionIndex
+            self.name = name
+        }
     }
 
     public var reason: Reason

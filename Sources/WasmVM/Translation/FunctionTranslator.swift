@@ -304,7 +304,11 @@ struct FunctionTranslator {
             code.removeLast()
             while let last = fixups.last, last.word >= compare.word { fixups.removeLast() }
             guard let y = compare.y else {
-                // eqz: branch if zero, or if non-zero when negated.
+                // eqz: branch if zero, or if non-zero when negated. brIfZ/brIfNz test 32 bits, so i64.eqz
+                // compares all 64 bits with a zero constant instead.
+                if compare.op == .i64Eqz {
+                    return (emit(negated ? .brIfI64Ne : .brIfI64Eq, nil, compare.x, constant(0)), 32, nil)
+                }
                 return (emit(negated ? .brIfNz : .brIfZ, nil, compare.x), 32, nil)
             }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Rebuilds the test fixtures (C -> wasm32-wasi) with the Swift toolchain's clang and Debian's wasi-libc
+# (apt-get install wasi-libc libclang-rt-14-dev-wasm32). The .wasm files are committed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+rt=$(dirname "$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a | head -1)")
+resource=${rt%/lib/wasi}
+for src in "$here"/*.c; do
+  clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi \
+    -resource-dir "$resource" -O2 -Wl,--strip-debug "$src" -o "${src%.c}.wasm" -lm
+done
+ls -l "$here"/*.wasm
