@@ -33,6 +33,7 @@ let package = Package(
         .testTarget(name: "WasmVMTests", dependencies: ["WasmVM", "WasmTestSupport"]),
         .testTarget(name: "WASITests", dependencies: ["WASI", "WasmTestSupport"]),
         .testTarget(name: "SpecSuiteTests", dependencies: ["SpecSuite"]),
+        .testTarget(name: "NebulaHTTPTests", dependencies: ["NebulaHTTP", "WasmTestSupport"]),
         .testTarget(name: "WasmrunTests", dependencies: ["wasmrun", "WasmTestSupport"]),
     ]
 )

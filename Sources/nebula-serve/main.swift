@@ -1,1 +1,130 @@
-print("x")
+import Dispatch
+import Foundation
+import NebulaHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `nebula-serve`: serves every function in a directory over HTTP, a fresh instance per request.
+let usage = """
+    usage: nebula-serve [options]
+
+    Serves every *.wasm in the functions directory at /functions/NAME: the request body is the function's
+    stdin, its stdout the response. GET /healthz answers 200 once the server accepts requests.
+
+    Options (defaults in brackets):
+      --host ADDR              IPv4 address to listen on [127.0.0.1]
+      --port N                 TCP port; 0 picks a free one [8080]
+      --functions DIR          where the .wasm files (and NAME.json manifests) are [./functions]
+      --workers N              threads running functions [one per core]
+      --queue N                invocations that may wait for a worker; beyond, 503 [256]
+      --max-connections N      open connections; beyond, 503 and close [1024]
+      --max-body SIZE          request body limit, 413 beyond [10MiB]
+      --max-header-bytes N     request head limit, 431 beyond [16384]
+      --max-header-fields N    header count limit, 431 beyond [100]
+      --max-target-bytes N     request target limit, 414 beyond [8192]
+      --header-timeout S       seconds to receive a request head, 408 beyond [10]
+      --body-timeout S         seconds to receive a request body, 408 beyond [30]
+      --idle-timeout S         seconds a keep-alive connection may sit idle [60]
+      --write-timeout S        seconds a response may take to drain to the client [30]
+      --shutdown-grace S       on SIGINT/SIGTERM, seconds to finish in-flight requests [10]
+      --function-timeout MS    default deadline per invocation, 504 beyond [10000]
+      --max-memory SIZE        default linear-memory limit per invocation [256MiB]
+      --max-output SIZE        default stdout limit per invocation, 502 beyond [10MiB]
+      --help                   this text
+
+    SIZE is bytes, or a number with KiB, MiB or GiB. A function's manifest functions/NAME.json may set
+    env, args, contentType, fuel, timeoutMs, maxMemory, maxOutputBytes, maxConcurrency and wagi.
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("nebula-serve: \(message)\n".utf8))
+    exit(2)
+}
+
+func size(_ text: String, _ flag: String) -> Int {
+    let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+    for (suffix, factor) in units where text.hasSuffix(suffix) {
+        guard let n = Int(text.dropLast(suffix.count)), n > 0, n <= Int.max / factor else { fail("\(flag) takes a size like 10MiB, got \(text)") }
+        return n * factor
+    }
+    guard let n = Int(text), n > 0 else { fail("\(flag) takes a size like 10MiB, got \(text)") }
+    return n
+}
+
+var configuration = ServerConfiguration()
+var arguments = CommandLine.arguments.dropFirst()
+while let flag = arguments.popFirst() {
+    if flag == "--help" || flag == "-h" {
+        print(usage)
+        exit(0)
+    }
+    guard let value = arguments.popFirst() else { fail("\(flag) needs a value (see --help)") }
+    func integer(_ range: ClosedRange<Int>) -> Int {
+        guard let n = Int(value), range.contains(n) else { fail("\(flag) takes a number in \(range), got \(value)") }
+        return n
+    }
+    func seconds() -> Double {
+        guard let s = Double(value), s > 0, s < 86_400 else { fail("\(flag) takes seconds, got \(value)") }
+        return s
+    }
+    switch flag {
+    case "--host": configuration.host = value
+    case "--port": configuration.port = integer(0...65535)
+    case "--functions": configuration.functionsDirectory = value
+    case "--workers": configuration.workers = integer(1...1024)
+    case "--queue": configuration.queueCapacity = integer(1...1_000_000)
+    case "--max-connections": configuration.maxConnections = integer(1...100_000)
+    case "--max-body": configuration.limits.maxBodyBytes = size(value, flag)
+    case "--max-header-bytes": configuration.limits.maxHeaderBytes = integer(256...1 << 20)
+    case "--max-header-fields": configuration.limits.maxHeaderFields = integer(1...10_000)
+    case "--max-target-bytes": configuration.limits.maxTargetBytes = integer(16...1 << 20)
+    case "--header-timeout": configuration.headerTimeout = seconds()
+    case "--body-timeout": configuration.bodyTimeout = seconds()
+    case "--idle-timeout": configuration.idleTimeout = seconds()
+    case "--write-timeout": configuration.writeTimeout = seconds()
+    case "--shutdown-grace": configuration.shutdownGrace = seconds()
+    case "--function-timeout": configuration.defaultFunctionTimeoutMilliseconds = integer(1...86_400_000)
+    case "--max-memory": configuration.defaultMaxMemoryBytes = size(value, flag)
+    case "--max-output": configuration.defaultMaxOutputBytes = size(value, flag)
+    default: fail("unknown option \(flag) (see --help)")
+    }
+}
+
+let logLock = NSLock()
+func log(_ line: String) {
+    logLock.lock()
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+    logLock.unlock()
+}
+
+var defaults = FunctionSettings()
+defaults.timeoutMilliseconds = configuration.defaultFunctionTimeoutMilliseconds
+defaults.maxMemoryBytes = configuration.defaultMaxMemoryBytes
+defaults.maxOutputBytes = configuration.defaultMaxOutputBytes
+let platform = FunctionPlatform(defaults: defaults, log: log)
+do {
+    try platform.load(directory: configuration.functionsDirectory)
+} catch {
+    fail("cannot read the functions directory \(configuration.functionsDirectory): \(error)")
+}
+let server = HTTPServer(configuration: configuration, platform: platform, log: log)
+let port: Int
+do {
+    port = try server.start()
+} catch {
+    fail("\(error)")
+}
+
+signal(SIGPIPE, SIG_IGN)
+var signalSources: [DispatchSourceSignal] = []
+for number in [SIGINT, SIGTERM] {
+    signal(number, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+    source.setEventHandler { server.requestShutdown() }
+    source.resume()
+    signalSources.append(source)
+}
+log("{\"event\": \"start\", \"listen\": \"http://\(configuration.host):\(port)\", \"functions\": \(platform.functions.count)}")
+server.run()
+exit(0)

@@ -1,0 +1,21 @@
+/// Everything `nebula-serve` can be told; defaults are the documented ones.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var functionsDirectory = "./functions"
+    public var workers = 0  // 0: one per core
+    public var queueCapacity = 256
+    public var maxConnections = 1024
+    public var limits = HTTPLimits()
+    public var headerTimeout = 10.0
+    public var idleTimeout = 60.0
+    public var bodyTimeout = 30.0
+    public var writeTimeout = 30.0
+    public var shutdownGrace = 10.0
+    /// Defaults for functions without a manifest value.
+    public var defaultFunctionTimeoutMilliseconds = 10_000
+    public var defaultMaxMemoryBytes = 256 * 1024 * 1024
+    public var defaultMaxOutputBytes = 10 * 1024 * 1024
+
+    public init() {}
+}

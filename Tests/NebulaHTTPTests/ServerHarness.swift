@@ -1,0 +1,174 @@
+import Foundation
+import WasmParser
+import WasmTestSupport
+import XCTest
+@testable import NebulaHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A server on an ephemeral loopback port, serving the repository's functions plus purpose-built ones.
+final class ServerHarness: @unchecked Sendable {
+    let server: HTTPServer
+    let thread: Thread
+    let directory: URL
+    let port: Int
+    var logLines: [String] = []
+    let logLock = NSLock()
+    let stopped = DispatchSemaphore(value: 0)
+
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for name in ["fib", "env", "echo", "add"] {
+            try FileManager.default.copyItem(at: repository.appendingPathComponent("functions/\(name).wasm"),
+                                             to: directory.appendingPathComponent("\(name).wasm"))
+        }
+        for (name, manifest) in [("wagi", #"{"wagi": true}"#), ("small", #"{"maxOutputBytes": 4, "contentType": "text/x-small"}"#),
+                                 ("configured", #"{"args": ["--flag"], "env": {"MODE": "test"}}"#)] {
+            let source = name == "configured" ? "env" : "echo"
+            try FileManager.default.copyItem(at: repository.appendingPathComponent("functions/\(source).wasm"),
+                                             to: directory.appendingPathComponent("\(name).wasm"))
+            try Data(manifest.utf8).write(to: directory.appendingPathComponent("\(name).json"))
+        }
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Tests/Fixtures/wasi-checks.wasm"),
+                                         to: directory.appendingPathComponent("checks.wasm"))
+        try ServerHarness.writeAbusiveFunctions(to: directory)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.functionsDirectory = directory.path
+        configuration.workers = 2
+        configure(&configuration)
+        let lock = logLock
+        var lines: [String] = []
+        let platform = FunctionPlatform(log: { line in lock.lock(); lines.append(line); lock.unlock() })
+        try platform.load(directory: directory.path)
+        server = HTTPServer(configuration: configuration, platform: platform, log: { _ in })
+        port = try server.start()
+        let server = self.server, stopped = self.stopped
+        thread = Thread { server.run(); stopped.signal() }
+        thread.start()
+        logLines = lines
+    }
+
+    func stop() {
+        server.requestShutdown()
+        _ = stopped.wait(timeout: .now() + 15)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// `_start` commands that misbehave, plus manifests giving them short deadlines.
+    static func writeAbusiveFunctions(to directory: URL) throws {
+        func write(_ name: String, _ module: TestModule, manifest: String? = nil) throws {
+            try Data(module.bytes).write(to: directory.appendingPathComponent("\(name).wasm"))
+            if let manifest { try Data(manifest.utf8).write(to: directory.appendingPathComponent("\(name).json")) }
+        }
+        var spin = TestModule()
+        spin.function([], [], export: "_start", [block(.loop), op(.br, .index(0)), end])
+        try write("spin", spin, manifest: #"{"timeoutMs": 300}"#)
+        var deep = TestModule()
+        deep.function([], [], export: "_start", [call(0)])
+        try write("deep", deep)
+        var bomb = TestModule()
+        bomb.memory = Limits(min: 1)
+        // Grow one page at a time until refused, then trap: the guest decides what to do when memory runs out.
+        bomb.function([], [], export: "_start", [
+            block(.loop), i32(1), op(.memoryGrow), i32(-1), op(.i32Ne), op(.brIf, .index(0)), end, op(.unreachable),
+        ])
+        try write("bomb", bomb, manifest: #"{"maxMemory": 4194304}"#)
+        // Counts its calls in a global: a fresh instance per request always prints "1".
+        var counter = TestModule()
+        counter.importFunction("wasi_snapshot_preview1", "fd_write", [.i32, .i32, .i32, .i32], [.i32])
+        counter.memory = Limits(min: 1)
+        counter.exports = [("memory", .memory, 0)]
+        counter.globals = [(GlobalType(valueType: .i32, mutability: .variable), i32(0))]
+        counter.data = [(offset: 0, bytes: [16, 0, 0, 0, 1, 0, 0, 0])]
+        counter.function([], [], export: "_start", [
+            op(.globalGet, .index(0)), i32(1), op(.i32Add), op(.globalSet, .index(0)),
+            i32(16), op(.globalGet, .index(0)), i32(48), op(.i32Add), load(.i32Store8),
+            i32(1), i32(0), i32(1), i32(32), call(0), op(.drop),
+        ])
+        try write("counter", counter)
+        try Data("not wasm".utf8).write(to: directory.appendingPathComponent("broken.wasm"))
+        try write("badmanifest", spin, manifest: #"{"timeoutMs": "soon"}"#)
+    }
+}
+
+/// A minimal HTTP client over a raw socket, so tests control every byte.
+final class RawClient {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    var buffer: [UInt8] = []
+
+    /// Reads one response (status, headers, body by Content-Length); nil if the connection closed first.
+    func response(head: Bool = false) -> (status: Int, headers: [String: String], body: String)? {
+        while true {
+            if let end = find([13, 10, 13, 10]) {
+                let headText = String(decoding: buffer[0..<end], as: UTF8.self)
+                var lines = headText.components(separatedBy: "\r\n")
+                let statusLine = lines.removeFirst().split(separator: " ")
+                let status = statusLine.count > 1 ? Int(statusLine[1]) ?? 0 : 0
+                var headers: [String: String] = [:]
+                for line in lines {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                let length = (head || status == 100) ? 0 : Int(headers["content-length"] ?? "0") ?? 0
+                while buffer.count < end + 4 + length { if !fill() { return nil } }
+                let body = String(decoding: buffer[(end + 4)..<(end + 4 + length)], as: UTF8.self)
+                buffer.removeFirst(end + 4 + length)
+                return (status, headers, body)
+            }
+            if !fill() { return nil }
+        }
+    }
+
+    /// True once the server has closed the connection (reads return 0).
+    func isClosedByServer() -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, 0) == 0
+    }
+
+    func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &chunk, chunk.count, 0)
+        guard n > 0 else { return false }
+        buffer += chunk[0..<n]
+        return true
+    }
+
+    func find(_ pattern: [UInt8]) -> Int? {
+        guard buffer.count >= pattern.count else { return nil }
+        for i in 0...(buffer.count - pattern.count) where Array(buffer[i..<(i + pattern.count)]) == pattern { return i }
+        return nil
+    }
+}
+
+func post(_ port: Int, _ path: String, _ body: String, headers: String = "") throws -> (status: Int, headers: [String: String], body: String)? {
+    let client = try RawClient(port: port)
+    client.send("POST \(path) HTTP/1.1\r\nHost: test\r\nContent-Length: \(body.utf8.count)\r\n\(headers)\r\n\(body)")
+    return client.response()
+}

@@ -1,0 +1,234 @@
+import Foundation
+import XCTest
+@testable import NebulaHTTP
+
+/// nebula-serve over real sockets: functions, WAGI conventions, abusive guests, hostile requests.
+final class ServerTests: XCTestCase {
+    var harness: ServerHarness!
+    var port: Int { harness.port }
+
+    override func setUpWithError() throws {
+        harness = try ServerHarness { configuration in
+            configuration.headerTimeout = 0.5
+            configuration.bodyTimeout = 0.5
+            configuration.limits.maxBodyBytes = 1 << 20
+        }
+    }
+
+    override func tearDown() {
+        harness.stop()
+    }
+
+    func testFibonacciAndHealth() throws {
+        let r = try XCTUnwrap(try post(port, "/functions/fib", "10"))
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.body, "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]\n")
+        XCTAssertEqual(r.headers["content-type"], "text/plain; charset=utf-8")
+        XCTAssertNotNil(r.headers["date"])
+        let client = try RawClient(port: port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(client.response()?.status, 200)
+    }
+
+    func testWAGIArgumentsEnvironmentAndHeaders() throws {
+        let client = try RawClient(port: port)
+        client.send("POST /functions/env?a=1&b&c=x%20y HTTP/1.1\r\nHost: example\r\nX-Trace: abc\r\nContent-Type: text/csv\r\nContent-Length: 3\r\n\r\nxyz")
+        let body = try XCTUnwrap(client.response()).body
+        for line in ["arg[0]=env", "arg[1]=a=1", "arg[2]=b", "arg[3]=c=x y", "env REQUEST_METHOD=POST", "env PATH_INFO=/functions/env",
+                     "env QUERY_STRING=a=1&b&c=x%20y", "env CONTENT_TYPE=text/csv", "env CONTENT_LENGTH=3", "env SERVER_PORT=\(port)",
+                     "env REMOTE_ADDR=127.0.0.1", "env HTTP_X_TRACE=abc", "env HTTP_HOST=example"] {
+            XCTAssertTrue(body.contains(line + "\n"), "missing \(line) in\n\(body)")
+        }
+    }
+
+    func testManifests() throws {
+        let wagi = try XCTUnwrap(try post(port, "/functions/wagi", "Status: 201\nContent-Type: text/html\nX-Extra: 1\n\n<p>hi</p>"))
+        XCTAssertEqual(wagi.status, 201)
+        XCTAssertEqual(wagi.headers["content-type"], "text/html")
+        XCTAssertEqual(wagi.headers["x-extra"], "1")
+        XCTAssertEqual(wagi.body, "<p>hi</p>")
+        let small = try XCTUnwrap(try post(port, "/functions/small", "abc"))
+        XCTAssertEqual(small.headers["content-type"], "text/x-small")
+        XCTAssertEqual(small.body, "abc")
+        let tooMuch = try XCTUnwrap(try post(port, "/functions/small", "hello world"))
+        XCTAssertEqual(tooMuch.status, 502)
+        XCTAssertTrue(tooMuch.body.contains("output larger than 4 bytes"), tooMuch.body)
+        let configured = try XCTUnwrap(try post(port, "/functions/configured", "")).body
+        XCTAssertTrue(configured.contains("arg[1]=--flag\n") && configured.contains("env MODE=test\n"), configured)
+    }
+
+    func testFreshInstancePerRequest() throws {
+        for _ in 0..<3 {
+            XCTAssertEqual(try post(port, "/functions/counter", "")?.body, "1", "no state survives a request")
+        }
+    }
+
+    func testSixtyFourConcurrentClients() throws {
+        let group = DispatchGroup()
+        let bodies = Collected<String>()
+        let port = self.port
+        for i in 0..<64 {
+            group.enter()
+            Thread {
+                let r = try? post(port, "/functions/add", "\(i) 1000")
+                bodies.append(r.map { "\($0.status) \($0.body)" } ?? "no response")
+                group.leave()
+            }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(Set(bodies.items), Set((0..<64).map { "200 \($0 + 1000)\n" }))
+    }
+
+    func testRunawayGuestsGetErrorsAndTheServerKeepsServing() throws {
+        let start = Date()
+        let spin = try XCTUnwrap(try post(port, "/functions/spin", ""))
+        XCTAssertEqual(spin.status, 504)
+        XCTAssertTrue(spin.body.contains("deadline of 300 ms exceeded"), spin.body)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        let deep = try XCTUnwrap(try post(port, "/functions/deep", ""))
+        XCTAssertEqual(deep.status, 500)
+        XCTAssertTrue(deep.body.contains("wasm trap: call stack exhausted"), deep.body)
+        let bomb = try XCTUnwrap(try post(port, "/functions/bomb", ""))
+        XCTAssertEqual(bomb.status, 500, "memory.grow failed at the limit and the guest trapped")
+        XCTAssertTrue(bomb.body.contains("wasm trap: unreachable"), bomb.body)
+        let exit = try XCTUnwrap(try post(port, "/functions/add", "one"))
+        XCTAssertEqual(exit.status, 500)
+        XCTAssertTrue(exit.body.contains("exited with code 1") && exit.body.contains("expected two integers"), exit.body)
+        XCTAssertEqual(try post(port, "/functions/fib", "3")?.body, "[0, 1, 1]\n", "still serving")
+    }
+
+    func testRoutingErrorsAreJSON() throws {
+        let missing = try XCTUnwrap(try post(port, "/functions/nope", ""))
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertEqual(missing.body, "{\"error\": \"no such function\", \"function\": \"nope\"}\n")
+        XCTAssertEqual(try post(port, "/functions/broken", "")?.status, 404, "an invalid module is skipped at start-up")
+        XCTAssertEqual(try post(port, "/functions/badmanifest", "")?.status, 404, "so is a function with a bad manifest")
+        let client = try RawClient(port: port)
+        client.send("DELETE /functions/fib HTTP/1.1\r\nHost: t\r\n\r\n")
+        let r = try XCTUnwrap(client.response())
+        XCTAssertEqual(r.status, 405)
+        XCTAssertEqual(r.headers["allow"], "GET, POST, HEAD")
+    }
+
+    func check(_ request: String, _ status: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let client = try RawClient(port: port)
+        client.send(request)
+        let r = client.response()
+        XCTAssertEqual(r?.status, status, request.prefix(60).debugDescription, file: file, line: line)
+        XCTAssertEqual(r?.headers["connection"], "close", file: file, line: line)
+        XCTAssertTrue(client.isClosedByServer(), "the connection is closed after a parse error", file: file, line: line)
+    }
+
+    func testMalformedAndSmugglingRequests() throws {
+        try check("GARBAGE\r\n\r\n", 400)
+        try check("GET /healthz HTTP/1.1\r\n\r\n", 400)  // no Host
+        try check("POST /functions/fib HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n10", 400)
+        try check("POST /functions/fib HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n10", 400)
+        try check("POST /functions/fib HTTP/1.1\r\nHost: t\r\nContent-Length: -2\r\n\r\n", 400)
+        try check("POST /functions/fib HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400)
+        try check("GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n folded\r\n\r\n", 400)
+        try check("GET /healthz HTTP/1.1\r\nHost : t\r\n\r\n", 400)
+        try check("GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505)
+        try check("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: t\r\n\r\n", 414)
+        try check("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "b", count: 17000))\r\n\r\n", 431)
+        try check("GET /healthz HTTP/1.1\r\nHost: t\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431)
+        try check("POST /functions/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n", 413)
+        try check("POST /functions/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400)
+        try check("GET /healthz HTTP/1.1\r\nHost: t\u{1}\r\n\r\n", 400)
+        XCTAssertEqual(try post(port, "/functions/fib", "2")?.status, 200, "other clients are unaffected")
+    }
+
+    func testSlowClientIsCutOff() throws {
+        let client = try RawClient(port: port)
+        client.send("GET /healthz HTTP/1.1\r\nHo")
+        let r = client.response()
+        XCTAssertEqual(r?.status, 408)
+        XCTAssertTrue(client.isClosedByServer())
+    }
+
+    func testPipeliningChunkedContinueHeadAndHTTP10() throws {
+        let client = try RawClient(port: port)
+        client.send("POST /functions/fib HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n4POST /functions/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: yes\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(client.response()?.body, "[0, 1, 1, 2]\n")
+        XCTAssertEqual(client.response()?.body, "abcde")
+        XCTAssertEqual(client.response()?.body, "ok\n")
+
+        let expecting = try RawClient(port: port)
+        expecting.send("POST /functions/echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        XCTAssertEqual(expecting.response()?.status, 100)
+        expecting.send("hello")
+        XCTAssertEqual(expecting.response()?.body, "hello")
+
+        let head = try RawClient(port: port)
+        head.send("HEAD /functions/fib HTTP/1.1\r\nHost: t\r\n\r\n")
+        let r = try XCTUnwrap(head.response(head: true))
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.headers["content-length"], "4", "the length of the body a GET would get (`[0]` and a newline)")
+
+        let old = try RawClient(port: port)
+        old.send("POST /functions/fib HTTP/1.0\r\nContent-Length: 1\r\n\r\n2")
+        let response = try XCTUnwrap(old.response())
+        XCTAssertEqual(response.headers["connection"], "close")
+        XCTAssertTrue(old.isClosedByServer())
+    }
+
+    func testGracefulShutdownFinishesInFlightRequests() throws {
+        let client = try RawClient(port: port)
+        client.send("POST /functions/checks?sleep HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+        Thread.sleep(forTimeInterval: 0.02)
+        harness.server.requestShutdown()
+        let r = client.response()
+        XCTAssertEqual(r?.status, 200)
+        XCTAssertEqual(r?.body, "slept ok\n")
+        XCTAssertEqual(harness.stopped.wait(timeout: .now() + 5), .success, "run() returns after the last response")
+        harness.stopped.signal()
+    }
+}
+
+/// Limits that need their own server configuration.
+final class ServerLimitTests: XCTestCase {
+    func testQueueFullAnswers503WithRetryAfter() throws {
+        let harness = try ServerHarness { $0.workers = 1; $0.queueCapacity = 1 }
+        defer { harness.stop() }
+        let group = DispatchGroup()
+        let results = Collected<(Int, String?)>()
+        let port = harness.port
+        for _ in 0..<4 {
+            group.enter()
+            Thread {
+                let r = try? post(port, "/functions/spin", "")
+                results.append((r?.status ?? 0, r?.headers["retry-after"]))
+                group.leave()
+            }.start()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        let statuses = results.items.map(\.0)
+        XCTAssertTrue(results.items.filter { $0.0 == 503 }.allSatisfy { $0.1 == "1" }, "503s carry Retry-After")
+        XCTAssertEqual(statuses.filter { $0 == 504 }.count, 2, "one running, one queued: \(statuses)")
+        XCTAssertEqual(statuses.filter { $0 == 503 }.count, 2, "the rest refused: \(statuses)")
+    }
+
+    func testConnectionCap() throws {
+        let harness = try ServerHarness { $0.maxConnections = 2 }
+        defer { harness.stop() }
+        let a = try RawClient(port: harness.port), b = try RawClient(port: harness.port)
+        a.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(a.response()?.status, 200)
+        _ = b
+        let c = try RawClient(port: harness.port)
+        XCTAssertEqual(c.response()?.status, 503)
+        XCTAssertTrue(c.isClosedByServer())
+    }
+}
+
+/// Results gathered from several threads.
+final class Collected<T>: @unchecked Sendable {
+    let lock = NSLock()
+    var items: [T] = []
+    func append(_ item: T) {
+        lock.lock()
+        items.append(item)
+        lock.unlock()
+    }
+}
