@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "SpecSuite", dependencies: ["WasmParser", "WasmVM"], path: "spec-tests/SpecSuite"),
         .executableTarget(name: "spec-tests", dependencies: ["SpecSuite"], path: "spec-tests/Runner"),
         .executableTarget(name: "parser-bench", dependencies: ["WasmParser"], path: "Benchmarks/parser-bench"),
+        .executableTarget(name: "invoke-bench", dependencies: ["NebulaHTTP"], path: "Benchmarks/invoke-bench"),
         .target(name: "WasmTestSupport", dependencies: ["WasmParser"], path: "Tests/WasmTestSupport"),
         .testTarget(name: "WasmParserTests", dependencies: ["WasmParser", "WasmTestSupport"]),
         .testTarget(name: "WasmVMTests", dependencies: ["WasmVM", "WasmTestSupport"]),

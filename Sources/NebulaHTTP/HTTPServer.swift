@@ -207,7 +207,7 @@ public final class HTTPServer: @unchecked Sendable {
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(INET_ADDRSTRLEN))
             nextConnectionID += 1
-            let connection = Connection(id: nextConnectionID, fd: fd, remoteAddress: String(cString: text),
+            let connection = Connection(id: nextConnectionID, fd: fd, remoteAddress: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
                                         limits: configuration.limits, now: now)
             connections[fd] = connection
             byID[connection.id] = connection

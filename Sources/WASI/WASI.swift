@@ -91,7 +91,9 @@ public final class WASI {
     /// `wasi_snapshot_preview1` but Nebula does not implement are defined too, returning `ENOSYS`, so that
     /// the module still instantiates.
     public func define(in imports: inout Imports, store: Store, for module: Module? = nil) {
-        for (name, params, results, body) in functionTable() {
+        // With a module, only what it imports is defined: a server does this for every request.
+        let wanted: Set<String>? = module.map { Set($0.imports.filter { $0.module == WASI.moduleName }.map(\.name)) }
+        for (name, params, results, body) in functionTable() where wanted?.contains(name) ?? true {
             imports.define(module: WASI.moduleName, name: name,
                            .function(store.defineFunction(type: FunctionType(parameters: params, results: results), raw: body)))
         }

@@ -73,11 +73,15 @@ struct Instantiation {
         store.names.append(module.names)
         store.modules.append(compiled)
 
+        // Each type is interned once per instantiation (hashing a function type is not free).
+        let internedTypes = module.types.map { store.internType($0) }
+        store.reserveFunctions(compiled.functions.count)
+        functionAddresses.reserveCapacity(functionAddresses.count + compiled.functions.count)
         for (i, compiledFunction) in compiled.functions.enumerated() {
             let typeIndex = module.functionTypeIndices[i]
             functionAddresses.append(store.addFunction(FunctionInstance(
                 code: UnsafePointer(compiled.code[i]), context: context,
-                typeID: store.internType(module.types[Int(typeIndex)]),
+                typeID: internedTypes[Int(typeIndex)],
                 paramSlots: compiledFunction.paramSlots, resultSlots: compiledFunction.resultSlots,
                 initTemplate: compiled.constants[i].map { UnsafePointer($0) },
                 initCount: (compiledFunction.localsEnd - compiledFunction.paramSlots + compiledFunction.constants.count + 3) / 4 * 4,
@@ -89,13 +93,16 @@ struct Instantiation {
             tables.append(table.storage)
         }
         for type in module.memories {
-            memory = store.defineMemory(type).storage
+            guard let defined = store.defineMemory(type) else {
+                throw LinkError("cannot allocate a memory of \(type.limits.min) pages")
+            }
+            memory = defined.storage
         }
 
         let functionPointer = store.allocateRaw(Int.self, count: functionAddresses.count)
         functionPointer.initialize(from: functionAddresses, count: functionAddresses.count)
         let typeIDs = store.allocateRaw(Int.self, count: module.types.count)
-        typeIDs.initialize(from: module.types.map { store.internType($0) }, count: module.types.count)
+        typeIDs.initialize(from: internedTypes, count: module.types.count)
 
         // Globals: initializers may read imported globals only (Wasm 2.0).
         for global in module.globals {

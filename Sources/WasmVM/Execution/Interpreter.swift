@@ -28,10 +28,13 @@ extension Store {
 
     func prepareStack() {
         if stack == nil {
-            stack = .allocate(capacity: max(limits.stackSlots, 16))
-            frames = .allocate(capacity: max(limits.maxCallDepth, 1) + 1)
-            framesBase = frames!
-            stackLimit = stack! + max(limits.stackSlots, 16)
+            limits.stackSlots = max(limits.stackSlots, 16)
+            limits.maxCallDepth = max(limits.maxCallDepth, 1)
+            guard let stacks = StackPool.shared.take(valueCount: limits.stackSlots, frameCount: limits.maxCallDepth + 1) else { return }
+            stack = stacks.values
+            frames = stacks.frames
+            framesBase = stacks.frames
+            stackLimit = stacks.values + limits.stackSlots
         }
     }
 

@@ -14,28 +14,41 @@ struct MemoryStorage {
     var maxPages: Int
     var declaredMax: UInt64?
 
+    /// Bytes of address space reserved for this memory: room for its maximum, so it never moves.
+    var reservedBytes: Int
+
     var pageCount: Int { byteCount / MemoryType.pageSize }
 
-    func release() { free(base) }
+    func release() { munmap(base, reservedBytes) }
 
-    static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?) -> UnsafeMutablePointer<MemoryStorage> {
+    /// Reserves address space for the memory's maximum (`PROT_NONE`, nothing committed) and makes the
+    /// initial pages accessible; the kernel hands out zero pages when first touched, so a module declaring
+    /// megabytes costs only what it uses. Growing is an `mprotect`: the base never moves. Returns nil if the
+    /// system refuses the mapping.
+    static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?) -> UnsafeMutablePointer<MemoryStorage>? {
         let bytes = pages * MemoryType.pageSize
-        // malloc-family memory so that growing can realloc; calloc gets zeroed pages from the kernel lazily.
-        guard let base = calloc(Swift.max(bytes, 1), 1) else { fatalError("out of memory allocating \(bytes) bytes") }
+        let reserved = Swift.max(Swift.max(pages, maxPages) * MemoryType.pageSize, 4096)
+        let base = mmap(nil, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let base, base != MAP_FAILED else { return nil }
+        if bytes > 0 && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0 {
+            munmap(base, reserved)
+            return nil
+        }
         let storage = UnsafeMutablePointer<MemoryStorage>.allocate(capacity: 1)
-        storage.initialize(to: MemoryStorage(base: base, byteCount: bytes, maxPages: maxPages, declaredMax: declaredMax))
+        storage.initialize(to: MemoryStorage(base: base, byteCount: bytes, maxPages: maxPages, declaredMax: declaredMax, reservedBytes: reserved))
         return storage
     }
 
-    /// Grows by `delta` pages; returns the old page count, or nil when the limit forbids it.
+    /// Grows by `delta` pages; returns the old page count, or nil when the limit forbids it (or the system
+    /// has no memory to give).
     mutating func grow(by delta: UInt64) -> Int? {
         let old = pageCount
         guard delta <= UInt64(maxPages), old + Int(delta) <= maxPages else { return nil }
         if delta == 0 { return old }
         let newBytes = (old + Int(delta)) * MemoryType.pageSize
-        guard let grown = realloc(base, newBytes) else { return nil }
-        (grown + byteCount).initializeMemory(as: UInt8.self, repeating: 0, count: newBytes - byteCount)
-        base = grown
+        guard newBytes <= reservedBytes, mprotect(base + byteCount, newBytes - byteCount, PROT_READ | PROT_WRITE) == 0 else {
+            return nil
+        }
         byteCount = newBytes
         return old
     }

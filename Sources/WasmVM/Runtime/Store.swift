@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
 import Synchronization
 import WasmParser
 
@@ -80,8 +84,7 @@ public final class Store {
         for cell in globalCells { cell.deallocate() }
         for context in contexts { context.deallocate() }
         for raw in rawAllocations { raw.deallocate() }
-        stack?.deallocate()
-        frames?.deallocate()
+        if let stack, let frames { StackPool.shared.recycle(ExecutionStacks(values: stack, valueCount: limits.stackSlots, frames: frames, frameCount: limits.maxCallDepth + 1)) }
     }
 
     /// Asks the running guest to stop (see `interruptHandle` for other threads).
@@ -93,6 +96,17 @@ public final class Store {
         types.append(type)
         typeIDs[type] = id
         return id
+    }
+
+    /// Makes room for `count` more functions at once.
+    func reserveFunctions(_ count: Int) {
+        guard functionCount + count > functionCapacity else { return }
+        let capacity = max(functionCapacity * 2, functionCount + count)
+        let grown = UnsafeMutablePointer<FunctionInstance>.allocate(capacity: capacity)
+        grown.moveInitialize(from: functions, count: functionCount)
+        functions.deallocate()
+        functions = grown
+        functionCapacity = capacity
     }
 
     func addFunction(_ function: FunctionInstance) -> Int {
@@ -154,8 +168,11 @@ public final class Store {
         })
     }
 
-    public func defineMemory(_ type: MemoryType) -> Memory {
-        let storage = MemoryStorage.allocate(pages: Int(type.limits.min), maxPages: memoryLimit(type), declaredMax: type.limits.max)
+    /// Defines a memory; nil if the system cannot map its initial size.
+    public func defineMemory(_ type: MemoryType) -> Memory? {
+        guard let storage = MemoryStorage.allocate(pages: Int(type.limits.min), maxPages: memoryLimit(type), declaredMax: type.limits.max) else {
+            return nil
+        }
         memories.append(storage)
         return Memory(store: self, storage: storage)
     }
@@ -212,4 +229,48 @@ struct CallFrame {
     var fp: UnsafeMutablePointer<UInt64>
     var context: UnsafeMutablePointer<InstanceContext>
     var function: Int
+}
+
+/// A store's value stack and call-frame stack: mapped lazily (untouched pages cost nothing) and reused
+/// across stores, because a server creates a store per request.
+struct ExecutionStacks {
+    var values: UnsafeMutablePointer<UInt64>
+    var valueCount: Int
+    var frames: UnsafeMutablePointer<CallFrame>
+    var frameCount: Int
+}
+
+final class StackPool: @unchecked Sendable {
+    static let shared = StackPool()
+    let lock = NSLock()
+    var free: [ExecutionStacks] = []
+
+    func take(valueCount: Int, frameCount: Int) -> ExecutionStacks? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = free.firstIndex(where: { $0.valueCount == valueCount && $0.frameCount == frameCount }) {
+            return free.remove(at: i)
+        }
+        let valueBytes = valueCount * 8, frameBytes = frameCount * MemoryLayout<CallFrame>.stride
+        guard let values = mmap(nil, valueBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              values != MAP_FAILED else { return nil }
+        guard let frames = mmap(nil, frameBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              frames != MAP_FAILED else {
+            munmap(values, valueBytes)
+            return nil
+        }
+        return ExecutionStacks(values: values.assumingMemoryBound(to: UInt64.self), valueCount: valueCount,
+                               frames: frames.assumingMemoryBound(to: CallFrame.self), frameCount: frameCount)
+    }
+
+    func recycle(_ stacks: ExecutionStacks) {
+        lock.lock()
+        defer { lock.unlock() }
+        if free.count < 64 {
+            free.append(stacks)
+        } else {
+            munmap(stacks.values, stacks.valueCount * 8)
+            munmap(stacks.frames, stacks.frameCount * MemoryLayout<CallFrame>.stride)
+        }
+    }
 }
