@@ -22,7 +22,11 @@ struct GuestMemory {
         do { try memory.storeUInt64(value, at: address) } catch { throw .fault }
     }
 
-    func write(_ bytes: some Collection<UInt8>, _ address: UInt64) throws(WASIErrno) {
+    func write(_ bytes: [UInt8], _ address: UInt64) throws(WASIErrno) {
+        do { try memory.write(bytes, at: address) } catch { throw .fault }
+    }
+
+    func write(_ bytes: ArraySlice<UInt8>, _ address: UInt64) throws(WASIErrno) {
         do { try memory.write(bytes, at: address) } catch { throw .fault }
     }
 

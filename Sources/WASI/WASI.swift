@@ -93,7 +93,7 @@ public final class WASI {
     public func define(in imports: inout Imports, store: Store, for module: Module? = nil) {
         // With a module, only what it imports is defined: a server does this for every request.
         let wanted: Set<String>? = module.map { Set($0.imports.filter { $0.module == WASI.moduleName }.map(\.name)) }
-        for (name, params, results, body) in functionTable() where wanted?.contains(name) ?? true {
+        for (name, params, results, body) in functionTable(wanted) {
             imports.define(module: WASI.moduleName, name: name,
                            .function(store.defineFunction(type: FunctionType(parameters: params, results: results), raw: body)))
         }

@@ -12,6 +12,10 @@ public final class CompiledModule: @unchecked Sendable {
     let constants: [UnsafeMutablePointer<UInt64>?]
     /// A copy of the module's bytes that data segments point into.
     let bytes: UnsafeMutableRawBufferPointer
+    /// Process-wide type ID of each of the module's types.
+    let typeIDs: [Int]
+    /// The defined functions' records, complete but for their instance context: instantiating copies them.
+    let functionTemplates: UnsafeMutablePointer<FunctionInstance>
 
     public enum LoadError: Error, CustomStringConvertible {
         case parse(WasmParserError)
@@ -71,9 +75,21 @@ public final class CompiledModule: @unchecked Sendable {
         }
         bytes = .allocate(byteCount: max(module.bytes.count, 1), alignment: 8)
         bytes.copyBytes(from: module.bytes)
+        let typeIDs = module.types.map { TypeRegistry.shared.id(for: $0) }
+        self.typeIDs = typeIDs
+        functionTemplates = .allocate(capacity: max(translated.count, 1))
+        for (i, f) in translated.enumerated() {
+            (functionTemplates + i).initialize(to: FunctionInstance(
+                code: UnsafePointer(code[i]), context: nil, typeID: typeIDs[Int(module.functionTypeIndices[i])],
+                paramSlots: f.paramSlots, resultSlots: f.resultSlots,
+                initTemplate: constants[i].map { UnsafePointer($0) },
+                initCount: (f.localsEnd - f.paramSlots + f.constants.count + 3) / 4 * 4,
+                frameSize: f.frameSize, hostIndex: -1, functionIndex: f.functionIndex, namesIndex: -1))
+        }
     }
 
     deinit {
+        functionTemplates.deallocate()
         code.forEach { $0.deallocate() }
         constants.forEach { $0?.deallocate() }
         bytes.deallocate()

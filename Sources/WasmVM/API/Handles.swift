@@ -41,10 +41,26 @@ public struct Memory {
         return [UInt8](UnsafeRawBufferPointer(start: storage.pointee.base + start, count: count))
     }
 
-    public func write(_ bytes: some Collection<UInt8>, at offset: UInt64) throws(Trap) {
+    /// Copies `bytes` into memory at `offset` (one bounds check, one memcpy).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(Trap) {
         let start = try check(offset, UInt64(bytes.count))
-        let base = storage.pointee.base + start
-        for (i, byte) in bytes.enumerated() { base.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
+        if let source = bytes.baseAddress, bytes.count > 0 {
+            (storage.pointee.base + start).copyMemory(from: source, byteCount: bytes.count)
+        }
+    }
+
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws(Trap) {
+        let start = try check(offset, UInt64(bytes.count))
+        bytes.withUnsafeBytes { raw in
+            if let source = raw.baseAddress, raw.count > 0 { (storage.pointee.base + start).copyMemory(from: source, byteCount: raw.count) }
+        }
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>, at offset: UInt64) throws(Trap) {
+        let start = try check(offset, UInt64(bytes.count))
+        bytes.withUnsafeBytes { raw in
+            if let source = raw.baseAddress, raw.count > 0 { (storage.pointee.base + start).copyMemory(from: source, byteCount: raw.count) }
+        }
     }
 
     public func loadUInt32(at offset: UInt64) throws(Trap) -> UInt32 {

@@ -7,10 +7,12 @@ struct Instantiation {
     let compiled: CompiledModule
     let store: Store
     let imports: Imports
-    var module: Module { compiled.module }
+    /// Held once: `compiled.module` is a struct of arrays, and copying it per access costs a retain each.
+    let module: Module
 
     init(module: CompiledModule, store: Store, imports: Imports) {
         compiled = module
+        self.module = module.module
         self.store = store
         self.imports = imports
     }
@@ -73,20 +75,14 @@ struct Instantiation {
         store.names.append(module.names)
         store.modules.append(compiled)
 
-        // Each type is interned once per instantiation (hashing a function type is not free).
-        let internedTypes = module.types.map { store.internType($0) }
-        store.reserveFunctions(compiled.functions.count)
+        // Function records are copied from the module's template, then bound to this instance.
+        let internedTypes = compiled.typeIDs
+        let first = store.addFunctions(from: compiled.functionTemplates, count: compiled.functions.count)
         functionAddresses.reserveCapacity(functionAddresses.count + compiled.functions.count)
-        for (i, compiledFunction) in compiled.functions.enumerated() {
-            let typeIndex = module.functionTypeIndices[i]
-            functionAddresses.append(store.addFunction(FunctionInstance(
-                code: UnsafePointer(compiled.code[i]), context: context,
-                typeID: internedTypes[Int(typeIndex)],
-                paramSlots: compiledFunction.paramSlots, resultSlots: compiledFunction.resultSlots,
-                initTemplate: compiled.constants[i].map { UnsafePointer($0) },
-                initCount: (compiledFunction.localsEnd - compiledFunction.paramSlots + compiledFunction.constants.count + 3) / 4 * 4,
-                frameSize: compiledFunction.frameSize, hostIndex: -1,
-                functionIndex: compiledFunction.functionIndex, namesIndex: namesIndex)))
+        for i in 0..<compiled.functions.count {
+            store.functions[first + i].context = context
+            store.functions[first + i].namesIndex = namesIndex
+            functionAddresses.append(first + i)
         }
         for type in module.tables {
             let table = store.defineTable(type)

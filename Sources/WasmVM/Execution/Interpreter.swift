@@ -10,7 +10,7 @@ import WasmParser
 extension Store {
     func invoke(_ address: Int, _ arguments: [Value]) throws(Trap) -> [Value] {
         guard address >= 0, address < functionCount else { throw Trap(.host("no function at address \(address)")) }
-        let type = types[functions[address].typeID]
+        let type = TypeRegistry.shared.type(functions[address].typeID)
         guard arguments.count == type.parameters.count,
               zip(arguments, type.parameters).allSatisfy({ $0.type == $1 }) else {
             throw Trap(.host("arguments \(arguments) do not match parameters \(type.parameters)"))

@@ -31,8 +31,6 @@ public final class Store {
     var functionCount = 0
     var functionCapacity = 64
     var hostFunctions: [HostFunctionBody] = []
-    var typeIDs: [FunctionType: Int] = [:]
-    var types: [FunctionType] = []
     /// Module names of each instance, for traps' backtraces.
     var names: [NameSection?] = []
     /// Keeps compiled code alive as long as functions refer to it.
@@ -90,13 +88,7 @@ public final class Store {
     /// Asks the running guest to stop (see `interruptHandle` for other threads).
     public func interrupt() { interruptHandle.interrupt() }
 
-    func internType(_ type: FunctionType) -> Int {
-        if let id = typeIDs[type] { return id }
-        let id = types.count
-        types.append(type)
-        typeIDs[type] = id
-        return id
-    }
+    func internType(_ type: FunctionType) -> Int { TypeRegistry.shared.id(for: type) }
 
     /// Makes room for `count` more functions at once.
     func reserveFunctions(_ count: Int) {
@@ -136,7 +128,16 @@ public final class Store {
         return cell
     }
 
-    func type(ofFunction address: Int) -> FunctionType { types[functions[address].typeID] }
+    func type(ofFunction address: Int) -> FunctionType { TypeRegistry.shared.type(functions[address].typeID) }
+
+    /// Appends `count` function records copied from `template`, returning the first address.
+    func addFunctions(from template: UnsafePointer<FunctionInstance>, count: Int) -> Int {
+        reserveFunctions(count)
+        let first = functionCount
+        (functions + first).initialize(from: template, count: count)
+        functionCount += count
+        return first
+    }
 
     // MARK: Host functions
 
@@ -272,5 +273,29 @@ final class StackPool: @unchecked Sendable {
             munmap(stacks.values, stacks.valueCount * 8)
             munmap(stacks.frames, stacks.frameCount * MemoryLayout<CallFrame>.stride)
         }
+    }
+}
+
+/// Function types interned process-wide: a type's ID is fixed once computed, so compiled modules compute
+/// theirs once and instantiating (per request, in a fresh store) hashes nothing. `call_indirect` compares IDs.
+final class TypeRegistry: @unchecked Sendable {
+    static let shared = TypeRegistry()
+    let lock = NSLock()
+    var ids: [FunctionType: Int] = [:]
+    var types: [FunctionType] = []
+
+    func id(for type: FunctionType) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let id = ids[type] { return id }
+        types.append(type)
+        ids[type] = types.count - 1
+        return types.count - 1
+    }
+
+    func type(_ id: Int) -> FunctionType {
+        lock.lock()
+        defer { lock.unlock() }
+        return types[id]
     }
 }
