@@ -116,15 +116,20 @@ do {
     fail("\(error)")
 }
 
-signal(SIGPIPE, SIG_IGN)
-var signalSources: [DispatchSourceSignal] = []
-for number in [SIGINT, SIGTERM] {
-    signal(number, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-    source.setEventHandler { server.requestShutdown() }
-    source.resume()
-    signalSources.append(source)
+/// SIGINT and SIGTERM start a graceful shutdown. Installed from a plain function: a closure written in
+/// top-level code would be main-actor isolated, and Dispatch runs signal handlers on another queue.
+func installShutdownHandlers(_ server: HTTPServer) -> [DispatchSourceSignal] {
+    signal(SIGPIPE, SIG_IGN)
+    return [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { server.requestShutdown() }
+        source.resume()
+        return source
+    }
 }
+let signalSources = installShutdownHandlers(server)
 log("{\"event\": \"start\", \"listen\": \"http://\(configuration.host):\(port)\", \"functions\": \(platform.functions.count)}")
 server.run()
+withExtendedLifetime(signalSources) {}
 exit(0)
