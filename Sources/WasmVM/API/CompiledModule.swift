@@ -14,6 +14,8 @@ public final class CompiledModule: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
     /// Process-wide type ID of each of the module's types.
     let typeIDs: [Int]
+    /// Export position by name, shared by every instance.
+    let exportIndex: [ExactName: Int]
     /// The defined functions' records, complete but for their instance context: instantiating copies them.
     let functionTemplates: UnsafeMutablePointer<FunctionInstance>
 
@@ -75,6 +77,9 @@ public final class CompiledModule: @unchecked Sendable {
         }
         bytes = .allocate(byteCount: max(module.bytes.count, 1), alignment: 8)
         bytes.copyBytes(from: module.bytes)
+        var exportIndex: [ExactName: Int] = [:]
+        for (i, export) in module.exports.enumerated() { exportIndex[ExactName(export.name)] = i }
+        self.exportIndex = exportIndex
         let typeIDs = module.types.map { TypeRegistry.shared.id(for: $0) }
         self.typeIDs = typeIDs
         functionTemplates = .allocate(capacity: max(translated.count, 1))
@@ -108,20 +113,16 @@ public final class Instance {
     public let module: CompiledModule
     /// In the module's export order.
     public let exports: [(name: String, value: ExternalValue)]
-    let exportIndex: [[UInt8]: Int]
 
     init(store: Store, module: CompiledModule, exports: [(name: String, value: ExternalValue)]) {
         self.store = store
         self.module = module
         self.exports = exports
-        var index: [[UInt8]: Int] = [:]
-        for (i, e) in exports.enumerated() { index[Array(e.name.utf8)] = i }
-        exportIndex = index
     }
 
     /// The export called `name` (compared byte for byte).
     public func export(_ name: String) -> ExternalValue? {
-        exportIndex[Array(name.utf8)].map { exports[$0].value }
+        module.exportIndex[ExactName(name)].map { exports[$0].value }
     }
 
     public func function(_ name: String) -> Function? {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import WasmParser
 
 /// A function in a store (exported by an instance or defined by the host).
@@ -148,14 +151,32 @@ public enum ExternalValue {
     }
 }
 
+/// A name compared byte for byte (Wasm names are not Unicode-normalized: "Å" precomposed and decomposed
+/// are different names), hashed in one pass over its UTF-8.
+struct ExactName: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (a: ExactName, b: ExactName) -> Bool {
+        var (x, y) = (a.text, b.text)
+        return x.withUTF8 { p in y.withUTF8 { q in p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0) } }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var copy = text
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// The values an instance's imports are resolved from, by module and name (compared byte for byte).
 public struct Imports {
-    var entries: [[UInt8]: [[UInt8]: ExternalValue]] = [:]
+    var entries: [ExactName: [ExactName: ExternalValue]] = [:]
 
     public init() {}
 
     public mutating func define(module: String, name: String, _ value: ExternalValue) {
-        entries[Array(module.utf8), default: [:]][Array(name.utf8)] = value
+        entries[ExactName(module), default: [:]][ExactName(name)] = value
     }
 
     /// Makes every export of `instance` importable under `module`.
@@ -164,8 +185,8 @@ public struct Imports {
     }
 
     public func lookup(module: String, name: String) -> ExternalValue? {
-        entries[Array(module.utf8)]?[Array(name.utf8)]
+        entries[ExactName(module)]?[ExactName(name)]
     }
 
-    public func hasModule(_ module: String) -> Bool { entries[Array(module.utf8)] != nil }
+    public func hasModule(_ module: String) -> Bool { entries[ExactName(module)] != nil }
 }
