@@ -5,29 +5,15 @@ struct ModuleBuilder {
     var sections: [[UInt8]] = []
 
     static func uleb(_ value: UInt64) -> [UInt8] {
-        var v = value
         var out: [UInt8] = []
-        repeat {
-            var byte = UInt8(v & 0x7F)
-            v >>= 7
-            if v != 0 { byte |= 0x80 }
-            out.append(byte)
-        } while v != 0
+        Instruction.appendUnsigned(value, to: &out)
         return out
     }
 
     static func sleb(_ value: Int64) -> [UInt8] {
-        var v = value
         var out: [UInt8] = []
-        while true {
-            let byte = UInt8(v & 0x7F)
-            v >>= 7
-            if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
-                out.append(byte)
-                return out
-            }
-            out.append(byte | 0x80)
-        }
+        Instruction.appendSigned(value, to: &out)
+        return out
     }
 
     static func name(_ s: String) -> [UInt8] { uleb(UInt64(s.utf8.count)) + Array(s.utf8) }

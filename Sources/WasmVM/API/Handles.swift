@@ -46,23 +46,23 @@ public struct Memory {
 
     /// Copies `bytes` into memory at `offset` (one bounds check, one memcpy).
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(Trap) {
-        let start = try check(offset, UInt64(bytes.count))
-        if let source = bytes.baseAddress, bytes.count > 0 {
-            (storage.pointee.base + start).copyMemory(from: source, byteCount: bytes.count)
-        }
+        copy(bytes, to: try check(offset, UInt64(bytes.count)))
     }
 
     public func write(_ bytes: [UInt8], at offset: UInt64) throws(Trap) {
         let start = try check(offset, UInt64(bytes.count))
-        bytes.withUnsafeBytes { raw in
-            if let source = raw.baseAddress, raw.count > 0 { (storage.pointee.base + start).copyMemory(from: source, byteCount: raw.count) }
-        }
+        bytes.withUnsafeBytes { copy($0, to: start) }
     }
 
     public func write(_ bytes: ArraySlice<UInt8>, at offset: UInt64) throws(Trap) {
         let start = try check(offset, UInt64(bytes.count))
-        bytes.withUnsafeBytes { raw in
-            if let source = raw.baseAddress, raw.count > 0 { (storage.pointee.base + start).copyMemory(from: source, byteCount: raw.count) }
+        bytes.withUnsafeBytes { copy($0, to: start) }
+    }
+
+    /// Copies already bounds-checked bytes to `start`.
+    func copy(_ bytes: UnsafeRawBufferPointer, to start: Int) {
+        if let source = bytes.baseAddress, bytes.count > 0 {
+            (storage.pointee.base + start).copyMemory(from: source, byteCount: bytes.count)
         }
     }
 
