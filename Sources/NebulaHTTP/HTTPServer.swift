@@ -310,8 +310,9 @@ public final class HTTPServer: @unchecked Sendable {
         let started = now
         let accepted = workers.submit { [self] in
             let response = platform.invoke(function, invocation)
-            let millis = Double(HTTPServer.now() - started) / 1e6
-            log("{\"method\": \(jsonString(request.method)), \"path\": \(jsonString(request.path)), \"function\": \(jsonString(name)), \"status\": \(response.status), \"durationMs\": \(String(format: "%.3f", millis)), \"bytesIn\": \(request.body.count), \"bytesOut\": \(response.body.count)}")
+            let micros = (HTTPServer.now() - started) / 1000
+            let millis = "\(micros / 1000)." + String(String(micros % 1000 + 1000).dropFirst())
+            log("{\"method\": \(jsonString(request.method)), \"path\": \(jsonString(request.path)), \"function\": \(jsonString(name)), \"status\": \(response.status), \"durationMs\": \(millis), \"bytesIn\": \(request.body.count), \"bytesOut\": \(response.body.count)}")
             completionLock.lock()
             completions.append((id, response))
             completionLock.unlock()

@@ -21,9 +21,9 @@ final class ServerHarness: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["fib", "env", "echo", "add"] {
-            try FileManager.default.copyItem(at: repository.appendingPathComponent("functions/\(name).wasm"),
-                                             to: directory.appendingPathComponent("\(name).wasm"))
+        let functions = repository.appendingPathComponent("functions")
+        for file in try FileManager.default.contentsOfDirectory(atPath: functions.path) where file.hasSuffix(".wasm") {
+            try FileManager.default.copyItem(at: functions.appendingPathComponent(file), to: directory.appendingPathComponent(file))
         }
         for (name, manifest) in [("wagi", #"{"wagi": true}"#), ("small", #"{"maxOutputBytes": 4, "contentType": "text/x-small"}"#),
                                  ("configured", #"{"args": ["--flag"], "env": {"MODE": "test"}}"#)] {

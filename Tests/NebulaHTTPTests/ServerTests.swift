@@ -30,6 +30,45 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(client.response()?.status, 200)
     }
 
+    func testEveryExampleFunctionOverHTTP() throws {
+        let cases: [(String, String, String)] = [
+            ("fib", "10", "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]\n"), ("add", "2 40", "42\n"), ("factorial", "10", "3628800\n"),
+            ("exponential", "0", "1\n"), ("fibonacci-recursive", "20", "6765\n"), ("prime-number", "100", "541\n"),
+            ("hello", "", "Hello from Nebula!\n"), ("echo", "round trip", "round trip"),
+        ]
+        for (name, input, expected) in cases {
+            let r = try XCTUnwrap(try post(port, "/functions/\(name)", input), name)
+            XCTAssertEqual(r.status, 200, "\(name): \(r.body)")
+            XCTAssertEqual(r.body, expected, name)
+        }
+        let pi = try XCTUnwrap(try post(port, "/functions/mc-estimate-pi", "20000")).body
+        XCTAssertEqual(Double(pi.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 3.14, accuracy: 0.1)
+        XCTAssertTrue(try XCTUnwrap(try post(port, "/functions/env", "")).body.contains("arg[0]=env\n"))
+    }
+
+    func testRunawayGuestDoesNotHoldUpOthers() throws {
+        let port = self.port
+        let spin = Collected<Int>()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            spin.append((try? post(port, "/functions/spin", ""))?.status ?? 0)
+            done.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.05)
+        let started = Date()
+        XCTAssertEqual(try post(port, "/functions/fib", "5")?.body, "[0, 1, 1, 2, 3]\n")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.25, "answered while the runaway guest still runs")
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(spin.items, [504])
+    }
+
+    func testSlowBodyIsCutOff() throws {
+        let client = try RawClient(port: port)
+        client.send("POST /functions/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
+        XCTAssertEqual(client.response()?.status, 408)
+        XCTAssertTrue(client.isClosedByServer())
+    }
+
     func testWAGIArgumentsEnvironmentAndHeaders() throws {
         let client = try RawClient(port: port)
         client.send("POST /functions/env?a=1&b&c=x%20y HTTP/1.1\r\nHost: example\r\nX-Trace: abc\r\nContent-Type: text/csv\r\nContent-Length: 3\r\n\r\nxyz")

@@ -62,6 +62,26 @@ final class MemoryTests: XCTestCase {
         }
     }
 
+    func testReusedMemoryNeverShowsAPreviousStoresData() throws {
+        // write(addr, value) stores a byte (after growing to 3 pages); read(addr) loads it.
+        var m = TestModule()
+        m.memory = Limits(min: 1, max: 4)
+        m.function([.i32, .i32], [], export: "write", [i32(2), op(.memoryGrow), op(.drop), get(0), get(1), load(.i32Store8)])
+        m.function([.i32], [.i32], export: "read", [get(0), load(.i32Load8U)])
+        m.function([], [.i32], export: "grow", [i32(2), op(.memoryGrow)])
+        let compiled = try CompiledModule(bytes: m.bytes)
+        for round in 0..<20 {
+            let instance = try compiled.instantiate(store: Store())
+            XCTAssertEqual(try instance.function("grow")!.invoke(), [.i32(1)], "round \(round) starts at one page")
+            for address: UInt32 in [100, 65_536 + 7, 2 * 65_536 + 9] {
+                XCTAssertEqual(try instance.function("read")!.invoke([.i32(address)]), [.i32(0)], "round \(round) reads zero at \(address)")
+            }
+            let instance2 = try compiled.instantiate(store: Store())
+            _ = try instance2.function("write")!.invoke([.i32(2 * 65_536 + 9), .i32(0xAB)])
+            _ = try instance2.function("write")!.invoke([.i32(100), .i32(0xCD)])
+        }
+    }
+
     func testBulkMemoryBoundsAreCheckedBeforeWriting() throws {
         let fill = try single([.i32, .i32], [], memory: Limits(min: 1), [get(0), i32(0xAB), get(1), op(.memoryFill)])
         XCTAssertEqual(trapMessage { try fill.invoke([.i32(UInt32(page - 2)), .i32(3)]) }, "out of bounds memory access")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import WasmParser
 
 /// The raw, pointer-stable state that the interpreter reads. Everything here is owned by a `Store` and lives
@@ -19,7 +20,15 @@ struct MemoryStorage {
 
     var pageCount: Int { byteCount / MemoryType.pageSize }
 
-    func release() { munmap(base, reservedBytes) }
+    /// Returns the reservation to the pool (zeroed by `madvise(MADV_DONTNEED)`, which drops the pages even
+    /// if swapped out, and made inaccessible again), or unmaps it when the pool is full.
+    func release() {
+        if byteCount > 0 {
+            madvise(base, byteCount, MADV_DONTNEED)
+            mprotect(base, byteCount, PROT_NONE)
+        }
+        MemoryPool.shared.recycle(base, reservedBytes)
+    }
 
     /// Reserves address space for the memory's maximum (`PROT_NONE`, nothing committed) and makes the
     /// initial pages accessible; the kernel hands out zero pages when first touched, so a module declaring
@@ -28,10 +37,9 @@ struct MemoryStorage {
     static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?) -> UnsafeMutablePointer<MemoryStorage>? {
         let bytes = pages * MemoryType.pageSize
         let reserved = Swift.max(Swift.max(pages, maxPages) * MemoryType.pageSize, 4096)
-        let base = mmap(nil, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let base, base != MAP_FAILED else { return nil }
+        guard let base = MemoryPool.shared.take(reserved) else { return nil }
         if bytes > 0 && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0 {
-            munmap(base, reserved)
+            MemoryPool.shared.recycle(base, reserved)
             return nil
         }
         let storage = UnsafeMutablePointer<MemoryStorage>.allocate(capacity: 1)
@@ -51,6 +59,41 @@ struct MemoryStorage {
         }
         byteCount = newBytes
         return old
+    }
+}
+
+/// Linear-memory reservations kept for reuse: a server creates a memory per request, and mapping and
+/// unmapping address space each time costs more than handing back a zeroed, inaccessible reservation.
+final class MemoryPool: @unchecked Sendable {
+    static let shared = MemoryPool()
+    let lock = NSLock()
+    var free: [Int: [UnsafeMutableRawPointer]] = [:]
+    var count = 0
+
+    func take(_ bytes: Int) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        if var list = free[bytes], let base = list.popLast() {
+            free[bytes] = list
+            count -= 1
+            lock.unlock()
+            return base
+        }
+        lock.unlock()
+        let base = mmap(nil, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let base, base != MAP_FAILED else { return nil }
+        return base
+    }
+
+    func recycle(_ base: UnsafeMutableRawPointer, _ bytes: Int) {
+        lock.lock()
+        if count < 64 {
+            free[bytes, default: []].append(base)
+            count += 1
+            lock.unlock()
+            return
+        }
+        lock.unlock()
+        munmap(base, bytes)
     }
 }
 
