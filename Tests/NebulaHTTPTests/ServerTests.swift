@@ -248,6 +248,18 @@ final class ServerLimitTests: XCTestCase {
         XCTAssertEqual(statuses.filter { $0 == 503 }.count, 2, "the rest refused: \(statuses)")
     }
 
+    func testIdleKeepAliveConnectionIsClosed() throws {
+        let harness = try ServerHarness { $0.idleTimeout = 0.3 }
+        defer { harness.stop() }
+        let client = try RawClient(port: harness.port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(client.response()?.headers["connection"], "keep-alive")
+        let started = Date()
+        XCTAssertTrue(client.isClosedByServer(), "closed once idle")
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 0.2)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
     func testConnectionCap() throws {
         let harness = try ServerHarness { $0.maxConnections = 2 }
         defer { harness.stop() }
