@@ -32,13 +32,6 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    /// Jobs queued or running.
-    var load: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return jobs.count - head + running
-    }
-
     func work() {
         while true {
             condition.lock()

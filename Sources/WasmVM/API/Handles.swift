@@ -66,24 +66,20 @@ public struct Memory {
         }
     }
 
-    public func loadUInt32(at offset: UInt64) throws(Trap) -> UInt32 {
-        let start = try check(offset, 4)
-        return storage.pointee.base.loadUnaligned(fromByteOffset: start, as: UInt32.self)
+    public func loadUInt32(at offset: UInt64) throws(Trap) -> UInt32 { try load(UInt32.self, at: offset) }
+    public func loadUInt64(at offset: UInt64) throws(Trap) -> UInt64 { try load(UInt64.self, at: offset) }
+    public func storeUInt32(_ value: UInt32, at offset: UInt64) throws(Trap) { try store(value, at: offset) }
+    public func storeUInt64(_ value: UInt64, at offset: UInt64) throws(Trap) { try store(value, at: offset) }
+
+    /// A little-endian integer at any (bounds-checked) address.
+    func load<T: FixedWidthInteger>(_: T.Type, at offset: UInt64) throws(Trap) -> T {
+        let start = try check(offset, UInt64(MemoryLayout<T>.size))
+        return storage.pointee.base.loadUnaligned(fromByteOffset: start, as: T.self)
     }
 
-    public func storeUInt32(_ value: UInt32, at offset: UInt64) throws(Trap) {
-        let start = try check(offset, 4)
-        storage.pointee.base.storeBytes(of: value, toByteOffset: start, as: UInt32.self)
-    }
-
-    public func loadUInt64(at offset: UInt64) throws(Trap) -> UInt64 {
-        let start = try check(offset, 8)
-        return storage.pointee.base.loadUnaligned(fromByteOffset: start, as: UInt64.self)
-    }
-
-    public func storeUInt64(_ value: UInt64, at offset: UInt64) throws(Trap) {
-        let start = try check(offset, 8)
-        storage.pointee.base.storeBytes(of: value, toByteOffset: start, as: UInt64.self)
+    func store<T: FixedWidthInteger>(_ value: T, at offset: UInt64) throws(Trap) {
+        let start = try check(offset, UInt64(MemoryLayout<T>.size))
+        storage.pointee.base.storeBytes(of: value, toByteOffset: start, as: T.self)
     }
 
     /// Direct access to `count` bytes at `offset`, after a bounds check; do not keep the pointer

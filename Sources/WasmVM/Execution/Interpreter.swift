@@ -86,6 +86,20 @@ extension Store {
         return Trap(reason, backtrace: backtrace(depth: runDepth, entryDepth: runEntryDepth, entry: runEntry))
     }
 
+    /// Takes the branch whose target word `pc` points at: the low 32 bits are the offset from the branch
+    /// instruction `start`, the bits from `costShift` the fuel it charges. Backward branches (and jumps to
+    /// the instruction itself) check fuel and the interrupt flag, so every loop meets a check.
+    @inline(__always)
+    func takeBranch(_ pc: inout UnsafePointer<UInt64>, _ start: UnsafePointer<UInt64>, _ fuel: inout Int64,
+                    costShift: UInt64) throws(Trap) {
+        let target = pc.pointee
+        pc = start + Int(Int32(truncatingIfNeeded: target))
+        fuel &-= Int64(target >> costShift)
+        if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
+            throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+        }
+    }
+
     /// Calls a host function with its arguments (and room for results) at `fp`.
     @inline(never)
     func callHost(_ function: UnsafeMutablePointer<FunctionInstance>, _ fp: UnsafeMutablePointer<UInt64>,
@@ -346,272 +360,157 @@ extension Store {
             case .trapUnreachable:
                 throw fault(.unreachable, fuel: fuel)
             case .br:
-                let target = pc.pointee
-                pc = start + Int(Int32(truncatingIfNeeded: target))
-                fuel &-= Int64(target >> 32)
-                if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                    throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                }
+                try takeBranch(&pc, start, &fuel, costShift: 32)
             // Conditional branches: taken, they jump and charge fuel (checked on backward jumps).
             case .brIfNz:
                 if fp[x] & 0xFFFF_FFFF != 0 {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfZ:
                 if fp[x] & 0xFFFF_FFFF == 0 {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32Eq:
                 let a = fp[x], b = fp[y]
                 if u32(a) == u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32Ne:
                 let a = fp[x], b = fp[y]
                 if u32(a) != u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32LtS:
                 let a = fp[x], b = fp[y]
                 if s32(a) < s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32LtU:
                 let a = fp[x], b = fp[y]
                 if u32(a) < u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32GtS:
                 let a = fp[x], b = fp[y]
                 if s32(a) > s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32GtU:
                 let a = fp[x], b = fp[y]
                 if u32(a) > u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32LeS:
                 let a = fp[x], b = fp[y]
                 if s32(a) <= s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32LeU:
                 let a = fp[x], b = fp[y]
                 if u32(a) <= u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32GeS:
                 let a = fp[x], b = fp[y]
                 if s32(a) >= s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI32GeU:
                 let a = fp[x], b = fp[y]
                 if u32(a) >= u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64Eq:
                 let a = fp[x], b = fp[y]
                 if a == b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64Ne:
                 let a = fp[x], b = fp[y]
                 if a != b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64LtS:
                 let a = fp[x], b = fp[y]
                 if s64(a) < s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64LtU:
                 let a = fp[x], b = fp[y]
                 if a < b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64GtS:
                 let a = fp[x], b = fp[y]
                 if s64(a) > s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64GtU:
                 let a = fp[x], b = fp[y]
                 if a > b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64LeS:
                 let a = fp[x], b = fp[y]
                 if s64(a) <= s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64LeU:
                 let a = fp[x], b = fp[y]
                 if a <= b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64GeS:
                 let a = fp[x], b = fp[y]
                 if s64(a) >= s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
             case .brIfI64GeU:
                 let a = fp[x], b = fp[y]
                 if a >= b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 32)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
                 } else {
                     pc += 1
                 }
@@ -621,12 +520,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if u32(a) == u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -635,12 +529,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if u32(a) != u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -649,12 +538,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s32(a) < s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -663,12 +547,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if u32(a) < u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -677,12 +556,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s32(a) > s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -691,12 +565,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if u32(a) > u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -705,12 +574,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s32(a) <= s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -719,12 +583,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if u32(a) <= u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -733,12 +592,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s32(a) >= s32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -747,12 +601,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if u32(a) >= u32(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -761,12 +610,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if a == b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -775,12 +619,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if a != b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -789,12 +628,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s64(a) < s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -803,12 +637,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if a < b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -817,12 +646,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s64(a) > s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -831,12 +655,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if a > b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -845,12 +664,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s64(a) <= s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -859,12 +673,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if a <= b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -873,12 +682,7 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if s64(a) >= s64(b) {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
@@ -887,24 +691,15 @@ extension Store {
                 fp[d] = a
                 let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
                 if a >= b {
-                    let target = pc.pointee
-                    pc = start + Int(Int32(truncatingIfNeeded: target))
-                    fuel &-= Int64(target >> 48)
-                    if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                        throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                    }
+                    try takeBranch(&pc, start, &fuel, costShift: 48)
                 } else {
                     pc += 1
                 }
             case .brTable:
                 let last = UInt64(pc.pointee)
                 let index = min(UInt64(u32(fp[x])), last)
-                let target = pc[1 + Int(index)]
-                pc = start + Int(Int32(truncatingIfNeeded: target))
-                fuel &-= Int64(target >> 32)
-                if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-                    throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-                }
+                pc += 1 + Int(index)
+                try takeBranch(&pc, start, &fuel, costShift: 32)
             case .return, .returnValue:
                 if unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .returnValue { fp[0] = fp[x] }
                 fuel &-= Int64(pc.pointee)
