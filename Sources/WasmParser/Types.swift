@@ -99,3 +99,30 @@ public struct V128: Hashable, Sendable {
                   : UInt8(truncatingIfNeeded: high >> (8 * UInt64(index - 8)))
     }
 }
+
+/// Lane views: a v128 read as 16, 8, 4 or 2 lanes (lane 0 is the lowest-addressed in memory), as Swift's
+/// SIMD vectors, e.g. `V128(f32x4: [1, 2, 3, 4])` or `value.i32x4[3]`.
+extension V128 {
+    public init(i8x16: SIMD16<UInt8>) { self.init(lanes: i8x16) }
+    public init(i16x8: SIMD8<UInt16>) { self.init(lanes: i16x8) }
+    public init(i32x4: SIMD4<UInt32>) { self.init(lanes: i32x4) }
+    public init(i64x2: SIMD2<UInt64>) { self.init(low: i64x2[0], high: i64x2[1]) }
+    public init(f32x4: SIMD4<Float>) { self.init(lanes: f32x4) }
+    public init(f64x2: SIMD2<Double>) { self.init(lanes: f64x2) }
+
+    public var i8x16: SIMD16<UInt8> { lanes() }
+    public var i16x8: SIMD8<UInt16> { lanes() }
+    public var i32x4: SIMD4<UInt32> { lanes() }
+    public var i64x2: SIMD2<UInt64> { SIMD2(low, high) }
+    /// Float lanes; NaN payloads are kept bit for bit.
+    public var f32x4: SIMD4<Float> { lanes() }
+    public var f64x2: SIMD2<Double> { lanes() }
+
+    // All the lane types above are 16 bytes with no padding, so the reinterpretation is exact.
+    private init<T: SIMD>(lanes: T) {
+        let words = unsafeBitCast(lanes, to: SIMD2<UInt64>.self)
+        self.init(low: words[0], high: words[1])
+    }
+
+    private func lanes<T: SIMD>() -> T { unsafeBitCast(SIMD2<UInt64>(low, high), to: T.self) }
+}

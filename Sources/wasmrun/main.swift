@@ -51,7 +51,45 @@ func parseValue(_ text: String, as type: ValueType) -> Value? {
     case .f32: return Float(text).map { .float($0) }
     case .f64: return Double(text).map { .double($0) }
     case .funcref, .externref: return text == "null" ? (type == .funcref ? .funcref(nil) : .externref(nil)) : nil
-    case .v128: return nil
+    case .v128: return parseV128(text).map { .v128($0) }
+    }
+}
+
+/// A v128 argument: `0x` and up to 32 hex digits (the 128-bit number, lane 0 in its low bits), or a shape
+/// and its lanes, e.g. `i32x4:1,2,3,4` or `f64x2:0.5,-1`.
+func parseV128(_ text: String) -> V128? {
+    let lower = text.lowercased()
+    if lower.hasPrefix("0x") {
+        let digits = lower.dropFirst(2)
+        guard (1...32).contains(digits.count), digits.allSatisfy(\.isHexDigit) else { return nil }
+        let lowDigits = digits.suffix(16), highDigits = digits.dropLast(lowDigits.count)
+        guard let low = UInt64(lowDigits, radix: 16) else { return nil }
+        return V128(low: low, high: highDigits.isEmpty ? 0 : UInt64(highDigits, radix: 16) ?? 0)
+    }
+    let parts = lower.split(separator: ":", maxSplits: 1)
+    guard parts.count == 2 else { return nil }
+    let lanes = parts[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    /// Integer lanes, written signed or unsigned (`-1` and `255` are the same i8 lane).
+    func integers<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ count: Int) -> [T]? {
+        let values = lanes.compactMap { lane -> T? in
+            if let v = T(lane) { return v }
+            guard let v = Int64(lane), v < 0, T.bitWidth == 64 || v >= -(Int64(1) << (T.bitWidth - 1)) else { return nil }
+            return T(truncatingIfNeeded: v)
+        }
+        return values.count == count && lanes.count == count ? values : nil
+    }
+    switch parts[0] {
+    case "i8x16": return integers(UInt8.self, 16).map { V128(i8x16: SIMD16($0)) }
+    case "i16x8": return integers(UInt16.self, 8).map { V128(i16x8: SIMD8($0)) }
+    case "i32x4": return integers(UInt32.self, 4).map { V128(i32x4: SIMD4($0)) }
+    case "i64x2": return integers(UInt64.self, 2).map { V128(i64x2: SIMD2($0)) }
+    case "f32x4":
+        let values = lanes.compactMap(Float.init)
+        return values.count == 4 && lanes.count == 4 ? V128(f32x4: SIMD4(values)) : nil
+    case "f64x2":
+        let values = lanes.compactMap(Double.init)
+        return values.count == 2 && lanes.count == 2 ? V128(f64x2: SIMD2(values)) : nil
+    default: return nil
     }
 }
 
@@ -61,6 +99,9 @@ func format(_ value: Value) -> String {
     case .i64(let v): return "\(Int64(bitPattern: v))"
     case .f32(let v): return "\(Float(bitPattern: v))"
     case .f64(let v): return "\(Double(bitPattern: v))"
+    case .v128(let v):
+        let high = String(v.high, radix: 16), low = String(v.low, radix: 16)
+        return "0x" + String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
     default: return value.description
     }
 }

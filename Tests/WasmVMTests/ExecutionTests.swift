@@ -33,6 +33,28 @@ final class ExecutionTests: XCTestCase {
         XCTAssertEqual(try g.invoke([.i64(0)]), [.i32(7)])
     }
 
+    func testDroppedValueIsNotMistakenForTheNewTop() throws {
+        // Regression: after `drop`, the dropped value's producer was retargeted by a following local.set,
+        // and its comparison fused into a following br_if, though both now concern the value below.
+        let set = try single([.i32, .i32], [.i32], locals: [.i32], [
+            get(0), get(1), op(.i32Add),
+            get(0), get(1), op(.i32Mul), op(.drop),
+            set(2), get(2),
+        ])
+        XCTAssertEqual(try set.invoke([.i32(3), .i32(4)]), [.i32(7)])
+        let branch = try single([.i32, .i32], [.i32], [
+            block(.block),
+            get(0), op(.i32Eqz),
+            get(0), get(1), op(.i32LtS), op(.drop),
+            op(.brIf, .index(0)),
+            i32(1), op(.return),
+            end,
+            i32(2),
+        ])
+        XCTAssertEqual(try branch.invoke([.i32(5), .i32(10)]), [.i32(1)], "5 is not zero: no branch")
+        XCTAssertEqual(try branch.invoke([.i32(0), .int32(-1)]), [.i32(2)], "0 is zero (though not below -1): branch")
+    }
+
     func testBrTableChoosesTargetsAndDefault() throws {
         let f = try single([.i32], [.i32], [
             block(.block), block(.block), block(.block),

@@ -7,7 +7,7 @@ struct ScriptSession {
     enum Verdict {
         case passed
         case failed(expected: String, actual: String, messageMismatch: Bool)
-        /// The command needs something not implemented yet (SIMD execution).
+        /// The command needs something the runner or interpreter cannot do (none in the 2.0 suite).
         case notRun
     }
 
@@ -140,7 +140,6 @@ struct ScriptSession {
                 return .failed(expected: "values", actual: "\(outcome)", messageMismatch: false)
             }
             let expected = command.expected ?? []
-            if expected.contains(where: { $0.type == "v128" }) { return .notRun }
             guard values.count == expected.count else {
                 return .failed(expected: "\(expected.count) results", actual: "\(values)", messageMismatch: false)
             }
@@ -198,8 +197,36 @@ enum SpecValues {
         case "f64": return UInt64(text).map { .f64($0) }
         case "externref": return text == "null" ? .externref(nil) : UInt64(text).map { .externref($0) }
         case "funcref": return text == "null" ? .funcref(nil) : Int(text).map { .funcref($0) }
+        case "v128":
+            guard let width = laneBits(v.laneType), v.value.count == 128 / width else { return nil }
+            var low: UInt64 = 0, high: UInt64 = 0
+            for (i, lane) in v.value.enumerated() {
+                guard let bits = laneValue(lane, width: width) else { return nil }
+                let shift = UInt64(i * width % 64)
+                if i * width < 64 { low |= bits << shift } else { high |= bits << shift }
+            }
+            return .v128(V128(low: low, high: high))
         default: return nil
         }
+    }
+
+    /// A lane's width in bits for a `lane_type` (i8 … f64).
+    static func laneBits(_ laneType: String?) -> Int? {
+        switch laneType {
+        case "i8": return 8
+        case "i16": return 16
+        case "i32", "f32": return 32
+        case "i64", "f64": return 64
+        default: return nil
+        }
+    }
+
+    /// A lane written as its unsigned bit pattern (wast2json also writes negative integers for some lanes).
+    static func laneValue(_ text: String, width: Int) -> UInt64? {
+        let mask: UInt64 = width == 64 ? .max : (1 << UInt64(width)) - 1
+        if let u = UInt64(text) { return u & mask }
+        if let s = Int64(text) { return UInt64(bitPattern: s) & mask }
+        return nil
     }
 
     static func matches(_ value: Value, _ expected: SpecValue) -> Bool {
@@ -219,6 +246,25 @@ enum SpecValues {
             return text == "null" ? reference == nil : reference == UInt64(text)
         case (.funcref(let reference), "funcref"):
             return text == "null" ? reference == nil : reference != nil
+        case (.v128(let v), "v128"):
+            guard let width = laneBits(expected.laneType), expected.value.count == 128 / width else { return false }
+            for (i, lane) in expected.value.enumerated() {
+                let bitIndex = i * width
+                let word = bitIndex < 64 ? v.low : v.high
+                let mask: UInt64 = width == 64 ? .max : (1 << UInt64(width)) - 1
+                let bits = (word >> UInt64(bitIndex % 64)) & mask
+                let laneExpectation = SpecValue(type: expected.laneType ?? "", value: [lane])
+                let actual: Value
+                switch expected.laneType {
+                case "f32": actual = .f32(UInt32(bits))
+                case "f64": actual = .f64(bits)
+                default:
+                    guard laneValue(lane, width: width) == bits else { return false }
+                    continue
+                }
+                if !matches(actual, laneExpectation) { return false }
+            }
+            return true
         default:
             return false
         }

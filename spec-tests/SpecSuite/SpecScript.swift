@@ -53,6 +53,12 @@ public struct SpecValue: Decodable, Sendable {
         case laneType = "lane_type"
     }
 
+    public init(type: String, laneType: String? = nil, value: [String]) {
+        self.type = type
+        self.laneType = laneType
+        self.value = value
+    }
+
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         type = try container.decode(String.self, forKey: .type)

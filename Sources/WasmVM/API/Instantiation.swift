@@ -102,8 +102,11 @@ struct Instantiation {
 
         // Globals: initializers may read imported globals only (Wasm 2.0).
         for global in module.globals {
-            let value = try evaluate(global.initializer, globals: globals, functions: functionAddresses)
-            globals.append(store.newGlobalCell(value))
+            let cell = store.newGlobalCell(try evaluate(global.initializer, globals: globals, functions: functionAddresses))
+            if global.type.valueType == .v128 {
+                cell[1] = try evaluateHigh(global.initializer, globals: globals)
+            }
+            globals.append(cell)
         }
         let globalPointer = store.allocateRaw(UnsafeMutablePointer<UInt64>.self, count: globals.count)
         globalPointer.initialize(from: globals, count: globals.count)
@@ -184,7 +187,16 @@ struct Instantiation {
         return instance
     }
 
-    /// Evaluates a validated constant expression to its slot encoding.
+    /// The high half of a v128 constant expression (`v128.const` or `global.get` of a v128 global).
+    func evaluateHigh(_ expression: ConstantExpression, globals: [UnsafeMutablePointer<UInt64>]) throws -> UInt64 {
+        switch expression.instructions.last?.immediate {
+        case .v128(let v): return v.high
+        case .index(let index): return globals[Int(index)][1]
+        default: throw LinkError("unsupported v128 constant expression")
+        }
+    }
+
+    /// Evaluates a validated constant expression to its slot encoding (a v128's low half).
     func evaluate(_ expression: ConstantExpression, globals: [UnsafeMutablePointer<UInt64>], functions: [Int]) throws -> UInt64 {
         guard let instruction = expression.instructions.last else { return 0 }
         switch instruction.immediate {

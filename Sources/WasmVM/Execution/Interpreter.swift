@@ -18,12 +18,12 @@ extension Store {
         prepareStack()
         guard let stack else { throw Trap(.callStackExhausted) }
         let fp = stack + stackInUse
-        let needed = max(type.parameters.count, type.results.count)
+        let needed = max(FunctionTranslator.slotCount(type.parameters), FunctionTranslator.slotCount(type.results))
         guard stackInUse + needed <= limits.stackSlots else { throw Trap(.callStackExhausted) }
-        for (i, argument) in arguments.enumerated() { fp[i] = argument.slot }
+        Value.store(arguments, to: fp)
         interruptHandle.reset()
         try call(address, fp: fp)
-        return type.results.enumerated().map { Value(slot: fp[$0.offset], type: $0.element) }
+        return Value.load(type.results, from: fp)
     }
 
     func prepareStack() {
@@ -355,6 +355,24 @@ extension Store {
             case .globalSet:
                 context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee = fp[x]
                 pc += 1
+            case .globalGetV128:
+                let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
+                fp[d] = cell[0]
+                fp[d &+ 1] = cell[1]
+                pc += 1
+            case .globalSetV128:
+                let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
+                cell[0] = fp[x]
+                cell[1] = fp[x &+ 1]
+                pc += 1
+
+            // MARK: SIMD (see SIMDExecution)
+            case .v128:
+                pc += SIMDExecution.execute(w, pc, fp)
+            case .v128Memory:
+                let consumed = SIMDExecution.access(w, pc, fp, memBase, memSize)
+                if consumed < 0 { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                pc += consumed
 
             // MARK: control
             case .trapUnreachable:

@@ -142,14 +142,17 @@ public final class Store {
     // MARK: Host functions
 
     /// Defines a host function with the raw calling convention: arguments in `slots[0..<params]`, results
-    /// written to `slots[0..<results]` (each value in one 64-bit slot, as `Value.slot` encodes it).
+    /// written to `slots[0..<results]` (each value in one 64-bit slot, as `Value.slot` encodes it; a v128 in
+    /// two, low half first).
     public func defineFunction(type: FunctionType, raw body: @escaping HostFunctionBody) -> Function {
         let index = hostFunctions.count
         hostFunctions.append(body)
+        let paramSlots = FunctionTranslator.slotCount(type.parameters)
+        let resultSlots = FunctionTranslator.slotCount(type.results)
         let address = addFunction(FunctionInstance(
-            code: nil, context: nil, typeID: internType(type), paramSlots: type.parameters.count,
-            resultSlots: type.results.count, initTemplate: nil, initCount: 0,
-            frameSize: Swift.max(type.parameters.count, type.results.count), hostIndex: index,
+            code: nil, context: nil, typeID: internType(type), paramSlots: paramSlots,
+            resultSlots: resultSlots, initTemplate: nil, initCount: 0,
+            frameSize: Swift.max(paramSlots, resultSlots), hostIndex: index,
             functionIndex: UInt32(index), namesIndex: -1))
         return Function(store: self, address: address)
     }
@@ -157,15 +160,12 @@ public final class Store {
     /// Defines a host function taking and returning `Value`s.
     public func defineFunction(type: FunctionType, _ body: @escaping (Caller, [Value]) throws(Trap) -> [Value]) -> Function {
         defineFunction(type: type, raw: { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
-            var arguments: [Value] = []
-            arguments.reserveCapacity(type.parameters.count)
-            for (i, t) in type.parameters.enumerated() { arguments.append(Value(slot: slots[i], type: t)) }
-            let results = try body(caller, arguments)
+            let results = try body(caller, Value.load(type.parameters, from: slots))
             guard results.count == type.results.count,
                   zip(results, type.results).allSatisfy({ $0.type == $1 }) else {
                 throw Trap(.host("host function returned \(results) for results \(type.results)"))
             }
-            for (i, r) in results.enumerated() { slots[i] = r.slot }
+            Value.store(results, to: slots)
         })
     }
 
@@ -186,7 +186,9 @@ public final class Store {
     }
 
     public func defineGlobal(_ type: GlobalType, value: Value) -> Global {
-        Global(store: self, cell: newGlobalCell(value.slot), type: type)
+        let global = Global(store: self, cell: newGlobalCell(0), type: type)
+        global.set(value)
+        return global
     }
 
     func memoryLimit(_ type: MemoryType) -> Int {

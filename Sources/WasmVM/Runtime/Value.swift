@@ -54,6 +54,38 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Writes values in the frame's slot layout (a v128 takes two slots, low half first).
+    static func store(_ values: [Value], to slots: UnsafeMutablePointer<UInt64>) {
+        var i = 0
+        for value in values {
+            if case .v128(let v) = value {
+                slots[i] = v.low
+                slots[i + 1] = v.high
+                i += 2
+            } else {
+                slots[i] = value.slot
+                i += 1
+            }
+        }
+    }
+
+    /// Reads values of `types` from the frame's slot layout.
+    static func load(_ types: [ValueType], from slots: UnsafeMutablePointer<UInt64>) -> [Value] {
+        var values: [Value] = []
+        values.reserveCapacity(types.count)
+        var i = 0
+        for t in types {
+            if t == .v128 {
+                values.append(.v128(V128(low: slots[i], high: slots[i + 1])))
+                i += 2
+            } else {
+                values.append(Value(slot: slots[i], type: t))
+                i += 1
+            }
+        }
+        return values
+    }
+
     init(slot: UInt64, type: ValueType) {
         switch type {
         case .i32: self = .i32(UInt32(truncatingIfNeeded: slot))

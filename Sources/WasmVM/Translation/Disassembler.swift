@@ -13,7 +13,7 @@ extension InternalOp {
              .addBrIfI64GeS, .addBrIfI64GeU,
              .call, .callIndirect, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
-             .tableInit, .elemDrop, .refFunc:
+             .tableInit, .elemDrop, .refFunc, .globalGetV128, .globalSetV128:
             return 1
         default:
             return 0
@@ -41,14 +41,25 @@ extension CompiledFunction {
                 continue
             }
             var text = pad("\(i)") + "\(op)"
-            text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
             var extra = op.extraWords
+            if op == .v128 || op == .v128Memory {
+                let opcode = SIMDExecution.opcode(w)
+                text += " \(opcode.mnemonic)"
+                switch opcode.info.immediate {
+                case .memarg: extra = 1
+                case .memargLane: extra = 2
+                case .shuffle: extra = 2
+                case .lane: extra = 1
+                default: extra = opcode == .v128Bitselect ? 1 : 0
+                }
+            }
+            text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
             if op == .brTable, i + 1 < code.count { extra = 1 + Int(code[i + 1]) + 1 }
             if op.isLoad && w >> 48 == 0xFFFF { extra = 1 }
             if op.isStore && (w >> 16) & 0xFFFF == 0xFFFF { extra = 1 }
             for k in 0..<extra where i + 1 + k < code.count {
                 let e = code[i + 1 + k]
-                let isTarget = !op.isLoad && !op.isStore && op != .call && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
+                let isTarget = !op.isLoad && !op.isStore && op != .call && op != .v128 && op != .v128Memory && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
                     && (op.rawValue >= InternalOp.br.rawValue && op.rawValue <= InternalOp.brTable.rawValue)
                 let fused = op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue
                 text += !isTarget ? " [\(e)]" : fused

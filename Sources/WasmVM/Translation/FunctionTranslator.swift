@@ -15,14 +15,26 @@ struct FunctionTranslator {
         case temporary(Int)  // stack position
         case local(Int)
         case constant(Int)   // index among constants and scratch slots
+
+        /// The slot after this one: where a v128's high half lives.
+        var next: Location {
+            switch self {
+            case .temporary(let p): return .temporary(p + 1)
+            case .local(let i): return .local(i + 1)
+            case .constant(let i): return .constant(i + 1)
+            }
+        }
     }
 
     struct Control {
         enum Kind { case function, block, loop, `if`, `else` }
         var kind: Kind
         var height: Int
+        /// Parameter and result sizes in slots (a v128 takes two), and their types.
         var paramCount: Int
         var resultCount: Int
+        var paramTypes: [ValueType] = []
+        var resultTypes: [ValueType] = []
         /// Words to patch with this label's position (forward branches), as (target word, instruction start).
         var pending: [(word: Int, instruction: Int)] = []
         /// For `if`: the branch to the else part, patched at `else` or `end`.
@@ -48,17 +60,27 @@ struct FunctionTranslator {
     let context: ValidationContext
     let functionIndex: UInt32
     let type: FunctionType
+    /// Slots of parameters and declared locals (a v128 local takes two).
     let localCount: Int
+    let paramSlotCount: Int
+    let resultSlotCount: Int
+    /// Each local's first slot and whether it is a v128; both empty when every local takes one slot.
+    let localSlotTable: [Int]
+    let localWideTable: [Bool]
     var code: [UInt64] = []
+    /// The operand stack, one entry per slot: a v128 value is two entries, the second marked in `highHalf`.
     var stack: [Location] = []
+    var highHalf: [Bool] = []
     var localReferences = 0
     var maxHeight = 0
     var controls: [Control] = []
     var constants: [UInt64] = []
     var constantIndex: [UInt64: Int] = [:]
+    var constantPairIndex: [V128: Int] = [:]
     var fixups: [Fixup] = []
     /// The last instruction, if it wrote the stack top's temporary: (word, fixup index of its destination).
     var lastProducer: (word: Int, fixup: Int)?
+    var lastProducerWide = false
     /// The last instruction, if it was an integer comparison whose result is the stack top; `add` is the
     /// instruction before it when that was an integer add (candidates for a fused add-and-branch).
     var lastCompare: (word: Int, op: InternalOp, x: Location, y: Location?, add: AddInfo?)?
@@ -84,8 +106,32 @@ struct FunctionTranslator {
         guard locals < 60_000 else {
             throw TranslationError(functionIndex: functionIndex, message: "\(locals) locals; the interpreter supports fewer than 60000")
         }
-        localCount = Int(locals)
-        controls.append(Control(kind: .function, height: 0, paramCount: 0, resultCount: type.results.count))
+        paramSlotCount = Self.slotCount(type.parameters)
+        resultSlotCount = Self.slotCount(type.results)
+        if type.parameters.contains(.v128) || body.locals.contains(where: { $0.type == .v128 }) {
+            var slots: [Int] = [], wide: [Bool] = []
+            var next = 0
+            func add(_ t: ValueType) {
+                slots.append(next)
+                wide.append(t == .v128)
+                next += t == .v128 ? 2 : 1
+            }
+            type.parameters.forEach(add)
+            for group in body.locals { for _ in 0..<group.count { add(group.type) } }
+            localSlotTable = slots
+            localWideTable = wide
+            localCount = next
+        } else {
+            localSlotTable = []
+            localWideTable = []
+            localCount = Int(locals)
+        }
+        guard localCount < 60_000 else {
+            throw TranslationError(functionIndex: functionIndex, message: "\(localCount) local slots; the interpreter supports fewer than 60000")
+        }
+        var function = Control(kind: .function, height: 0, paramCount: 0, resultCount: resultSlotCount)
+        function.resultTypes = type.results
+        controls.append(function)
         code.reserveCapacity(Int(body.range.count))
     }
 
@@ -131,16 +177,58 @@ struct FunctionTranslator {
 
     // MARK: Operand stack model
 
-    mutating func push(_ location: Location) {
+    static func slotCount(_ types: [ValueType]) -> Int {
+        types.reduce(0) { $0 + ($1 == .v128 ? 2 : 1) }
+    }
+
+    func slot(ofLocal index: Int) -> Int { localSlotTable.isEmpty ? index : localSlotTable[index] }
+    func isWide(local index: Int) -> Bool { !localWideTable.isEmpty && localWideTable[index] }
+
+    mutating func push(_ location: Location, highHalf isHigh: Bool = false) {
         if case .local = location { localReferences += 1 }
         stack.append(location)
+        highHalf.append(isHigh)
         if stack.count > maxHeight { maxHeight = stack.count }
+    }
+
+    /// Pushes a v128 whose low half is at `location` and high half in the slot after it.
+    mutating func pushWide(_ location: Location) {
+        push(location)
+        push(location.next, highHalf: true)
     }
 
     mutating func pop() -> Location {
         let location = stack.removeLast()
+        highHalf.removeLast()
         if case .local = location { localReferences -= 1 }
         return location
+    }
+
+    /// Pops a v128 and returns where its low half is; the high half is in the slot after it.
+    mutating func popWide() -> Location {
+        let top = stack.count - 1
+        if stack[top] != stack[top - 1].next {
+            // Never expected (halves move together), but an operand must be two adjacent slots.
+            materialize(at: top - 1)
+            materialize(at: top)
+        }
+        _ = pop()
+        return pop()
+    }
+
+    /// Pops one value of either width (for `drop`).
+    mutating func popValue() {
+        if highHalf[stack.count - 1] { _ = pop() }
+        _ = pop()
+    }
+
+    var topIsWide: Bool { highHalf.last ?? false }
+
+    /// Pushes temporaries for values of `types` at the top (block results, call results).
+    mutating func pushTemporaries(_ types: [ValueType]) {
+        for t in types {
+            if t == .v128 { pushWide(.temporary(stack.count)) } else { _ = pushTemporary() }
+        }
     }
 
     mutating func truncateStack(to height: Int) {
@@ -160,7 +248,37 @@ struct FunctionTranslator {
         let fixupIndex = fixups.count
         let at = emit(op, d, x, y)
         lastProducer = (at, fixupIndex)
+        lastProducerWide = false
         return at
+    }
+
+    /// Like `emitProducer`, for an instruction whose result is a v128 (written to two slots from `d`).
+    mutating func emitWideProducer(_ op: InternalOp, _ x: Location? = nil, _ y: Location? = nil) -> Int {
+        let d = Location.temporary(stack.count)
+        pushWide(d)
+        let fixupIndex = fixups.count
+        let at = emit(op, d, x, y)
+        lastProducer = (at, fixupIndex)
+        lastProducerWide = true
+        return at
+    }
+
+    /// The last instruction's destination fixup, if it wrote the value on top of the stack (of the given width).
+    func producerOfTop(wide: Bool) -> Int? {
+        guard let producer = lastProducer, lastProducerWide == wide else { return nil }
+        let position = stack.count - (wide ? 2 : 1)
+        guard position >= 0, fixups[producer.fixup].location == .temporary(position),
+              stack[position] == .temporary(position) else { return nil }
+        return producer.fixup
+    }
+
+    mutating func constantPair(_ value: V128) -> Location {
+        if let index = constantPairIndex[value] { return .constant(index) }
+        let index = constants.count
+        constants.append(value.low)
+        constants.append(value.high)
+        constantPairIndex[value] = index
+        return .constant(index)
     }
 
     mutating func constant(_ bits: UInt64) -> Location {
@@ -263,12 +381,12 @@ struct FunctionTranslator {
     /// Copies the results into slots 0..<n and returns. Leaves the stack model untouched: this may be one
     /// path of several (a `br_if` or `br_table` stub), and the others must not assume its moves happened.
     mutating func emitReturn() {
-        let n = type.results.count
+        let n = resultSlotCount
         let top = stack.count
         if n == 1 {
             // One result: let the instruction that computed it write slot 0, or fuse the copy into the return.
-            if let producer = lastProducer, stack[top - 1] == .temporary(top - 1) {
-                fixups[producer.fixup].location = .local(0)
+            if let producer = producerOfTop(wide: false) {
+                fixups[producer].location = .local(0)
                 emit(.return)
             } else {
                 emit(.returnValue, nil, stack[top - 1])
@@ -396,14 +514,25 @@ struct FunctionTranslator {
 
     // MARK: Block types
 
-    func blockSignature(_ blockType: BlockType) -> (params: Int, results: Int) {
+    func blockSignature(_ blockType: BlockType) -> (params: [ValueType], results: [ValueType]) {
         switch blockType {
-        case .empty: return (0, 0)
-        case .value: return (0, 1)
+        case .empty: return ([], [])
+        case .value(let t): return ([], [t])
         case .typeIndex(let i):
             let t = context.types[Int(i)]
-            return (t.parameters.count, t.results.count)
+            return (t.parameters, t.results)
         }
+    }
+
+    /// A block's control entry; its height is where its parameters start.
+    func blockControl(_ kind: Control.Kind, _ blockType: BlockType) -> Control {
+        let (params, results) = blockSignature(blockType)
+        let paramSlots = Self.slotCount(params)
+        var control = Control(kind: kind, height: stack.count - paramSlots, paramCount: paramSlots,
+                              resultCount: Self.slotCount(results))
+        control.paramTypes = params
+        control.resultTypes = results
+        return control
     }
 
     // MARK: Finishing
@@ -411,9 +540,9 @@ struct FunctionTranslator {
     mutating func finish() throws(TranslationError) -> CompiledFunction {
         // Room for the operand stack, for results beyond the parameters, and for the frame initialization's
         // 4-word blocks (which may write a few slots past the constants).
-        let initialized = (localCount - type.parameters.count + constants.count + 3) / 4 * 4
-        let frameSize = max(temporariesStart + maxHeight + max(type.parameters.count, type.results.count),
-                            type.parameters.count + initialized)
+        let initialized = (localCount - paramSlotCount + constants.count + 3) / 4 * 4
+        let frameSize = max(temporariesStart + maxHeight + max(paramSlotCount, resultSlotCount),
+                            paramSlotCount + initialized)
         guard frameSize < 65_536 else {
             throw error("needs \(frameSize) value slots; the interpreter supports 65535")
         }
@@ -427,7 +556,7 @@ struct FunctionTranslator {
             }
             code[fixup.word] |= UInt64(slot) << fixup.shift
         }
-        return CompiledFunction(code: code, paramSlots: type.parameters.count, resultSlots: type.results.count,
+        return CompiledFunction(code: code, paramSlots: paramSlotCount, resultSlots: resultSlotCount,
                                 localsEnd: localCount, constants: constants, frameSize: frameSize,
                                 functionIndex: functionIndex)
     }

@@ -225,6 +225,10 @@ enum InternalOp: UInt16 {
     case elemDrop
     case refFunc
     case refIsNull
+    case v128
+    case v128Memory
+    case globalGetV128
+    case globalSetV128
 }
 
 extension InternalOp {

@@ -39,6 +39,10 @@ extension FunctionTranslator {
             if op == .i32Add || op == .i64Add, let y { lastAdd = AddInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex) }
             return
         }
+        if opcode.info.prefix == 0xFD {
+            translateSIMD(instruction)
+            return
+        }
         switch (opcode, instruction.immediate) {
         case (.nop, _):
             break
@@ -46,24 +50,21 @@ extension FunctionTranslator {
             emit(.trapUnreachable)
             current.unreachable = true
         case (.block, .blockType(let bt)), (.loop, .blockType(let bt)):
-            let (params, results) = blockSignature(bt)
             materializeLocalReferences()
-            var control = Control(kind: opcode == .loop ? .loop : .block, height: stack.count - params,
-                                  paramCount: params, resultCount: results)
+            var control = blockControl(opcode == .loop ? .loop : .block, bt)
             if opcode == .loop {
-                materializeTop(params)
+                materializeTop(control.paramCount)
                 bindLabel()
                 control.loopStart = code.count
                 control.loopInstructionCount = instructionCount
             }
             controls.append(control)
         case (.if, .blockType(let bt)):
-            let (params, results) = blockSignature(bt)
             let condition = pop()
             materializeLocalReferences()
-            materializeTop(params)
-            var control = Control(kind: .if, height: stack.count - params, paramCount: params, resultCount: results)
-            for k in 0..<params {
+            var control = blockControl(.if, bt)
+            materializeTop(control.paramCount)
+            for k in 0..<control.paramCount {
                 let slot = scratchSlot()
                 emit(.copy, .constant(slot), .temporary(control.height + k))
                 control.savedParams.append(slot)
@@ -100,25 +101,51 @@ extension FunctionTranslator {
                 t.emitWord(UInt64(typeIndex) | UInt64(table) << 32)
             }
         case (.drop, _):
-            _ = pop()
+            popValue()
+            // The dropped value's producer and comparison must not be mistaken for the new top's.
+            lastProducer = nil
+            lastCompare = nil
+            lastAdd = nil
         case (.select, _), (.selectTyped, _):
             let condition = pop()
+            if topIsWide {
+                // Two selects, one per half; each reads its operands' half before writing the destination.
+                let second = popWide(), first = popWide()
+                let d = Location.temporary(stack.count)
+                emit(.select, d, first, second)
+                emitSlotWord(condition)
+                emit(.select, d.next, first.next, second.next)
+                emitSlotWord(condition)
+                pushWide(d)
+                return
+            }
             let second = pop()
             let first = pop()
             _ = emitProducer(.select, first, second)
             emitSlotWord(condition)
         case (.localGet, .index(let index)):
-            push(.local(Int(index)))
+            if isWide(local: Int(index)) {
+                pushWide(.local(slot(ofLocal: Int(index))))
+            } else {
+                push(.local(slot(ofLocal: Int(index))))
+            }
         case (.localSet, .index(let index)):
             setLocal(Int(index), keep: false)
         case (.localTee, .index(let index)):
             setLocal(Int(index), keep: true)
         case (.globalGet, .index(let index)):
-            _ = emitProducer(.globalGet)
+            if context.globals[Int(index)].valueType == .v128 {
+                _ = emitWideProducer(.globalGetV128)
+            } else {
+                _ = emitProducer(.globalGet)
+            }
             emitWord(UInt64(index))
         case (.globalSet, .index(let index)):
-            let value = pop()
-            emit(.globalSet, nil, value)
+            if context.globals[Int(index)].valueType == .v128 {
+                emit(.globalSetV128, nil, popWide())
+            } else {
+                emit(.globalSet, nil, pop())
+            }
             emitWord(UInt64(index))
         case (.i32Const, .i32(let v)):
             push(constant(UInt64(UInt32(bitPattern: v))))
@@ -231,9 +258,9 @@ extension FunctionTranslator {
         if let elseBranch = frame.elseBranch { patch(elseBranch, to: code.count) }
         frame.elseBranch = nil
         truncateStack(to: frame.height)
+        pushTemporaries(frame.paramTypes)
         for k in 0..<frame.paramCount {
-            let position = pushTemporary()
-            emit(.copy, position, .constant(frame.savedParams[k]))
+            emit(.copy, .temporary(frame.height + k), .constant(frame.savedParams[k]))
         }
         frame.kind = .else
         frame.unreachable = false
@@ -253,7 +280,7 @@ extension FunctionTranslator {
         for branch in frame.pending { patch(branch, to: code.count) }
         if let elseBranch = frame.elseBranch { patch(elseBranch, to: code.count) }
         truncateStack(to: frame.height)
-        for _ in 0..<frame.resultCount { _ = pushTemporary() }
+        pushTemporaries(frame.resultTypes)
     }
 
     mutating func branch(depth: Int) {
@@ -317,36 +344,106 @@ extension FunctionTranslator {
 
     mutating func call(_ callee: FunctionType, op: InternalOp = .call, extra: Location? = nil,
                        immediate: (inout FunctionTranslator) -> Void) {
-        let params = callee.parameters.count
+        let params = Self.slotCount(callee.parameters)
+        let results = Self.slotCount(callee.results)
         materializeTop(params)
         let base = stack.count - params
         // The callee's frame starts at the first argument: it must be the top of this frame.
         emit(op, .temporary(base), extra)
         immediate(&self)
         truncateStack(to: base)
-        for _ in 0..<callee.results.count { _ = pushTemporary() }
-        if base + max(params, callee.results.count) > maxHeight { maxHeight = base + max(params, callee.results.count) }
+        pushTemporaries(callee.results)
+        if base + max(params, results) > maxHeight { maxHeight = base + max(params, results) }
     }
 
     mutating func setLocal(_ index: Int, keep: Bool) {
-        if stack[stack.count - 1] == .local(index) {
+        if isWide(local: index) {
+            setWideLocal(slot(ofLocal: index), keep: keep)
+            return
+        }
+        let local = slot(ofLocal: index)
+        if stack[stack.count - 1] == .local(local) {
             if !keep { _ = pop() }
             return
         }
         // Entries below that read this local in place must get their value before it changes.
-        materializeLocalReferences(only: index, below: stack.count - 1)
-        let top = stack.count - 1
-        if let producer = lastProducer, stack[top] == .temporary(top) {
+        materializeLocalReferences(only: local, below: stack.count - 1)
+        if let producer = producerOfTop(wide: false) {
             // Retarget the instruction that computed the value: it writes the local directly.
-            fixups[producer.fixup].location = .local(index)
+            fixups[producer].location = .local(local)
             lastProducer = nil
             lastCompare = nil
             _ = pop()
         } else {
             let value = pop()
-            emit(.copy, .local(index), value)
+            emit(.copy, .local(local), value)
         }
-        if keep { push(.local(index)) }
+        if keep { push(.local(local)) }
+    }
+
+    /// `local.set`/`local.tee` of a v128 local whose first slot is `local`.
+    mutating func setWideLocal(_ local: Int, keep: Bool) {
+        let top = stack.count
+        if stack[top - 2] == .local(local) && stack[top - 1] == .local(local + 1) {
+            if !keep { _ = popWide() }
+            return
+        }
+        materializeLocalReferences(only: local, below: top - 2)
+        materializeLocalReferences(only: local + 1, below: top - 2)
+        if let producer = producerOfTop(wide: true) {
+            fixups[producer].location = .local(local)
+            lastProducer = nil
+            _ = popWide()
+        } else {
+            let value = popWide()
+            emit(.copy, .local(local), value)
+            emit(.copy, .local(local + 1), value.next)
+        }
+        if keep { pushWide(.local(local)) }
+    }
+
+    /// The SIMD instructions: constants are preloaded slot pairs; everything else is a `v128` or
+    /// `v128Memory` word carrying the Wasm opcode (see `SIMDExecution`).
+    mutating func translateSIMD(_ instruction: Instruction) {
+        let opcode = instruction.opcode
+        let subcode = SIMDExecution.subcode(opcode)
+        switch instruction.immediate {
+        case .v128(let value) where opcode == .v128Const:
+            pushWide(constantPair(value))
+        case .memArg(let memArg):
+            let at: Int
+            if opcode == .v128Store {
+                let value = popWide(), address = pop()
+                at = emit(.v128Memory, nil, address, value)
+            } else {
+                at = emitWideProducer(.v128Memory, pop())
+            }
+            code[at] |= subcode
+            emitWord(memArg.offset)
+        case .memArgLane(let memArg, let lane):
+            let vector = popWide(), address = pop()
+            let isStore = opcode.info.signature?.result == nil
+            let at = isStore ? emit(.v128Memory, nil, address, vector) : emitWideProducer(.v128Memory, address, vector)
+            code[at] |= subcode
+            emitWord(memArg.offset)
+            emitWord(UInt64(lane))
+        default:
+            let signature = opcode.info.signature!
+            let count = Int(signature.paramCount)
+            var operands = [Location](repeating: .local(0), count: count)
+            for i in (0..<count).reversed() { operands[i] = signature.param(i) == .v128 ? popWide() : pop() }
+            let x = operands.first, y = count > 1 ? operands[1] : nil
+            let at = signature.result == .v128 ? emitWideProducer(.v128, x, y) : emitProducer(.v128, x, y)
+            code[at] |= subcode
+            if count == 3 { emitSlotWord(operands[2]) }
+            switch instruction.immediate {
+            case .lane(let lane): emitWord(UInt64(lane))
+            case .v128(let lanes):
+                emitWord(lanes.low)
+                emitWord(lanes.high)
+            default: break
+            }
+        }
     }
 
     static func loadOp(_ opcode: Opcode) -> InternalOp? {
