@@ -355,24 +355,6 @@ extension Store {
             case .globalSet:
                 context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee = fp[x]
                 pc += 1
-            case .globalGetV128:
-                let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
-                fp[d] = cell[0]
-                fp[d &+ 1] = cell[1]
-                pc += 1
-            case .globalSetV128:
-                let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
-                cell[0] = fp[x]
-                cell[1] = fp[x &+ 1]
-                pc += 1
-
-            // MARK: SIMD (see SIMDExecution)
-            case .v128:
-                pc += SIMDExecution.execute(w, pc, fp)
-            case .v128Memory:
-                let consumed = SIMDExecution.access(w, pc, fp, memBase, memSize)
-                if consumed < 0 { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
-                pc += consumed
 
             // MARK: control
             case .trapUnreachable:
@@ -937,6 +919,11 @@ extension Store {
                 pc += 1
             case .refIsNull:
                 fp[d] = fp[x] == 0 ? 1 : 0
+            // MARK: SIMD and v128 globals (see SIMDExecution)
+            case .v128:
+                let consumed = SIMDExecution.execute(w, pc, fp, context, memBase, memSize)
+                if consumed < 0 { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                pc += consumed
             }
         }
     }

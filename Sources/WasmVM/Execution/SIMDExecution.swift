@@ -6,12 +6,18 @@ import WasmParser
 /// (lane 0 lowest), exactly as Swift's `SIMD16<UInt8>`… `SIMD2<Double>` lay out their lanes on little-endian
 /// machines. Lanes are therefore reinterpretations of one `SIMD2<UInt64>`.
 ///
-/// The interpreter's loop has two cases for all 236 instructions (`v128`, `v128Memory`); the Wasm opcode rides
-/// in bits 8..<16 of the word as its offset from `v128.load`. That keeps the scalar loop's size, and the
-/// registers LLVM gives it, exactly as they were: SIMD pays one call and a second switch per instruction,
+/// The interpreter's loop has one case for all 236 instructions and for v128 globals (`InternalOp.v128`); the
+/// Wasm opcode rides in bits 8..<16 of the word as its offset from `v128.load`, and two sub-codes past the
+/// instructions mean `global.get`/`global.set` of a v128 global. The scalar loop gains one case and nothing
+/// else (no new live values, no new registers), so SIMD pays one call and a second switch per instruction —
 /// and each instruction does up to 16 lanes of work.
 enum SIMDExecution {
-    /// The Wasm instruction carried by a `v128`/`v128Memory` word.
+    static let instructionCount = UInt64(Opcode.f64x2ConvertLowI32x4U.rawValue - Opcode.v128Load.rawValue + 1)
+    /// Sub-codes (bits 8..<16) of `global.get` and `global.set` on a v128 global (global index in the next word).
+    static let globalGet: UInt64 = 0xF0 << 8
+    static let globalSet: UInt64 = 0xF1 << 8
+
+    /// The Wasm instruction carried by a `v128` word (whose sub-code is below `instructionCount`).
     @inline(__always)
     static func opcode(_ word: UInt64) -> Opcode {
         unsafeBitCast(UInt16(truncatingIfNeeded: (word >> 8) & 0xFF) &+ Opcode.v128Load.rawValue, to: Opcode.self)
@@ -20,10 +26,41 @@ enum SIMDExecution {
     /// The value stored in the word's bits 8..<16 for `opcode` (a SIMD instruction).
     static func subcode(_ opcode: Opcode) -> UInt64 { UInt64(opcode.rawValue - Opcode.v128Load.rawValue) << 8 }
 
-    /// Executes a register-only SIMD instruction (word `w`, extra words at `pc`). Returns the number of extra
-    /// words it consumed.
+    /// Executes the instruction of a `v128` word `w` (extra words at `pc`). Returns the number of extra words
+    /// it consumed, or -1 when a memory access is out of bounds.
     @inline(never)
-    static func execute(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>) -> Int {
+    static func execute(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                        _ context: UnsafeMutablePointer<InstanceContext>,
+                        _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64) -> Int {
+        let sub = (w >> 8) & 0xFF
+        guard sub < instructionCount else {
+            let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
+            if sub << 8 == globalGet {
+                write(fp, Int(truncatingIfNeeded: (w >> 16) & 0xFFFF), SIMD2(cell[0], cell[1]))
+            } else {
+                let v = read(fp, Int(truncatingIfNeeded: (w >> 32) & 0xFFFF))
+                cell[0] = v[0]
+                cell[1] = v[1]
+            }
+            return 1
+        }
+        // Memory instructions by their bytes accessed; a switch, not the opcode table (a lazy global).
+        let width: UInt64
+        switch opcode(w) {
+        case .v128Load, .v128Store: width = 16
+        case .v128Load8x8S, .v128Load8x8U, .v128Load16x4S, .v128Load16x4U, .v128Load32x2S, .v128Load32x2U,
+             .v128Load64Splat, .v128Load64Zero, .v128Load64Lane, .v128Store64Lane: width = 8
+        case .v128Load32Splat, .v128Load32Zero, .v128Load32Lane, .v128Store32Lane: width = 4
+        case .v128Load16Splat, .v128Load16Lane, .v128Store16Lane: width = 2
+        case .v128Load8Splat, .v128Load8Lane, .v128Store8Lane: width = 1
+        default: return compute(w, pc, fp)
+        }
+        return access(w, pc, fp, memBase, memSize, width: width)
+    }
+
+    /// Executes a register-only SIMD instruction. Returns the number of extra words it consumed.
+    @inline(__always)
+    static func compute(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>) -> Int {
         let d = Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
         let x = Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)
         let y = Int(truncatingIfNeeded: w >> 48)
@@ -31,20 +68,11 @@ enum SIMDExecution {
         switch opcode(w) {
         // MARK: Constants, shuffles, splats, lanes
         case .i8x16Shuffle:
-            let lanes = SIMD2<UInt64>(pc[0], pc[1])
-            let selectors = u8(lanes), first = u8(a), second = u8(read(fp, y))
-            var r = SIMD16<UInt8>()
-            for i in 0..<16 {
-                let s = Int(selectors[i])
-                r[i] = s < 16 ? first[s] : second[s & 15]
-            }
-            write(fp, d, bits(r))
+            let b = read(fp, y)
+            write(fp, d, selectBytes((a[0], a[1], b[0], b[1]), SIMD2(pc[0], pc[1]), limit: 32))
             return 2
         case .i8x16Swizzle:
-            let table = u8(a), selectors = u8(read(fp, y))
-            var r = SIMD16<UInt8>()
-            for i in 0..<16 where selectors[i] < 16 { r[i] = table[Int(selectors[i])] }
-            write(fp, d, bits(r))
+            write(fp, d, selectBytes((a[0], a[1], 0, 0), read(fp, y), limit: 16))
         case .i8x16Splat: write(fp, d, bits(SIMD16<UInt8>(repeating: UInt8(truncatingIfNeeded: fp[x]))))
         case .i16x8Splat: write(fp, d, bits(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: fp[x]))))
         case .i32x4Splat, .f32x4Splat: write(fp, d, bits(SIMD4<UInt32>(repeating: UInt32(truncatingIfNeeded: fp[x]))))
@@ -366,15 +394,14 @@ enum SIMDExecution {
     /// Executes a SIMD instruction that touches linear memory. The offset is in the first extra word, the lane
     /// (for lane loads and stores) in the second. Returns the extra words consumed, or -1 when the access is
     /// out of bounds.
-    @inline(never)
+    @inline(__always)
     static func access(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
-                       _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64) -> Int {
+                       _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64, width: UInt64) -> Int {
         let d = Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
         let x = Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)
         let y = Int(truncatingIfNeeded: w >> 48)
         let opcode = opcode(w)
         let address = UInt64(UInt32(truncatingIfNeeded: fp[x])) &+ pc[0]
-        let width = UInt64(1) << opcode.info.naturalAlignment
         guard address &+ width <= memSize else { return -1 }
         let p = UnsafeRawPointer(memBase + Int(truncatingIfNeeded: address))
         switch opcode {
@@ -461,6 +488,26 @@ enum SIMDExecution {
     @inline(__always) static func i64(_ v: SIMD2<UInt64>) -> SIMD2<Int64> { unsafeBitCast(v, to: SIMD2<Int64>.self) }
     @inline(__always) static func f32(_ v: SIMD2<UInt64>) -> SIMD4<Float> { unsafeBitCast(v, to: SIMD4<Float>.self) }
     @inline(__always) static func f64(_ v: SIMD2<UInt64>) -> SIMD2<Double> { unsafeBitCast(v, to: SIMD2<Double>.self) }
+
+    /// Bytes picked from a 32-byte table by 16 selector bytes; selectors at or above `limit` pick 0. The result
+    /// is assembled in registers (writing single lanes of a vector in memory defeats store forwarding).
+    @inline(__always) static func selectBytes(_ table: (UInt64, UInt64, UInt64, UInt64), _ selectors: SIMD2<UInt64>,
+                                              limit: UInt64) -> SIMD2<UInt64> {
+        var table = table
+        return withUnsafeBytes(of: &table) { bytes in
+            var result = SIMD2<UInt64>()
+            for half in 0..<2 {
+                var word: UInt64 = 0, selector = selectors[half]
+                for k in 0..<8 {
+                    let s = selector & 0xFF
+                    if s < limit { word |= UInt64(bytes[Int(truncatingIfNeeded: s) & 31]) << UInt64(8 * k) }
+                    selector >>= 8
+                }
+                result[half] = word
+            }
+            return result
+        }
+    }
 
     /// A comparison's lanes as all-ones (true) or all-zeros (false).
     @inline(__always) static func mask<M: SIMD>(_ m: SIMDMask<M>) -> SIMD2<UInt64>

@@ -13,7 +13,7 @@ extension InternalOp {
              .addBrIfI64GeS, .addBrIfI64GeU,
              .call, .callIndirect, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
-             .tableInit, .elemDrop, .refFunc, .globalGetV128, .globalSetV128:
+             .tableInit, .elemDrop, .refFunc:
             return 1
         default:
             return 0
@@ -42,7 +42,10 @@ extension CompiledFunction {
             }
             var text = pad("\(i)") + "\(op)"
             var extra = op.extraWords
-            if op == .v128 || op == .v128Memory {
+            if op == .v128 && (w >> 8) & 0xFF >= SIMDExecution.instructionCount {
+                text += (w >> 8) & 0xFF == SIMDExecution.globalGet >> 8 ? " global.get" : " global.set"
+                extra = 1
+            } else if op == .v128 {
                 let opcode = SIMDExecution.opcode(w)
                 text += " \(opcode.mnemonic)"
                 switch opcode.info.immediate {
@@ -59,7 +62,7 @@ extension CompiledFunction {
             if op.isStore && (w >> 16) & 0xFFFF == 0xFFFF { extra = 1 }
             for k in 0..<extra where i + 1 + k < code.count {
                 let e = code[i + 1 + k]
-                let isTarget = !op.isLoad && !op.isStore && op != .call && op != .v128 && op != .v128Memory && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
+                let isTarget = !op.isLoad && !op.isStore && op != .call && op != .v128 && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
                     && (op.rawValue >= InternalOp.br.rawValue && op.rawValue <= InternalOp.brTable.rawValue)
                 let fused = op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue
                 text += !isTarget ? " [\(e)]" : fused

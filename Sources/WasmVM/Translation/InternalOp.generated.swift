@@ -226,9 +226,6 @@ enum InternalOp: UInt16 {
     case refFunc
     case refIsNull
     case v128
-    case v128Memory
-    case globalGetV128
-    case globalSetV128
 }
 
 extension InternalOp {

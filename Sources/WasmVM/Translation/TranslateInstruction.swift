@@ -135,14 +135,14 @@ extension FunctionTranslator {
             setLocal(Int(index), keep: true)
         case (.globalGet, .index(let index)):
             if context.globals[Int(index)].valueType == .v128 {
-                _ = emitWideProducer(.globalGetV128)
+                code[emitWideProducer(.v128)] |= SIMDExecution.globalGet
             } else {
                 _ = emitProducer(.globalGet)
             }
             emitWord(UInt64(index))
         case (.globalSet, .index(let index)):
             if context.globals[Int(index)].valueType == .v128 {
-                emit(.globalSetV128, nil, popWide())
+                code[emit(.v128, nil, popWide())] |= SIMDExecution.globalSet
             } else {
                 emit(.globalSet, nil, pop())
             }
@@ -402,8 +402,8 @@ extension FunctionTranslator {
         if keep { pushWide(.local(local)) }
     }
 
-    /// The SIMD instructions: constants are preloaded slot pairs; everything else is a `v128` or
-    /// `v128Memory` word carrying the Wasm opcode (see `SIMDExecution`).
+    /// The SIMD instructions: constants are preloaded slot pairs; everything else is a `v128` word carrying
+    /// the Wasm opcode (see `SIMDExecution`).
     mutating func translateSIMD(_ instruction: Instruction) {
         let opcode = instruction.opcode
         let subcode = SIMDExecution.subcode(opcode)
@@ -414,16 +414,16 @@ extension FunctionTranslator {
             let at: Int
             if opcode == .v128Store {
                 let value = popWide(), address = pop()
-                at = emit(.v128Memory, nil, address, value)
+                at = emit(.v128, nil, address, value)
             } else {
-                at = emitWideProducer(.v128Memory, pop())
+                at = emitWideProducer(.v128, pop())
             }
             code[at] |= subcode
             emitWord(memArg.offset)
         case .memArgLane(let memArg, let lane):
             let vector = popWide(), address = pop()
             let isStore = opcode.info.signature?.result == nil
-            let at = isStore ? emit(.v128Memory, nil, address, vector) : emitWideProducer(.v128Memory, address, vector)
+            let at = isStore ? emit(.v128, nil, address, vector) : emitWideProducer(.v128, address, vector)
             code[at] |= subcode
             emitWord(memArg.offset)
             emitWord(UInt64(lane))
