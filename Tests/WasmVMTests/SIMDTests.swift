@@ -39,6 +39,22 @@ final class SIMDTests: XCTestCase {
                        [.v128(V128(i32x4: [9, 18, 27, 36]))])
     }
 
+    func testCallIndirectThroughATableOfV128Functions() throws {
+        var m = TestModule()
+        let binary = FunctionType(parameters: [.v128, .v128], results: [.v128])
+        m.function([.v128, .v128], [.v128], [get(0), get(1), op(.i32x4Add)])
+        m.function([.v128, .v128], [.v128], [get(0), get(1), op(.i32x4Mul)])
+        m.table = TableType(elementType: .funcref, limits: Limits(min: 2))
+        m.elements = [(offset: 0, functions: [0, 1])]
+        let typeIndex = m.typeIndex(binary)
+        m.function([.v128, .v128, .i32], [.v128], export: "apply", [
+            get(0), get(1), get(2), Instruction(.callIndirect, .indexPair(typeIndex, 0)),
+        ])
+        let apply = try XCTUnwrap(try instantiate(m).function("apply"))
+        XCTAssertEqual(try apply.invoke([.v128(v1), .v128(v2), .i32(0)]), [.v128(V128(i32x4: [11, 22, 33, 44]))])
+        XCTAssertEqual(try apply.invoke([.v128(v1), .v128(v2), .i32(1)]), [.v128(V128(i32x4: [10, 40, 90, 160]))])
+    }
+
     func testHostFunctionsTakeAndReturnV128() throws {
         let store = Store()
         let double = store.defineFunction(type: FunctionType(parameters: [.i32, .v128], results: [.v128, .i32])) {

@@ -60,6 +60,25 @@ final class WasmrunTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("has no exported function nope"), missing.stderr)
     }
 
+    func testSIMDProgramsAndV128Arguments() throws {
+        // A C program built with -msimd128 (f32x4, u8x16, i16x8 kernels, shuffles); output as wasmtime prints it.
+        let kernels = Self.repository.appendingPathComponent("Benchmarks/simd/simd_kernels.wasm").path
+        let run = try wasmrun([kernels, "3"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "simd_kernels: checksum 687749202657, ysum 1572413.152\n")
+
+        var m = TestModule()
+        m.function([.v128, .v128], [.v128], export: "add", [get(0), get(1), op(.i32x4Add)])
+        let path = try temporaryModule(m)
+        let lanes = try wasmrun(["--invoke", "add", path, "i32x4:1,2,3,-1", "0x0000000100000001000000010000000a"])
+        XCTAssertEqual(lanes.status, 0, lanes.stderr)
+        XCTAssertEqual(lanes.stdout, "0x0000000000000004000000030000000b\n")
+        let floats = try wasmrun(["--invoke", "add", path, "f32x4:1.5,0,0,0", "i8x16:0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"])
+        XCTAssertEqual(floats.stdout, "0x0000000000000000000000003fc00000\n")
+        let bad = try wasmrun(["--invoke", "add", path, "i32x4:1,2,3", "0x1"])
+        XCTAssertEqual(bad.status, 2, "three lanes for i32x4 is a usage error")
+    }
+
     func testTrapsAndLimitsEndWithAClearError() throws {
         var m = TestModule()
         m.function([], [], export: "spin", [block(.loop), op(.br, .index(0)), end])
