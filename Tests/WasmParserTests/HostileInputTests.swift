@@ -13,6 +13,20 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(loadError(ModuleBuilder.function(body: truncated))?.kind, .malformed)
     }
 
+    func testLocalCountsAreBoundedByTheSpecAndTheImplementationLimit() {
+        // 2^32 locals in total is malformed (the spec's bound); 4 billion is valid by the spec but beyond the
+        // implementation limit every engine agrees on (found by Utilities/fuzz.py: a 4-byte mutation asked
+        // for 3,758,096,386 locals, which wasmparser refuses).
+        let overflow = loadError(ModuleBuilder.function(locals: [(UInt32.max, .i32), (1, .i64)], body: []))
+        XCTAssertEqual(overflow?.kind, .malformed)
+        XCTAssertEqual(overflow?.message, "too many locals")
+        let huge = loadError(ModuleBuilder.function(locals: [(3_758_096_386, .i32)], body: []))
+        XCTAssertEqual(huge?.kind, .invalid)
+        XCTAssertEqual(huge?.message, "too many locals: 3758096386 exceed the implementation limit of 50000")
+        XCTAssertEqual(loadError(ModuleBuilder.function([.i32], locals: [(50_000, .i32)], body: []))?.kind, .invalid)
+        XCTAssertNil(loadError(ModuleBuilder.function([.i32], locals: [(49_999, .i32)], body: [])), "the limit itself is fine")
+    }
+
     func testHugeDeclaredCountsFailWithoutAllocating() {
         let preamble: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
         // Sections that claim 2^32-1 entries but hold none.

@@ -24,10 +24,19 @@ public struct FunctionValidator {
     /// Data indices seen while the module has no data count section (checked at the module's end).
     var dataUse = DataSegmentUse()
 
+    /// Most parameters and locals a function may have.
+    public static let maxLocals: UInt64 = 50_000
+
     public init(context: ValidationContext, functionIndex: UInt32, body: FunctionBody) throws(WasmParserError) {
         self.context = context
         self.functionIndex = functionIndex
         type = try context.functionType(ofFunction: functionIndex, at: body.range.lowerBound)
+        // An implementation limit (the spec allows them), the one agreed among engines and enforced by
+        // wasmparser; without it a 4-byte local declaration could ask for 4 billion zeroed slots per call.
+        guard UInt64(type.parameters.count) + UInt64(body.localCount) <= Self.maxLocals else {
+            throw WasmParserError(.invalid, "too many locals: \(UInt64(type.parameters.count) + UInt64(body.localCount)) exceed the implementation limit of \(Self.maxLocals)",
+                                  offset: body.range.lowerBound)
+        }
         locals = LocalTypes(parameters: type.parameters, groups: body.locals, total: body.localCount)
         operands.reserveCapacity(16)
         controls.reserveCapacity(8)

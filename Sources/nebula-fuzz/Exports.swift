@@ -1,0 +1,103 @@
+import Foundation
+import WasmParser
+import WasmVM
+
+/// `nebula-fuzz exports`: instantiates a module (no imports) and calls every exported function with
+/// deterministic arguments (zeros, then ones), printing one line per call: results as bit patterns, or the
+/// trap's kind; then a hash of exported memory and the exported globals. `Utilities/differential.py`
+/// compares this with wasmtime's view of the same module. Functions and globals with v128 in their type are
+/// listed as `skip` (the Python wasmtime binding cannot pass v128 values).
+func trapKind(_ message: String) -> String {
+    for kind in ["unreachable", "integer divide by zero", "integer overflow", "invalid conversion to integer",
+                 "out of bounds memory access", "out of bounds table access", "undefined element", "uninitialized element",
+                 "indirect call type mismatch", "call stack exhausted", "fuel exhausted"] where message.contains(kind) {
+        return kind
+    }
+    return "other: \(message)"
+}
+
+func render(_ value: Value) -> String {
+    switch value {
+    case .i32(let v): return "i32:\(v)"
+    case .i64(let v): return "i64:\(v)"
+    case .f32(let v): return Float(bitPattern: v).isNaN ? "f32:nan" : "f32:\(v)"
+    case .f64(let v): return Double(bitPattern: v).isNaN ? "f64:nan" : "f64:\(v)"
+    case .funcref(let r): return r == nil ? "ref:null" : "ref"
+    case .externref(let r): return r == nil ? "ref:null" : "ref"
+    case .v128(let v): return "v128:\(v.low):\(v.high)"
+    }
+}
+
+func argument(_ type: ValueType, _ round: Int) -> Value {
+    switch type {
+    case .i32: return .i32(UInt32(round))
+    case .i64: return .i64(UInt64(round))
+    case .f32: return .float(Float(round))
+    case .f64: return .double(Double(round))
+    case .funcref: return .funcref(nil)
+    case .externref: return .externref(nil)
+    case .v128: return .v128(V128(low: UInt64(round), high: 0))
+    }
+}
+
+/// The export report of the module at `path`, one line per entry.
+func reportExports(path: String) -> [String] {
+    var lines: [String] = []
+    func print(_ line: String) { lines.append(line) }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        print("load: cannot read \(path)")
+        return lines
+    }
+    let compiled: CompiledModule
+    do {
+        compiled = try CompiledModule(bytes: [UInt8](data))
+    } catch {
+        print("load: \(error)")
+        return lines
+    }
+    var limits = ResourceLimits()
+    limits.maxCallDepth = 10_000
+    let store = Store(limits: limits)
+    let instance: Instance
+    do {
+        instance = try compiled.instantiate(store: store)
+    } catch let trap as Trap {
+        print("instantiate: trap \(trapKind(trap.message))")
+        return lines
+    } catch {
+        print("instantiate: \(error)")
+        return lines
+    }
+    // Exports are named by position: names may hold any UTF-8, newlines included.
+    let exports = instance.exports.enumerated().map { ("export \($0.offset)", $0.element.value) }
+    for (name, value) in exports {
+        guard case .function(let function) = value else { continue }
+        for round in 0..<2 {
+            if function.type.parameters.contains(.v128) || function.type.results.contains(.v128) {
+                print("\(name)#\(round): skip")
+                continue
+            }
+            let args = function.type.parameters.map { argument($0, round) }
+            do throws(Trap) {
+                let results = try function.invoke(args)
+                print("\(name)#\(round): " + results.map(render).joined(separator: " "))
+            } catch {
+                print("\(name)#\(round): trap \(trapKind(error.message))")
+            }
+        }
+    }
+    for (name, value) in exports {
+        switch value {
+        case .memory(let memory):
+            let bytes = (try? memory.read(at: 0, count: memory.byteCount)) ?? []
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+            print("memory \(name): \(memory.pageCount) pages, fnv \(hash)")
+        case .global(let global):
+            print("global \(name): \(global.type.valueType == .v128 ? "skip" : render(global.value))")
+        default:
+            break
+        }
+    }
+    return lines
+}
