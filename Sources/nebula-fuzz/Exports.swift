@@ -90,9 +90,7 @@ func reportExports(path: String) -> [String] {
         switch value {
         case .memory(let memory):
             let bytes = (try? memory.read(at: 0, count: memory.byteCount)) ?? []
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
-            print("memory \(name): \(memory.pageCount) pages, fnv \(hash)")
+            print("memory \(name): \(memory.pageCount) pages, crc32 \(crc32(bytes))")
         case .global(let global):
             print("global \(name): \(global.type.valueType == .v128 ? "skip" : render(global.value))")
         default:
@@ -100,4 +98,16 @@ func reportExports(path: String) -> [String] {
         }
     }
     return lines
+}
+
+/// CRC-32 as zlib computes it (Python's `zlib.crc32`), to compare memories without shipping them.
+func crc32(_ bytes: [UInt8]) -> UInt32 {
+    let table: [UInt32] = (0..<256).map { n in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+    var crc: UInt32 = 0xFFFF_FFFF
+    for b in bytes { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
+    return crc ^ 0xFFFF_FFFF
 }
