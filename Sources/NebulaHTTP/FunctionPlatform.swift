@@ -58,6 +58,12 @@ public struct FunctionSettings: Sendable {
     }
 }
 
+/// Limits the platform applies to every function, whatever its manifest says.
+enum PlatformLimits {
+    /// Error output a guest may write before it is stopped (only the first 16 KiB are kept).
+    static let maxErrorOutputBytes = 1 << 20
+}
+
 struct ManifestError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
@@ -163,8 +169,10 @@ public final class FunctionPlatform: @unchecked Sendable {
         limits.maxMemoryPages = max(1, settings.maxMemoryBytes / MemoryType.pageSize)
         limits.fuel = settings.fuel
         let store = Store(limits: limits)
-        let stdout = OutputBuffer(limit: settings.maxOutputBytes + 1)
-        let stderr = OutputBuffer(limit: 16 * 1024)
+        // A guest is stopped as soon as its output passes the limit (stdout) or 1 MiB (stderr, of which the
+        // first 16 KiB are kept for the log and the error body).
+        let stdout = OutputBuffer(limit: settings.maxOutputBytes + 1, stopAfter: settings.maxOutputBytes)
+        let stderr = OutputBuffer(limit: 16 * 1024, stopAfter: PlatformLimits.maxErrorOutputBytes)
         let request = invocation.request
 
         var configuration = WASI.Configuration()
@@ -205,6 +213,12 @@ public final class FunctionPlatform: @unchecked Sendable {
         if !stderr.bytes.isEmpty {
             log("{\"event\": \"stderr\", \"function\": \(jsonString(function.name)), \"excerpt\": \(jsonString(String(errorTail.trimmingCharacters(in: .whitespacesAndNewlines).prefix(500))))}")
         }
+        if stdout.bytes.count > settings.maxOutputBytes || stdout.droppedByteCount > 0 {
+            return .error(502, "output larger than \(settings.maxOutputBytes) bytes", function: function.name)
+        }
+        if stderr.isFlooded {
+            return .error(502, "error output larger than \(PlatformLimits.maxErrorOutputBytes) bytes", function: function.name)
+        }
         switch outcome {
         case .failure(let trap):
             switch trap.reason {
@@ -220,9 +234,6 @@ public final class FunctionPlatform: @unchecked Sendable {
             return .error(500, "function exited with code \(code)", function: function.name, extra: [("stderr", errorTail)])
         case .success:
             break
-        }
-        if stdout.bytes.count > settings.maxOutputBytes || stdout.droppedByteCount > 0 {
-            return .error(502, "output larger than \(settings.maxOutputBytes) bytes", function: function.name)
         }
         var response = HTTPResponse(status: 200, headers: [("Content-Type", settings.contentType)], body: stdout.bytes)
         if settings.wagi { response = WAGI.parse(stdout.bytes, defaultContentType: settings.contentType) }

@@ -16,11 +16,20 @@ public enum WASIInput: Sendable {
 /// Collects a guest's output in memory up to a limit; what goes beyond is counted, not kept.
 public final class OutputBuffer: @unchecked Sendable {
     public let limit: Int
+    /// Total bytes (kept and dropped) after which the guest is stopped with a trap at its next write: a guest
+    /// flooding its output would otherwise spin until its deadline. Nil: never stopped.
+    public let stopAfter: Int?
     public private(set) var bytes: [UInt8] = []
     /// Bytes written beyond `limit` and dropped.
     public private(set) var droppedByteCount = 0
 
-    public init(limit: Int) { self.limit = limit }
+    public init(limit: Int, stopAfter: Int? = nil) {
+        self.limit = limit
+        self.stopAfter = stopAfter
+    }
+
+    /// The guest wrote more than `stopAfter` bytes.
+    public var isFlooded: Bool { stopAfter.map { bytes.count + droppedByteCount > $0 } ?? false }
 
     func append(_ chunk: UnsafeRawBufferPointer) {
         let room = max(0, limit - bytes.count)

@@ -50,6 +50,13 @@ extension WASI {
         }
     }
 
+    /// Traps once a buffered output has taken more than its `stopAfter` bytes (see `OutputBuffer`).
+    func stopIfFlooded(fd: UInt32) throws {
+        if case .output(.buffer(let buffer))? = try? descriptor(fd), buffer.isFlooded {
+            throw Trap(.host("output flood: more than \(buffer.stopAfter ?? 0) bytes written to fd \(fd)"))
+        }
+    }
+
     func write(fd: UInt32, _ memory: GuestMemory, _ iovecs: [(UInt64, UInt64)], at position: UInt64?) throws(WASIErrno) -> Int {
         let target: WASIOutput
         switch try descriptor(fd) {

@@ -99,11 +99,13 @@ extension WASI {
         if want("fd_write") {
             add("fd_write", [i32, i32, i32, i32]) { m, s in
                 try m.setU32(UInt32(try self.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
+                try self.stopIfFlooded(fd: UInt32(a(s, 0)))
             }
         }
         if want("fd_pwrite") {
             add("fd_pwrite", [i32, i32, i32, i64, i32]) { m, s in
                 try m.setU32(UInt32(try self.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
+                try self.stopIfFlooded(fd: UInt32(a(s, 0)))
             }
         }
         if want("fd_read") {

@@ -90,6 +90,47 @@ final class ServerHarness: @unchecked Sendable {
             i32(1), i32(0), i32(1), i32(32), call(0), op(.drop),
         ])
         try write("counter", counter)
+        // Writes "flood" to stdout (fd 1) or stderr (fd 2) forever, ignoring errors.
+        for (name, fd) in [("floodout", Int32(1)), ("flooderr", Int32(2))] {
+            var flood = TestModule()
+            flood.importFunction("wasi_snapshot_preview1", "fd_write", [.i32, .i32, .i32, .i32], [.i32])
+            flood.memory = Limits(min: 1)
+            flood.exports = [("memory", .memory, 0)]
+            flood.data = [(offset: 0, bytes: [16, 0, 0, 0, 64, 0, 0, 0]), (offset: 16, bytes: Array(String(repeating: "flood", count: 13).utf8.prefix(64)))]
+            flood.function([], [], export: "_start", [
+                block(.loop), i32(fd), i32(0), i32(1), i32(32), call(0), op(.drop), op(.br, .index(0)), end,
+            ])
+            try write(name, flood, manifest: #"{"maxOutputBytes": 65536, "timeoutMs": 20000}"#)
+        }
+        // The same infinite loop as `spin`, stopped by fuel instead of the clock.
+        try write("fuelspin", spin, manifest: #"{"fuel": 5000000, "timeoutMs": 20000}"#)
+        // A table of 100 million elements (over the store's limit), and one asking table.grow for 2^31.
+        var bigTable = TestModule()
+        bigTable.table = TableType(elementType: .funcref, limits: Limits(min: 100_000_000))
+        bigTable.function([], [], export: "_start", [])
+        try write("bigtable", bigTable)
+        var growTable = TestModule()
+        growTable.table = TableType(elementType: .funcref, limits: Limits(min: 0))
+        growTable.function([], [], export: "_start", [
+            op(.refNull, .refType(.funcref)), i32(Int32.max), op(.tableGrow, .index(0)), i32(-1), op(.i32Eq),
+            op(.brIf, .index(0)), op(.unreachable),
+        ])
+        try write("growtable", growTable)
+        // An active data segment that ends past the memory: instantiation traps.
+        var pastMemory = TestModule()
+        pastMemory.memory = Limits(min: 1)
+        pastMemory.data = [(offset: 65_530, bytes: Array(repeating: 7, count: 10))]
+        pastMemory.function([], [], export: "_start", [])
+        try write("datapast", pastMemory)
+        // 100,000 nested blocks: translated and run without host recursion.
+        var nested = TestModule()
+        nested.function([], [], export: "_start",
+                        Array(repeating: block(.block), count: 100_000) + Array(repeating: end, count: 100_000))
+        try write("nested", nested)
+        // 2^32 - 1 locals: rejected at load (the module is skipped, the others serve).
+        var locals = [UInt8]("\0asm".utf8) + [1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0]
+        locals += [10, 9, 1, 7, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x7F, 0x0B]
+        try Data(locals).write(to: directory.appendingPathComponent("manylocals.wasm"))
         try Data("not wasm".utf8).write(to: directory.appendingPathComponent("broken.wasm"))
         try write("badmanifest", spin, manifest: #"{"timeoutMs": "soon"}"#)
     }
