@@ -53,6 +53,11 @@ struct RequestParser {
         if head == nil {
             guard let end = findHeadEnd(buffer, from: offset) else {
                 let pending = buffer.count - offset
+                // A bare LF would end a line for a lenient parser behind or in front of us (a smuggling
+                // vector), and a head made of them never ends here: refuse it now rather than time out.
+                if hasBareLineFeed(buffer, from: offset) {
+                    throw HTTPParseError(status: 400, message: "bare LF in request head")
+                }
                 if firstLineLength(buffer, from: offset) == nil && pending > limits.maxTargetBytes + 32 {
                     throw HTTPParseError(status: 414, message: "request target longer than \(limits.maxTargetBytes) bytes")
                 }
@@ -251,8 +256,20 @@ struct RequestParser {
         return nil
     }
 
+    /// The request line's length, if it ends within the longest one allowed (a longer one is a 414 even when
+    /// its end has arrived too).
     func firstLineLength(_ buffer: [UInt8], from offset: Int) -> Int? {
-        findCRLF(buffer, from: offset, limit: buffer.count - offset).map { $0 - offset }
+        findCRLF(buffer, from: offset, limit: min(buffer.count - offset, limits.maxTargetBytes + 32)).map { $0 - offset }
+    }
+
+    func hasBareLineFeed(_ buffer: [UInt8], from offset: Int) -> Bool {
+        let end = min(buffer.count, offset + limits.maxHeaderBytes + 4)
+        var i = offset
+        while i < end {
+            if buffer[i] == 10 && (i == offset || buffer[i - 1] != 13) { return true }
+            i += 1
+        }
+        return false
     }
 
     func findCRLF(_ buffer: [UInt8], from offset: Int, limit: Int) -> Int? {

@@ -169,6 +169,10 @@ final class ServerTests: XCTestCase {
         try check("GET /healthz HTTP/1.1\r\nHost : t\r\n\r\n", 400)
         try check("GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505)
         try check("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: t\r\n\r\n", 414)
+        // Found by Utilities/hostile-http.py: a megabyte-long target arriving whole was a 431, and a head of
+        // bare LFs waited for the header timeout (408) instead of being refused.
+        try check("GET /\(String(repeating: "a", count: 1 << 20)) HTTP/1.1\r\nHost: t\r\n\r\n", 414)
+        try check("POST /functions/fib HTTP/1.1\nHost: t\nContent-Length: 2\n\n10", 400)
         try check("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "b", count: 17000))\r\n\r\n", 431)
         try check("GET /healthz HTTP/1.1\r\nHost: t\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431)
         try check("POST /functions/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n", 413)
