@@ -11,17 +11,17 @@ let directory = (path as NSString).deletingLastPathComponent
 let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
 let platform = FunctionPlatform(log: { _ in })
 try platform.load(directory: directory.isEmpty ? "." : directory)
-guard let function = platform.functions[name] else {
+guard let function = platform.function(named: name) else {
     print("invoke-bench: no function \(name) in \(directory)")
     exit(1)
 }
 let request = HTTPRequest(method: "POST", target: "/functions/\(name)", path: "/functions/\(name)", query: "", minorVersion: 1,
                           headers: [("Host", "bench")], body: Array(body.utf8))
 let invocation = Invocation(request: request, serverName: "127.0.0.1", serverPort: 8080, remoteAddress: "127.0.0.1")
-var output = platform.invoke(function, invocation)
+var output = platform.invoke(function, invocation).response
 print("response \(output.status): \(String(decoding: output.body, as: UTF8.self).prefix(80))")
 let start = DispatchTime.now().uptimeNanoseconds
-for _ in 0..<iterations { output = platform.invoke(function, invocation) }
+for _ in 0..<iterations { output = platform.invoke(function, invocation).response }
 let micros = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(iterations)
 print(String(format: "%@: %.1f µs per invocation (%d iterations)", name, micros, iterations))
 

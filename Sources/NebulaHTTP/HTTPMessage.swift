@@ -110,3 +110,10 @@ func jsonString(_ s: String) -> String {
     }
     return out + "\""
 }
+
+extension HTTPResponse {
+    /// A JSON body (already serialized).
+    public static func json(_ status: Int, _ json: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array((json + "\n").utf8))
+    }
+}

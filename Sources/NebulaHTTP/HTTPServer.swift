@@ -162,7 +162,7 @@ public final class HTTPServer: @unchecked Sendable {
         workers.stop()
         Glibc.close(wake)
         Glibc.close(wakeWrite)
-        log("{\"event\": \"shutdown\", \"message\": \"stopped\"}")
+        log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"shutdown\", \"message\": \"stopped\"}")
     }
 
     func checkShutdown(now: UInt64) -> Bool {
@@ -172,7 +172,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard requested else { return false }
         if shutdownStarted == nil {
             shutdownStarted = now
-            log("{\"event\": \"shutdown\", \"message\": \"no longer accepting; finishing in-flight requests\"}")
+            log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"shutdown\", \"message\": \"no longer accepting; finishing in-flight requests\"}")
             accepting = false
             Glibc.close(listener)
         }
@@ -281,38 +281,76 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Routes a request: health, readiness, metrics and the status page are answered on the loop; function
+    /// invocations and the admin API (which compiles uploads) run on a worker.
     func dispatch(_ request: HTTPRequest, on connection: Connection, now: UInt64) {
         let isHead = request.method == "HEAD"
         let keepAlive = request.keepAlive && shutdownStarted == nil
-        if request.path == "/healthz" || request.path == "/readyz" {
+        func reply(_ response: HTTPResponse) {
+            respond(connection, response, keepAlive: keepAlive, isHead: isHead, now: now)
+            logRequest(request, status: response.status, bytesOut: response.body.count, started: now)
+        }
+        func readOnly(_ response: @autoclosure () -> HTTPResponse) {
             guard request.method == "GET" || isHead else {
-                return respond(connection, .error(405, "method \(request.method) not allowed").with(header: ("Allow", "GET, HEAD")), keepAlive: keepAlive, isHead: isHead, now: now)
+                return reply(.error(405, "method \(request.method) not allowed").with(header: ("Allow", "GET, HEAD")))
             }
-            return respond(connection, .text(200, "ok\n"), keepAlive: keepAlive, isHead: isHead, now: now)
+            reply(response())
+        }
+        switch request.path {
+        case "/healthz":
+            return readOnly(.text(200, "ok\n"))
+        case "/readyz":
+            return readOnly(shutdownStarted == nil ? .text(200, "ready\n") : .text(503, "shutting down\n"))
+        case "/metrics":
+            let load = workers.load
+            return readOnly(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                         body: Array(platform.metrics.exposition(functions: platform.functions, gauges: Metrics.Gauges(
+                                            inFlight: load.running, queued: load.queued, openConnections: connections.count)).utf8)))
+        case "/":
+            return readOnly(HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")],
+                                         body: Array(StatusPage.html(functions: platform.functions, energyAvailable: platform.energyAvailable).utf8)))
+        default:
+            break
+        }
+        if request.path.hasPrefix("/admin/") {
+            guard let token = configuration.adminToken, !token.isEmpty else {
+                return reply(.error(404, "the admin API is off (set NEBULA_ADMIN_TOKEN or --admin-token-file)"))
+            }
+            let admin = AdminAPI(token: Array(token.utf8), platform: platform)
+            return runOnWorker(connection, keepAlive: keepAlive, isHead: isHead, function: nil) { [self] in
+                let response = admin.handle(request)
+                logRequest(request, status: response.status, bytesOut: response.body.count, started: now)
+                return response
+            }
         }
         let prefix = "/functions/"
         guard request.path.hasPrefix(prefix) else {
-            return respond(connection, .error(404, "no such path \(request.path)"), keepAlive: keepAlive, isHead: isHead, now: now)
+            return reply(.error(404, "no such path \(request.path)"))
         }
         let name = String(request.path.dropFirst(prefix.count))
-        guard let function = platform.functions[name] else {
-            return respond(connection, .error(404, "no such function", function: name), keepAlive: keepAlive, isHead: isHead, now: now)
+        guard let function = platform.function(named: name) else {
+            return reply(.error(404, "no such function", function: name))
         }
         guard ["GET", "POST", "HEAD"].contains(request.method) else {
-            return respond(connection, .error(405, "method \(request.method) not allowed", function: name).with(header: ("Allow", "GET, POST, HEAD")),
-                           keepAlive: keepAlive, isHead: isHead, now: now)
+            return reply(.error(405, "method \(request.method) not allowed", function: name).with(header: ("Allow", "GET, POST, HEAD")))
         }
+        let invocation = Invocation(request: request, serverName: configuration.host, serverPort: port, remoteAddress: connection.remoteAddress)
+        runOnWorker(connection, keepAlive: keepAlive, isHead: isHead, function: name) { [self] in
+            let outcome = platform.invoke(function, invocation)
+            logRequest(request, status: outcome.response.status, bytesOut: outcome.response.body.count, started: now,
+                       function: name, footprint: outcome.footprint, stderr: outcome.stderrExcerpt)
+            return outcome.response
+        }
+    }
+
+    /// Runs `job` on a worker and sends its response when done; 503 when the work queue is full.
+    func runOnWorker(_ connection: Connection, keepAlive: Bool, isHead: Bool, function: String?, job: @escaping () -> HTTPResponse) {
         connection.processing = true
         connection.pendingHead = isHead
         connection.closeAfterWrite = !keepAlive
         let id = connection.id
-        let invocation = Invocation(request: request, serverName: configuration.host, serverPort: port, remoteAddress: connection.remoteAddress)
-        let started = now
         let accepted = workers.submit { [self] in
-            let response = platform.invoke(function, invocation)
-            let micros = (HTTPServer.now() - started) / 1000
-            let millis = "\(micros / 1000)." + String(String(micros % 1000 + 1000).dropFirst())
-            log("{\"method\": \(jsonString(request.method)), \"path\": \(jsonString(request.path)), \"function\": \(jsonString(name)), \"status\": \(response.status), \"durationMs\": \(millis), \"bytesIn\": \(request.body.count), \"bytesOut\": \(response.body.count)}")
+            let response = job()
             completionLock.lock()
             completions.append((id, response))
             completionLock.unlock()
@@ -320,9 +358,24 @@ public final class HTTPServer: @unchecked Sendable {
         }
         if !accepted {
             connection.processing = false
-            respond(connection, .error(503, "server busy: the work queue is full", function: name).with(header: ("Retry-After", "1")),
-                    keepAlive: keepAlive, isHead: isHead, now: now)
+            respond(connection, .error(503, "server busy: the work queue is full", function: function).with(header: ("Retry-After", "1")),
+                    keepAlive: keepAlive, isHead: isHead, now: HTTPServer.now())
         }
+    }
+
+    /// One JSON line per request: what was asked, what it got, and (for invocations) what it cost.
+    func logRequest(_ request: HTTPRequest, status: Int, bytesOut: Int, started: UInt64, function: String? = nil,
+                    footprint: Footprint? = nil, stderr: String = "") {
+        var line = "{\"timestamp\": \(jsonString(Timestamp.now())), \"method\": \(jsonString(request.method)), "
+            + "\"path\": \(jsonString(request.path)), \"function\": \(function.map(jsonString) ?? "null"), \"status\": \(status), "
+        if let footprint {
+            line += footprint.jsonFields
+        } else {
+            line += "\"durationMs\": \(Footprint.milliseconds(Double(HTTPServer.now() - started) / 1e9))"
+        }
+        line += ", \"bytesIn\": \(request.body.count), \"bytesOut\": \(bytesOut)"
+        if !stderr.isEmpty { line += ", \"stderr\": \(jsonString(stderr))" }
+        log(line + "}")
     }
 
     func deliverCompletions(now: UInt64) {
@@ -339,6 +392,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     func respond(_ connection: Connection, _ response: HTTPResponse, keepAlive: Bool, isHead: Bool, now: UInt64) {
+        platform.metrics.countResponse(response.status)
         if !keepAlive { connection.closeAfterWrite = true }
         enqueue(connection, response.serialized(keepAlive: keepAlive, date: date(now), includeBody: !isHead), now: now)
     }

@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var defaultFunctionTimeoutMilliseconds = 10_000
     public var defaultMaxMemoryBytes = 256 * 1024 * 1024
     public var defaultMaxOutputBytes = 10 * 1024 * 1024
+    /// Enables the admin API (`/admin/...`) with this bearer token; nil: the admin API is off.
+    public var adminToken: String?
 
     public init() {}
 }

@@ -55,6 +55,13 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Jobs running now, and jobs waiting for a worker.
+    var load: (running: Int, queued: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (running, jobs.count - head)
+    }
+
     func stop() {
         condition.lock()
         stopping = true

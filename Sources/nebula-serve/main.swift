@@ -10,7 +10,8 @@ let usage = """
     usage: nebula-serve [options]
 
     Serves every *.wasm in the functions directory at /functions/NAME: the request body is the function's
-    stdin, its stdout the response. GET /healthz answers 200 once the server accepts requests.
+    stdin, its stdout the response. New, changed and removed files are picked up within a second. Also:
+    GET / (status page), /healthz, /readyz, /metrics (Prometheus), and /admin/... when a token is set.
 
     Options (defaults in brackets):
       --host ADDR              IPv4 address to listen on [127.0.0.1]
@@ -31,6 +32,11 @@ let usage = """
       --function-timeout MS    default deadline per invocation, 504 beyond [10000]
       --max-memory SIZE        default linear-memory limit per invocation [256MiB]
       --max-output SIZE        default stdout limit per invocation, 502 beyond [10MiB]
+      --admin-token-file FILE  enable the admin API with the bearer token in FILE [$NEBULA_ADMIN_TOKEN; off]
+      --log-file FILE          append the JSON log lines to FILE [stderr]
+      --history FILE           append every invocation's record to FILE (JSON lines) [off]
+      --history-max SIZE       rotate the history file beyond this size, keeping one old file [16MiB]
+      --reload-interval S      seconds between scans of the functions directory [1]
       --help                   this text
 
     SIZE is bytes, or a number with KiB, MiB or GiB. A function's manifest functions/NAME.json may set
@@ -53,6 +59,11 @@ func size(_ text: String, _ flag: String) -> Int {
 }
 
 var configuration = ServerConfiguration()
+configuration.adminToken = ProcessInfo.processInfo.environment["NEBULA_ADMIN_TOKEN"]
+var logFile: String?
+var historyFile: String?
+var historyMax = 16 << 20
+var reloadInterval = 1.0
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" {
@@ -87,22 +98,45 @@ while let flag = arguments.popFirst() {
     case "--function-timeout": configuration.defaultFunctionTimeoutMilliseconds = integer(1...86_400_000)
     case "--max-memory": configuration.defaultMaxMemoryBytes = size(value, flag)
     case "--max-output": configuration.defaultMaxOutputBytes = size(value, flag)
+    case "--admin-token-file":
+        guard let text = try? String(contentsOfFile: value, encoding: .utf8) else { fail("cannot read the admin token file \(value)") }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.utf8.count >= 16 else { fail("the admin token in \(value) must be at least 16 characters") }
+        configuration.adminToken = token
+    case "--log-file": logFile = value
+    case "--history": historyFile = value
+    case "--history-max": historyMax = size(value, flag)
+    case "--reload-interval": reloadInterval = seconds()
     default: fail("unknown option \(flag) (see --help)")
     }
 }
 
 let logLock = NSLock()
+let logHandle: FileHandle
+if let logFile {
+    if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
+    guard let handle = FileHandle(forWritingAtPath: logFile) else { fail("cannot open the log file \(logFile)") }
+    handle.seekToEndOfFile()
+    logHandle = handle
+} else {
+    logHandle = FileHandle.standardError
+}
 func log(_ line: String) {
     logLock.lock()
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    logHandle.write(Data((line + "\n").utf8))
     logLock.unlock()
 }
+if let token = configuration.adminToken, token.utf8.count < 16 { fail("NEBULA_ADMIN_TOKEN must be at least 16 characters") }
 
 var defaults = FunctionSettings()
 defaults.timeoutMilliseconds = configuration.defaultFunctionTimeoutMilliseconds
 defaults.maxMemoryBytes = configuration.defaultMaxMemoryBytes
 defaults.maxOutputBytes = configuration.defaultMaxOutputBytes
-let platform = FunctionPlatform(defaults: defaults, log: log)
+var history: CallHistory?
+if let historyFile {
+    do { history = try CallHistory(path: historyFile, maxBytes: historyMax) } catch { fail("cannot open the history file \(historyFile): \(error)") }
+}
+let platform = FunctionPlatform(defaults: defaults, history: history, log: log)
 do {
     try platform.load(directory: configuration.functionsDirectory)
 } catch {
@@ -129,7 +163,9 @@ func installShutdownHandlers(_ server: HTTPServer) -> [DispatchSourceSignal] {
     }
 }
 let signalSources = installShutdownHandlers(server)
-log("{\"event\": \"start\", \"listen\": \"http://\(configuration.host):\(port)\", \"functions\": \(platform.functions.count)}")
+platform.watch(every: reloadInterval)
+log("{\"timestamp\": \"\(ISO8601DateFormatter().string(from: Date()))\", \"event\": \"start\", \"listen\": \"http://\(configuration.host):\(port)\", "
+    + "\"functions\": \(platform.functions.count), \"admin\": \(configuration.adminToken != nil), \"history\": \(historyFile != nil)}")
 server.run()
 withExtendedLifetime(signalSources) {}
 exit(0)

@@ -61,6 +61,9 @@ public final class Store {
     public let interruptHandle = InterruptHandle()
     /// Instructions charged so far (see `ResourceLimits.fuel`).
     public internal(set) var instructionsExecuted: Int64 = 0
+
+    /// Bytes of all linear memories in the store. Memories never shrink, so after a run this is its peak.
+    public var linearMemoryBytes: Int { memories.reduce(0) { $0 + $1.pointee.byteCount } }
     /// Fuel left in the execution in progress (the interpreter keeps it in a register and stores it here on exit).
     var fuelLeft: Int64 = 0
 
