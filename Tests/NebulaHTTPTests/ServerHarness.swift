@@ -13,11 +13,21 @@ final class ServerHarness: @unchecked Sendable {
     let thread: Thread
     let directory: URL
     let port: Int
-    var logLines: [String] = []
-    let logLock = NSLock()
+    let platform: FunctionPlatform
+    let logs = LogLines()
     let stopped = DispatchSemaphore(value: 0)
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    /// Every log line of the platform and the server, thread-safe.
+    final class LogLines: @unchecked Sendable {
+        let lock = NSLock()
+        var lines: [String] = []
+        func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    }
+
+    var logLines: [String] { logs.all }
+
+    init(history: CallHistory? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -40,16 +50,14 @@ final class ServerHarness: @unchecked Sendable {
         configuration.functionsDirectory = directory.path
         configuration.workers = 2
         configure(&configuration)
-        let lock = logLock
-        var lines: [String] = []
-        let platform = FunctionPlatform(log: { line in lock.lock(); lines.append(line); lock.unlock() })
+        let logs = self.logs
+        platform = FunctionPlatform(history: history, log: { line in logs.append(line) })
         try platform.load(directory: directory.path)
-        server = HTTPServer(configuration: configuration, platform: platform, log: { _ in })
+        server = HTTPServer(configuration: configuration, platform: platform, log: { line in logs.append(line) })
         port = try server.start()
         let server = self.server, stopped = self.stopped
         thread = Thread { server.run(); stopped.signal() }
         thread.start()
-        logLines = lines
     }
 
     func stop() {
@@ -157,6 +165,12 @@ final class RawClient {
     deinit { close(fd) }
 
     func send(_ text: String) { send(Array(text.utf8)) }
+
+    /// Sends a whole request and reads its response.
+    func request(_ text: String) -> (status: Int, headers: [String: String], body: String)? {
+        send(text)
+        return response()
+    }
 
     func send(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -3,7 +3,7 @@ import Foundation
 /// `GET /`: one self-contained HTML page (no external assets): every function with its live counts, latency
 /// percentiles and footprint (the table refreshes itself every 5 s), and a form that invokes a function N
 /// times with an input and lists each call's output, start-up versus total time and footprint, read from the
-/// X-Nebula-* response headers.
+/// X-Nebula-* response headers. `/?invoke=NAME&input=TEXT&calls=N` runs the form on load.
 enum StatusPage {
     static func html(functions: [DeployedFunction], energyAvailable: Bool) -> String {
         func cell(_ v: Double?, _ digits: Int = 2) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
@@ -66,6 +66,14 @@ enum StatusPage {
             row.title = "round trip " + (performance.now() - started).toFixed(1) + " ms";
           }
         });
+        // `/?invoke=NAME&input=TEXT&calls=N` fills the form and runs it (links to experiments; headless checks).
+        const query = new URLSearchParams(location.search);
+        if (query.has("invoke")) {
+          form.function.value = query.get("invoke");
+          form.input.value = query.get("input") ?? "";
+          form.calls.value = query.get("calls") ?? "1";
+          form.requestSubmit();
+        }
         setInterval(async () => {
           const page = await (await fetch("/")).text();
           const fresh = new DOMParser().parseFromString(page, "text/html").querySelector("#functions tbody");
