@@ -148,6 +148,7 @@ class Nebula:
 nebula = Nebula()
 started = time.time()
 disagreements = 0
+explained = 0
 ran = 0
 for seed in range(first, first + count):
     rng = random.Random(seed)
@@ -165,6 +166,13 @@ for seed in range(first, first + count):
     except Exception as e:
         continue  # a module wasmtime rejects (e.g. a feature flag mismatch) is not a comparison
     ran += 1
+    if any("trap other: out of memory" in line for line in expected):
+        # wasmtime could not allocate what the guest asked for (e.g. table.grow by 2^32-1 elements: 34 GB) and
+        # failed the call; Nebula's limit makes the same growth return -1, as the spec allows, and runs on.
+        # Not a semantic difference: counted, not compared.
+        explained += 1
+        os.remove(path)
+        continue
     if ran % 5000 == 0:
         print("... %d modules, %d disagreements, %.1f modules/s" % (ran, disagreements, ran / (time.time() - started)), flush=True)
     if ours != expected:
@@ -176,5 +184,6 @@ for seed in range(first, first + count):
             print("  nebula %d lines, wasmtime %d lines" % (len(ours), len(expected)))
     else:
         os.remove(path)
-print("%d modules compared (seeds %d..%d), %d disagreements, %.0f s" % (ran, first, first + count - 1, disagreements, time.time() - started))
+print("%d modules compared (seeds %d..%d), %d disagreements, %d not comparable (wasmtime out of host memory), %.0f s"
+      % (ran - explained, first, first + count - 1, disagreements, explained, time.time() - started))
 sys.exit(1 if disagreements else 0)
