@@ -36,7 +36,16 @@ public struct Footprint: Sendable {
             + "\"memoryBytes\": \(memoryBytes), \"energyJoules\": \(energyJoules.map { String(format: "%.6f", $0) } ?? "null")"
     }
 
-    static func milliseconds(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
+    /// Milliseconds with three decimals (by integer arithmetic: `String(format:)` costs microseconds per call).
+    static func milliseconds(_ seconds: Double) -> String {
+        let micros = max(0, Int((seconds * 1e6).rounded()))
+        return "\(micros / 1000)." + digits(micros % 1000, 3)
+    }
+
+    static func digits(_ value: Int, _ count: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, count - text.count)) + text
+    }
 
     static func threadCPUSeconds() -> Double {
         var t = timespec()
