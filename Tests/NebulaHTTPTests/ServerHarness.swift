@@ -144,6 +144,17 @@ final class ServerHarness: @unchecked Sendable {
     }
 }
 
+/// A test case with a server per test: subclasses create `harness` in `setUpWithError`; it stops after each test.
+class HarnessTestCase: XCTestCase {
+    var harness: ServerHarness!
+    var port: Int { harness.port }
+
+    override func tearDown() {
+        harness?.stop()
+        super.tearDown()
+    }
+}
+
 /// A minimal HTTP client over a raw socket, so tests control every byte.
 final class RawClient {
     let fd: Int32

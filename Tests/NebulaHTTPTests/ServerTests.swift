@@ -3,20 +3,13 @@ import XCTest
 @testable import NebulaHTTP
 
 /// nebula-serve over real sockets: functions, WAGI conventions, abusive guests, hostile requests.
-final class ServerTests: XCTestCase {
-    var harness: ServerHarness!
-    var port: Int { harness.port }
-
+final class ServerTests: HarnessTestCase {
     override func setUpWithError() throws {
         harness = try ServerHarness { configuration in
             configuration.headerTimeout = 0.5
             configuration.bodyTimeout = 0.5
             configuration.limits.maxBodyBytes = 1 << 20
         }
-    }
-
-    override func tearDown() {
-        harness.stop()
     }
 
     func testFibonacciAndHealth() throws {
