@@ -48,6 +48,39 @@ final class ProcessTests: XCTestCase {
         }
     }
 
+    func testLogFileAdminTokenFileAndHistoryFlags() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-flags-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let token = "flag-token-abcdefghijklmnop"
+        try (token + "\n").write(to: scratch.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        let logPath = scratch.appendingPathComponent("nebula.jsonl").path
+        let (process, _) = try launch(["--port", "0", "--functions", Self.repository.appendingPathComponent("functions").path,
+                                       "--admin-token-file", scratch.appendingPathComponent("token").path,
+                                       "--log-file", logPath, "--history", scratch.appendingPathComponent("history.jsonl").path])
+        defer { process.terminate(); process.waitUntilExit() }
+        var port: Int?
+        for _ in 0..<100 where port == nil {
+            Thread.sleep(forTimeInterval: 0.05)
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let range = log.range(of: "\"listen\": \"http://127.0.0.1:") { port = Int(log[range.upperBound...].prefix { $0.isNumber }) }
+        }
+        let p = try XCTUnwrap(port, "the start line goes to the log file")
+        XCTAssertEqual(try post(p, "/functions/fib", "3")?.status, 200)
+        let admin = try XCTUnwrap(RawClient(port: p).request("GET /admin/history?limit=5 HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(token)\r\n\r\n"))
+        XCTAssertEqual(admin.status, 200, "the token file's token (trimmed) opens the admin API")
+        XCTAssertTrue(admin.body.contains("\"function\": \"fib\""), admin.body)
+        Thread.sleep(forTimeInterval: 0.2)
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.contains("\"event\": \"start\"") && $0.contains("\"admin\": true") })
+        XCTAssertTrue(lines.contains { $0.contains("\"path\": \"/functions/fib\"") && $0.contains("\"instructions\": ") })
+        for line in lines { XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), String(line)) }
+        try "short\n".write(to: scratch.appendingPathComponent("short"), atomically: true, encoding: .utf8)
+        let (short, _) = try launch(["--port", "0", "--admin-token-file", scratch.appendingPathComponent("short").path])
+        short.waitUntilExit()
+        XCTAssertEqual(short.terminationStatus, 2, "a token shorter than 16 characters is refused")
+    }
+
     func testHelpAndBadFlags() throws {
         let (help, _) = try launch(["--help"])
         help.waitUntilExit()
