@@ -276,6 +276,8 @@ VM_OPS = [
     "memory_size", "memory_grow", "memory_fill", "memory_copy", "memory_init", "data_drop",
     "table_get", "table_set", "table_size", "table_grow", "table_fill", "table_copy", "table_init", "elem_drop",
     "ref_func", "ref_is_null",
+    # Fused `rotl(x ^ y, k)` (hashes and ciphers mix with xor-rotate); k's slot in the next word.
+    "i32_xor_rotl", "i64_xor_rotl",
     # SIMD and v128 globals: one op; the Wasm instruction (its offset from `v128.load` in `Opcode`) sits in
     # bits 8..<16 of the word (see SIMDExecution.swift).
     "v128",

@@ -55,6 +55,33 @@ final class ExecutionTests: XCTestCase {
         XCTAssertEqual(try branch.invoke([.i32(0), .int32(-1)]), [.i32(2)], "0 is zero (though not below -1): branch")
     }
 
+    func testFusedXorRotateMatchesTheTwoInstructions() throws {
+        // rotl(a ^ b, k) is one fused instruction; a tee of the xor (its value used twice) must not fuse.
+        var m = TestModule()
+        m.function([.i32, .i32, .i32], [.i32], export: "r32", [get(0), get(1), op(.i32Xor), get(2), op(.i32Rotl)])
+        m.function([.i64, .i64, .i64], [.i64], locals: [.i64], export: "r64", [
+            get(0), get(1), op(.i64Xor), get(2), op(.i64Rotl), set(3), get(3),
+        ])
+        m.function([.i64, .i64], [.i64], locals: [.i64], export: "tee", [
+            get(0), get(1), op(.i64Xor), tee(2), i64(13), op(.i64Rotl), get(2), op(.i64Add),
+        ])
+        let compiled = try CompiledModule(bytes: m.bytes)
+        XCTAssertTrue(compiled.disassembly(ofFunction: 0)!.contains("i32XorRotl"))
+        XCTAssertTrue(compiled.disassembly(ofFunction: 1)!.contains("i64XorRotl d=s3"), "the fused result is retargeted into the local")
+        XCTAssertFalse(compiled.disassembly(ofFunction: 2)!.contains("XorRotl"))
+        let instance = try compiled.instantiate(store: Store())
+        func r32(_ a: UInt32, _ b: UInt32, _ k: UInt32) -> UInt32 { let v = a ^ b; return v << (k & 31) | v >> ((32 - (k & 31)) & 31) }
+        func r64(_ a: UInt64, _ b: UInt64, _ k: UInt64) -> UInt64 { let v = a ^ b; return v << (k & 63) | v >> ((64 - (k & 63)) & 63) }
+        for (a, b, k) in [(UInt32(0x8000_0001), UInt32(0x0F0F_0F0F), UInt32(7)), (0xDEAD_BEEF, 0x1234_5678, 33), (1, 1, 0)] {
+            XCTAssertEqual(try instance.function("r32")!.invoke([.i32(a), .i32(b), .i32(k)]), [.i32(r32(a, b, k))])
+        }
+        for (a, b, k) in [(UInt64(0x9E37_79B9_7F4A_7C15), UInt64(5), UInt64(7)), (UInt64.max, 0x0123, 64 + 5), (3, 3, 1)] {
+            XCTAssertEqual(try instance.function("r64")!.invoke([.i64(a), .i64(b), .i64(k)]), [.i64(r64(a, b, k))])
+        }
+        let a: UInt64 = 0xF00D_FACE_1234_5678, b: UInt64 = 0x0FF0_0FF0_0FF0_0FF0
+        XCTAssertEqual(try instance.function("tee")!.invoke([.i64(a), .i64(b)]), [.i64(r64(a, b, 13) &+ (a ^ b))])
+    }
+
     func testBrTableChoosesTargetsAndDefault() throws {
         let f = try single([.i32], [.i32], [
             block(.block), block(.block), block(.block),

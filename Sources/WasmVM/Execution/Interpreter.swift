@@ -210,6 +210,9 @@ extension Store {
             case .i32ShrS: fp[d] = UInt64(UInt32(bitPattern: s32(fp[x]) &>> s32(fp[y])))
             case .i32ShrU: fp[d] = UInt64(u32(fp[x]) &>> u32(fp[y]))
             case .i32Rotl: fp[d] = UInt64(rotl(u32(fp[x]), u32(fp[y])))
+            case .i32XorRotl:
+                fp[d] = UInt64(rotl(u32(fp[x]) ^ u32(fp[y]), u32(fp[Int(truncatingIfNeeded: pc.pointee & 0xFFFF)])))
+                pc += 1
             case .i32Rotr: fp[d] = UInt64(rotl(u32(fp[x]), 32 &- (u32(fp[y]) & 31)))
             // MARK: i64
             case .i64Eqz: fp[d] = fp[x] == 0 ? 1 : 0
@@ -253,6 +256,9 @@ extension Store {
             case .i64ShrS: fp[d] = UInt64(bitPattern: s64(fp[x]) &>> s64(fp[y]))
             case .i64ShrU: fp[d] = fp[x] &>> fp[y]
             case .i64Rotl: fp[d] = rotl(fp[x], fp[y])
+            case .i64XorRotl:
+                fp[d] = rotl(fp[x] ^ fp[y], fp[Int(truncatingIfNeeded: pc.pointee & 0xFFFF)])
+                pc += 1
             case .i64Rotr: fp[d] = rotl(fp[x], 64 &- (fp[y] & 63))
             // MARK: f32
             case .f32Eq: fp[d] = Numerics.f32(fp[x]) == Numerics.f32(fp[y]) ? 1 : 0

@@ -13,7 +13,7 @@ extension InternalOp {
              .addBrIfI64GeS, .addBrIfI64GeU,
              .call, .callIndirect, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
-             .tableInit, .elemDrop, .refFunc:
+             .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl:
             return 1
         default:
             return 0

@@ -225,6 +225,8 @@ enum InternalOp: UInt16 {
     case elemDrop
     case refFunc
     case refIsNull
+    case i32XorRotl
+    case i64XorRotl
     case v128
 }
 

@@ -30,6 +30,7 @@ extension FunctionTranslator {
                 y = constant(negated)
                 op = op == .i32Sub ? .i32Add : .i64Add
             }
+            if let y, fuseXorRotl(op, x, y) { return }
             let previousAdd = lastAdd
             let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
@@ -354,6 +355,24 @@ extension FunctionTranslator {
         truncateStack(to: base)
         pushTemporaries(callee.results)
         if base + max(params, results) > maxHeight { maxHeight = base + max(params, results) }
+    }
+
+    /// `rotl(a ^ b, k)` where the xor was the previous instruction and its result is used only here becomes
+    /// one `xorRotl`: the xor's word gets the fused op and k's slot follows it. Returns false if not applicable.
+    mutating func fuseXorRotl(_ op: InternalOp, _ x: Location, _ k: Location) -> Bool {
+        guard op == .i32Rotl || op == .i64Rotl, case .temporary(let position) = x, let producer = lastProducer,
+              !lastProducerWide, producer.word == code.count - 1, fixups[producer.fixup].location == x,
+              UInt16(code[producer.word] & 0xFF) == (op == .i32Rotl ? InternalOp.i32Xor : InternalOp.i64Xor).rawValue else {
+            return false
+        }
+        let fused = op == .i32Rotl ? InternalOp.i32XorRotl : InternalOp.i64XorRotl
+        code[producer.word] = code[producer.word] & ~0xFF | UInt64(fused.rawValue)
+        emitSlotWord(k)
+        // The fused instruction writes the same slot the xor did; it is the new top's producer.
+        push(.temporary(position))
+        lastProducer = producer
+        lastProducerWide = false
+        return true
     }
 
     mutating func setLocal(_ index: Int, keep: Bool) {
