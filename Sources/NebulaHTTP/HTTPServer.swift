@@ -43,6 +43,9 @@ public final class HTTPServer: @unchecked Sendable {
         var pendingHead = false
         var closeAfterWrite = false
         var readClosed = false
+        /// Our side is shut down after the last response; what the client still sends is discarded until it
+        /// closes too, or `lingerSeconds` pass (see `linger`).
+        var lingeringSince: UInt64?
         var writeInterest = false
         var lastActivity: UInt64
         var requestStarted: UInt64?
@@ -223,6 +226,15 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     func readable(_ connection: Connection, now: UInt64) {
+        if connection.lingeringSince != nil {
+            while true {
+                let n = Glibc.read(connection.fd, readBuffer.baseAddress, readBuffer.count)
+                if n > 0 { continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                return close(connection)  // the client closed (or reset): done
+            }
+        }
         while true {
             let n = Glibc.read(connection.fd, readBuffer.baseAddress, readBuffer.count)
             if n > 0 {
@@ -429,12 +441,33 @@ public final class HTTPServer: @unchecked Sendable {
         connection.outOffset = 0
         connection.writeStarted = nil
         connection.writeInterest = false
-        if connection.closeAfterWrite && !connection.processing { close(connection) }
+        if connection.closeAfterWrite && !connection.processing { linger(connection, now: now) }
+    }
+
+    /// How long a closing connection keeps draining what the client still sends.
+    static let lingerSeconds = 2.0
+
+    /// Closes after the last response without losing it: closing a socket with unread input (the rest of a
+    /// refused 50 MB body, pipelined requests after an error) makes the kernel send a reset, which can destroy
+    /// the response before the client reads it. So: shut down our sending side (the client sees the end of the
+    /// response), discard input until the client closes or a short time passes, then close (RFC 9112 §9.6).
+    func linger(_ connection: Connection, now: UInt64) {
+        if connection.readClosed || connection.lingeringSince != nil {
+            return close(connection)
+        }
+        shutdown(connection.fd, Int32(SHUT_WR))
+        connection.lingeringSince = now
+        connection.inbox = []
+        connection.offset = 0
     }
 
     func enforceTimeouts(now: UInt64) {
         func seconds(_ s: Double) -> UInt64 { UInt64(s * 1e9) }
         for connection in Array(connections.values) {
+            if let since = connection.lingeringSince {
+                if now - since > seconds(HTTPServer.lingerSeconds) { close(connection) }
+                continue
+            }
             if let started = connection.writeStarted, now - started > seconds(configuration.writeTimeout) {
                 close(connection)
                 continue

@@ -83,8 +83,8 @@ public final class DeployedFunction: @unchecked Sendable {
     public let deployedAt: Date
     /// Shared by all versions of the function, so counts survive a redeploy.
     public let stats: FunctionStats
-    /// The files it came from, to notice changes (hot reload).
-    let fingerprint: FileFingerprint
+    /// The files it came from, to notice changes (hot reload). Set before the function is installed, never after.
+    var fingerprint: FileFingerprint
     let running = NSLock()
     var inFlight = 0
 
@@ -306,9 +306,11 @@ public final class FunctionPlatform: @unchecked Sendable {
             return .failure(LoadError(status: 404, message: "no such function"))
         }
         let manifestData = manifest ?? FileManager.default.contents(atPath: "\(directory)/\(name).json")
-        // Validate everything before touching the directory.
-        if case .failure(let error) = compile(name, bytes: moduleBytes, manifest: manifestData, fingerprint: FileFingerprint()) {
-            return .failure(error)
+        // Validate (and translate) everything before touching the directory.
+        let function: DeployedFunction
+        switch compile(name, bytes: moduleBytes, manifest: manifestData, fingerprint: FileFingerprint()) {
+        case .success(let compiled): function = compiled
+        case .failure(let error): return .failure(error)
         }
         do {
             if let manifest { try FunctionPlatform.writeAtomically(manifest, to: "\(directory)/\(name).json") }
@@ -316,15 +318,12 @@ public final class FunctionPlatform: @unchecked Sendable {
         } catch {
             return .failure(LoadError(status: 500, message: "cannot write the function: \(error)"))
         }
-        switch compile(name, bytes: moduleBytes, manifest: manifestData, fingerprint: FileFingerprint(directory: directory, name: name)) {
-        case .success(let function):
-            install(function)
-            log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"deploy\", \"function\": \(jsonString(name)), "
-                + "\"bytes\": \(function.size), \"sha256\": \"\(function.sha256)\"}")
-            return .success((function, existing == nil))
-        case .failure(let error):
-            return .failure(error)
-        }
+        // The files as written: the reload watcher then sees no change to load again.
+        function.fingerprint = FileFingerprint(directory: directory, name: name)
+        install(function)
+        log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"deploy\", \"function\": \(jsonString(name)), "
+            + "\"bytes\": \(function.size), \"sha256\": \"\(function.sha256)\"}")
+        return .success((function, existing == nil))
     }
 
     /// Removes a function and its files.

@@ -438,13 +438,13 @@ extension FunctionTranslator {
                 at = emitWideProducer(.v128, pop())
             }
             code[at] |= subcode
-            emitWord(memArg.offset)
+            emitWord(SIMDExecution.memoryWord(offset: memArg.offset, opcode))
         case .memArgLane(let memArg, let lane):
             let vector = popWide(), address = pop()
             let isStore = opcode.info.signature?.result == nil
             let at = isStore ? emit(.v128, nil, address, vector) : emitWideProducer(.v128, address, vector)
             code[at] |= subcode
-            emitWord(memArg.offset)
+            emitWord(SIMDExecution.memoryWord(offset: memArg.offset, opcode))
             emitWord(UInt64(lane))
         default:
             let signature = opcode.info.signature!
