@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The one list of WebAssembly 2.0 instructions.
+"""The one list of WebAssembly instructions (2.0, and the 3.0 proposals Nebula implements).
 
 Every row names an instruction's encoding, its immediates and, for instructions whose typing is a
 fixed signature, its operand and result types. `generate-instructions.py` turns this list into
@@ -7,25 +7,26 @@ fixed signature, its operand and result types. `generate-instructions.py` turns 
 validator (signatures, alignment, lanes) and the VM's translator all read. Edit here, regenerate,
 never edit the generated file by hand.
 
-Row format: (prefix, code, mnemonic, immediate, signature)
+Row format: (prefix, code, mnemonic, immediate, signature, name, feature)
   prefix     None for single-byte opcodes, 0xFC or 0xFD for prefixed ones (code is then the LEB sub-opcode)
   immediate  one of IMMEDIATES; `memarg:N` / `memarg_lane:N` carry the natural access width N in bytes,
              `lane:N` the lane count
   signature  "params -> results" for instructions typed by a fixed signature, or None where the
              validator has a rule of its own (control, variables, references, tables, select, ...)
+  feature    the proposal (a `Features` member) a module must enable to use the instruction; None for 2.0
 """
 
 IMMEDIATES = [
     "none", "block_type", "label", "br_table", "function", "call_indirect", "local", "global",
-    "table", "memarg", "memory_zero", "i32", "i64", "f32", "f64", "v128", "ref_type",
+    "table", "memarg", "memory_zero", "i32", "i64", "f32", "f64", "v128",
     "select_types", "memory_init", "data", "memory_copy", "memory_fill", "table_init", "elem",
-    "table_copy", "lane", "memarg_lane", "shuffle",
+    "table_copy", "lane", "memarg_lane", "shuffle", "heap_type", "tag", "try_table", "type_index",
 ]
 
 ROWS = []
 
-def op(code, mnemonic, immediate="none", signature=None, prefix=None, name=None):
-    ROWS.append((prefix, code, mnemonic, immediate, signature, name))
+def op(code, mnemonic, immediate="none", signature=None, prefix=None, name=None, feature=None):
+    ROWS.append((prefix, code, mnemonic, immediate, signature, name, feature))
 
 # Control
 op(0x00, "unreachable")
@@ -34,6 +35,12 @@ op(0x02, "block", "block_type")
 op(0x03, "loop", "block_type")
 op(0x04, "if", "block_type")
 op(0x05, "else")
+# Exception handling (3.0) and its legacy form
+op(0x06, "try", "block_type", feature="legacyExceptions")
+op(0x07, "catch", "tag", feature="legacyExceptions")
+op(0x08, "throw", "tag", feature="exceptions")
+op(0x09, "rethrow", "label", feature="legacyExceptions")
+op(0x0A, "throw_ref", feature="exceptions")
 op(0x0B, "end")
 op(0x0C, "br", "label")
 op(0x0D, "br_if", "label")
@@ -41,10 +48,17 @@ op(0x0E, "br_table", "br_table")
 op(0x0F, "return")
 op(0x10, "call", "function")
 op(0x11, "call_indirect", "call_indirect")
+op(0x12, "return_call", "function", feature="tailCall")
+op(0x13, "return_call_indirect", "call_indirect", feature="tailCall")
+op(0x14, "call_ref", "type_index", feature="functionReferences")
+op(0x15, "return_call_ref", "type_index", feature="tailCall")
+op(0x18, "delegate", "label", feature="legacyExceptions")
+op(0x19, "catch_all", feature="legacyExceptions")
 # Parametric
 op(0x1A, "drop")
 op(0x1B, "select")
 op(0x1C, "select", "select_types", name="selectTyped")
+op(0x1F, "try_table", "try_table", feature="exceptions")
 # Variables and tables
 op(0x20, "local.get", "local")
 op(0x21, "local.set", "local")
@@ -64,8 +78,9 @@ for code, m, w, t in [(0x36, "i32.store", 4, "i32"), (0x37, "i64.store", 8, "i64
                       (0x39, "f64.store", 8, "f64"), (0x3A, "i32.store8", 1, "i32"), (0x3B, "i32.store16", 2, "i32"),
                       (0x3C, "i64.store8", 1, "i64"), (0x3D, "i64.store16", 2, "i64"), (0x3E, "i64.store32", 4, "i64")]:
     op(code, m, f"memarg:{w}", f"i32 {t} ->")
-op(0x3F, "memory.size", "memory_zero", "-> i32")
-op(0x40, "memory.grow", "memory_zero", "i32 -> i32")
+# The address type depends on the memory (i32, or i64 for memory64): the validator types these itself.
+op(0x3F, "memory.size", "memory_zero")
+op(0x40, "memory.grow", "memory_zero")
 # Constants
 op(0x41, "i32.const", "i32", "-> i32")
 op(0x42, "i64.const", "i64", "-> i64")
@@ -104,9 +119,12 @@ for code, m, sig in [
     (0xC2, "i64.extend8_s", "i64 -> i64"), (0xC3, "i64.extend16_s", "i64 -> i64"), (0xC4, "i64.extend32_s", "i64 -> i64")]:
     op(code, m, signature=sig)
 # Reference types
-op(0xD0, "ref.null", "ref_type")
+op(0xD0, "ref.null", "heap_type")
 op(0xD1, "ref.is_null")
 op(0xD2, "ref.func", "function")
+op(0xD4, "ref.as_non_null", feature="functionReferences")
+op(0xD5, "br_on_null", "label", feature="functionReferences")
+op(0xD6, "br_on_non_null", "label", feature="functionReferences")
 
 # 0xFC: saturating truncation, bulk memory, tables
 FC = 0xFC
@@ -115,10 +133,10 @@ for code, m, sig in [(0, "i32.trunc_sat_f32_s", "f32 -> i32"), (1, "i32.trunc_sa
                      (4, "i64.trunc_sat_f32_s", "f32 -> i64"), (5, "i64.trunc_sat_f32_u", "f32 -> i64"),
                      (6, "i64.trunc_sat_f64_s", "f64 -> i64"), (7, "i64.trunc_sat_f64_u", "f64 -> i64")]:
     op(code, m, signature=sig, prefix=FC)
-op(8, "memory.init", "memory_init", "i32 i32 i32 ->", prefix=FC)
+op(8, "memory.init", "memory_init", prefix=FC)
 op(9, "data.drop", "data", "->", prefix=FC)
-op(10, "memory.copy", "memory_copy", "i32 i32 i32 ->", prefix=FC)
-op(11, "memory.fill", "memory_fill", "i32 i32 i32 ->", prefix=FC)
+op(10, "memory.copy", "memory_copy", prefix=FC)
+op(11, "memory.fill", "memory_fill", prefix=FC)
 op(12, "table.init", "table_init", prefix=FC)
 op(13, "elem.drop", "elem", "->", prefix=FC)
 op(14, "table.copy", "table_copy", prefix=FC)
@@ -273,9 +291,21 @@ VM_OPS = [
     "load_i32", "load_i64", "load_i32_8s", "load_i32_8u", "load_i32_16s", "load_i32_16u",
     "load_i64_8s", "load_i64_8u", "load_i64_16s", "load_i64_16u", "load_i64_32s", "load_i64_32u",
     "store_i32", "store_i64", "store_8", "store_16", "store_32",
+    # The same on a 64-bit memory 0 (memory64): i64 addresses, offsets up to 2^64 - 1.
+    "load64_i32", "load64_i64", "load64_i32_8s", "load64_i32_8u", "load64_i32_16s", "load64_i32_16u",
+    "load64_i64_8s", "load64_i64_8u", "load64_i64_16s", "load64_i64_16u", "load64_i64_32s", "load64_i64_32u",
+    "store64_i32", "store64_i64", "store64_8", "store64_16", "store64_32",
+    # Any memory instruction on a memory other than 0, and bulk/size/grow on a 64-bit memory 0: the Wasm
+    # opcode and memory index in the next word (see MemoryInstructions.swift).
+    "memory_other",
     "memory_size", "memory_grow", "memory_fill", "memory_copy", "memory_init", "data_drop",
     "table_get", "table_set", "table_size", "table_grow", "table_fill", "table_copy", "table_init", "elem_drop",
     "ref_func", "ref_is_null",
+    # Typed function references and tail calls (the callee's reference or table index in x).
+    "call_ref", "return_call", "return_call_indirect", "return_call_ref", "ref_as_non_null",
+    "br_if_null", "br_if_non_null",
+    # Exceptions: `throw` (tag index in the next word, payload at d), `throw_ref` (the exnref at x).
+    "throw", "throw_ref",
     # Fused `rotl(x ^ y, k)` (hashes and ciphers mix with xor-rotate); k's slot in the next word.
     "i32_xor_rotl", "i64_xor_rotl",
     # SIMD and v128 globals: one op; the Wasm instruction (its offset from `v128.load` in `Opcode`) sits in
@@ -285,4 +315,4 @@ VM_OPS = [
 
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op."""
-    return [r for r in ROWS if r[4] is not None and r[3] == "none" and r[0] != 0xFD and r[2] != "nop"]
+    return [r for r in ROWS if r[4] is not None and r[3] == "none" and r[0] != 0xFD and r[2] != "nop" and r[6] is None]

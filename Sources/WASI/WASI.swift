@@ -99,8 +99,8 @@ public final class WASI {
         }
         for item in module?.imports ?? [] where item.module == WASI.moduleName {
             guard imports.lookup(module: item.module, name: item.name) == nil,
-                  case .function(let typeIndex) = item.descriptor, Int(typeIndex) < (module?.types.count ?? 0),
-                  let type = module?.types[Int(typeIndex)] else { continue }
+                  case .function(let typeIndex) = item.descriptor, let type = module?.functionType(at: typeIndex),
+                  !type.parameters.contains(where: \.isReference), !type.results.contains(where: \.isReference) else { continue }
             imports.define(module: item.module, name: item.name, .function(store.defineFunction(type: type, raw: { _, slots in
                 if type.results.first == .i32 { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
             })))

@@ -57,18 +57,23 @@ func check(_ bytes: [UInt8]) -> String {
     for item in module.imports {
         switch item.descriptor {
         case .function(let typeIndex):
-            let type = module.types[Int(typeIndex)]
+            guard let type = compiled.canonicalFunctionType(at: typeIndex) else { return "valid link import of a non-function type" }
             let function = store.defineFunction(type: type) { (_: Caller, _: [Value]) throws(Trap) -> [Value] in
-                type.results.map(zero)
+                type.results.map(Value.zero)
             }
             imports.define(module: item.module, name: item.name, .function(function))
         case .memory(let type):
             guard let memory = store.defineMemory(type) else { return "valid link cannot map imported memory" }
             imports.define(module: item.module, name: item.name, .memory(memory))
-        case .table(let type):
+        case .table(var type):
+            type.elementType = compiled.canonical(type.elementType)
             imports.define(module: item.module, name: item.name, .table(store.defineTable(type)))
-        case .global(let type):
-            imports.define(module: item.module, name: item.name, .global(store.defineGlobal(type, value: zero(type.valueType))))
+        case .global(var type):
+            type.valueType = compiled.canonical(type.valueType)
+            imports.define(module: item.module, name: item.name, .global(store.defineGlobal(type, value: Value.zero(type.valueType))))
+        case .tag(let tag):
+            guard let type = compiled.canonicalFunctionType(at: tag.typeIndex) else { return "valid link tag of a non-function type" }
+            imports.define(module: item.module, name: item.name, .tag(store.defineTag(type)))
         }
     }
     do {
@@ -78,18 +83,6 @@ func check(_ bytes: [UInt8]) -> String {
         return "valid trap \(trapKind(trap.message))"
     } catch {
         return "valid link \(oneLine("\(error)"))"
-    }
-}
-
-func zero(_ type: ValueType) -> Value {
-    switch type {
-    case .i32: return .i32(0)
-    case .i64: return .i64(0)
-    case .f32: return .f32(0)
-    case .f64: return .f64(0)
-    case .v128: return .v128(V128(low: 0, high: 0))
-    case .funcref: return .funcref(nil)
-    case .externref: return .externref(nil)
     }
 }
 

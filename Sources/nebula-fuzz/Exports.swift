@@ -24,6 +24,7 @@ func render(_ value: Value) -> String {
     case .f64(let v): return Double(bitPattern: v).isNaN ? "f64:nan" : "f64:\(v)"
     case .funcref(let r): return r == nil ? "ref:null" : "ref"
     case .externref(let r): return r == nil ? "ref:null" : "ref"
+    case .exnref(let r): return r == nil ? "ref:null" : "ref"
     case .v128(let v): return "v128:\(v.low):\(v.high)"
     }
 }
@@ -34,9 +35,8 @@ func argument(_ type: ValueType, _ round: Int) -> Value {
     case .i64: return .i64(UInt64(round))
     case .f32: return .float(Float(round))
     case .f64: return .double(Double(round))
-    case .funcref: return .funcref(nil)
-    case .externref: return .externref(nil)
     case .v128: return .v128(V128(low: UInt64(round), high: 0))
+    case .ref: return Value.zero(type)
     }
 }
 

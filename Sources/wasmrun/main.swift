@@ -50,7 +50,7 @@ func parseValue(_ text: String, as type: ValueType) -> Value? {
     case .i64: return (integer(Int64.self).map { .int64($0) }) ?? integer(UInt64.self).map { .i64($0) }
     case .f32: return Float(text).map { .float($0) }
     case .f64: return Double(text).map { .double($0) }
-    case .funcref, .externref: return text == "null" ? (type == .funcref ? .funcref(nil) : .externref(nil)) : nil
+    case .ref: return text == "null" ? Value.zero(type) : nil
     case .v128: return parseV128(text).map { .v128($0) }
     }
 }
@@ -239,10 +239,11 @@ func inspect(_ path: String, showCode: Bool) -> Int32 {
     for item in module.imports {
         let what: String
         switch item.descriptor {
-        case .function(let t): what = "func \(module.types[Int(t)])"
+        case .function(let t): what = "func \(module.functionType(at: t).map(\.description) ?? "type \(t)")"
         case .table(let t): what = "table \(t.elementType) \(describe(t.limits))"
         case .memory(let m): what = "memory \(describe(m.limits)) pages"
         case .global(let g): what = "global \(g.mutability == .variable ? "mut " : "")\(g.valueType)"
+        case .tag(let t): what = "tag \(module.functionType(at: t.typeIndex).map(\.description) ?? "type \(t.typeIndex)")"
         }
         print("  \(item.module).\(item.name): \(what)")
     }
@@ -251,7 +252,7 @@ func inspect(_ path: String, showCode: Bool) -> Int32 {
     print("exports: \(module.exports.count)")
     for export in module.exports {
         var what = "\(export.kind) \(export.index)"
-        if export.kind == .function { what += " \(module.types[Int(functionTypes[Int(export.index)])])" }
+        if export.kind == .function { what += " \(module.functionType(at: functionTypes[Int(export.index)]).map(\.description) ?? "")" }
         if export.kind == .global {
             let g = globalTypes[Int(export.index)]
             what += " \(g.mutability == .variable ? "mut " : "")\(g.valueType)"

@@ -120,7 +120,7 @@ final class ServerHarness: @unchecked Sendable {
         var growTable = TestModule()
         growTable.table = TableType(elementType: .funcref, limits: Limits(min: 0))
         growTable.function([], [], export: "_start", [
-            op(.refNull, .refType(.funcref)), i32(Int32.max), op(.tableGrow, .index(0)), i32(-1), op(.i32Eq),
+            op(.refNull, .heapType(.abstract(.func))), i32(Int32.max), op(.tableGrow, .index(0)), i32(-1), op(.i32Eq),
             op(.brIf, .index(0)), op(.unreachable),
         ])
         try write("growtable", growTable)

@@ -29,7 +29,10 @@ final class DecoderTests: XCTestCase {
         b.section(3, [0])
         b.section(1, [0])
         XCTAssertEqual(loadError(b.bytes)?.message, "unexpected content after last section")
-        XCTAssertEqual(loadError(preamble + [0x0D, 0x00])?.message, "malformed section id")
+        XCTAssertEqual(loadError(preamble + [0x0E, 0x00])?.message, "malformed section id")
+        // Section 13 holds tags (exception handling): with WebAssembly 2.0 it is unknown, and says why.
+        XCTAssertEqual(loadError(preamble + [0x0D, 0x00], features: .wasm2)?.message,
+                       "malformed section id (the tag section needs the exceptions feature)")
         // Custom sections may appear anywhere, any number of times.
         var c = ModuleBuilder()
         c.section(0, ModuleBuilder.name("a") + [1, 2, 3])
@@ -154,8 +157,14 @@ final class DecoderTests: XCTestCase {
     }
 
     func testIllegalOpcode() {
-        XCTAssertEqual(loadError(ModuleBuilder.function(body: [0x06]))?.message, "illegal opcode 6")
+        XCTAssertEqual(loadError(ModuleBuilder.function(body: [0x17]))?.message, "illegal opcode 17")
         XCTAssertEqual(loadError(ModuleBuilder.function(body: [0xFC, 0x12]))?.message, "illegal opcode fc 12")
+        // A 3.0 instruction is illegal in a 2.0 engine, with the spec's words and the feature's name.
+        XCTAssertEqual(loadError(ModuleBuilder.function(body: [0x06, 0x40, 0x0B]), features: .wasm2)?.message,
+                       "illegal opcode 6 (try needs the legacy-exceptions feature)")
+        XCTAssertEqual(loadError(ModuleBuilder.function(body: [0x12, 0x00]), features: .wasm2)?.message,
+                       "illegal opcode 12 (return_call needs the tail-call feature)")
+        XCTAssertNil(loadError(ModuleBuilder.function(body: [0x12, 0x00])), "return_call is WebAssembly 3.0")
     }
 }
 

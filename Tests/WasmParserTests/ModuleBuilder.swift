@@ -18,6 +18,12 @@ struct ModuleBuilder {
 
     static func name(_ s: String) -> [UInt8] { uleb(UInt64(s.utf8.count)) + Array(s.utf8) }
 
+    static func encode(_ type: ValueType) -> [UInt8] {
+        var bytes: [UInt8] = []
+        type.encode(into: &bytes)
+        return bytes
+    }
+
     mutating func section(_ id: UInt8, _ content: [UInt8]) {
         sections.append([id] + ModuleBuilder.uleb(UInt64(content.count)) + content)
     }
@@ -26,8 +32,8 @@ struct ModuleBuilder {
     mutating func types(_ types: [([ValueType], [ValueType])]) {
         var c = ModuleBuilder.uleb(UInt64(types.count))
         for (p, r) in types {
-            c += [0x60] + ModuleBuilder.uleb(UInt64(p.count)) + p.map(\.rawValue)
-            c += ModuleBuilder.uleb(UInt64(r.count)) + r.map(\.rawValue)
+            c += [0x60] + ModuleBuilder.uleb(UInt64(p.count)) + p.flatMap(ModuleBuilder.encode)
+            c += ModuleBuilder.uleb(UInt64(r.count)) + r.flatMap(ModuleBuilder.encode)
         }
         section(1, c)
     }
@@ -38,7 +44,7 @@ struct ModuleBuilder {
         var code = ModuleBuilder.uleb(UInt64(functions.count))
         for f in functions {
             var entry = ModuleBuilder.uleb(UInt64(f.locals.count))
-            for (n, t) in f.locals { entry += ModuleBuilder.uleb(UInt64(n)) + [t.rawValue] }
+            for (n, t) in f.locals { entry += ModuleBuilder.uleb(UInt64(n)) + ModuleBuilder.encode(t) }
             entry += f.body + [0x0B]
             code += ModuleBuilder.uleb(UInt64(entry.count)) + entry
         }
@@ -64,7 +70,7 @@ struct ModuleBuilder {
             c.memory(min: 1)
             var code = ModuleBuilder.uleb(1)
             var entry = ModuleBuilder.uleb(UInt64(locals.count))
-            for (n, t) in locals { entry += ModuleBuilder.uleb(UInt64(n)) + [t.rawValue] }
+            for (n, t) in locals { entry += ModuleBuilder.uleb(UInt64(n)) + ModuleBuilder.encode(t) }
             entry += body + [0x0B]
             code += ModuleBuilder.uleb(UInt64(entry.count)) + entry
             c.section(10, code)
@@ -76,9 +82,9 @@ struct ModuleBuilder {
 }
 
 /// Loads (decodes and validates) and returns the error, if any.
-func loadError(_ bytes: [UInt8]) -> WasmParserError? {
+func loadError(_ bytes: [UInt8], features: Features = .wasm3) -> WasmParserError? {
     do throws(WasmParserError) {
-        _ = try Module.load(bytes)
+        _ = try Module.load(bytes, features: features)
         return nil
     } catch {
         return error

@@ -7,8 +7,8 @@ final class ValidatorTests: XCTestCase {
         if let error = loadError(bytes) { XCTFail("expected valid, got \(error)", file: file, line: line) }
     }
 
-    func assertInvalid(_ bytes: [UInt8], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
-        guard let error = loadError(bytes) else { return XCTFail("expected \(message), module loaded", file: file, line: line) }
+    func assertInvalid(_ bytes: [UInt8], _ message: String, features: Features = .wasm3, file: StaticString = #filePath, line: UInt = #line) {
+        guard let error = loadError(bytes, features: features) else { return XCTFail("expected \(message), module loaded", file: file, line: line) }
         XCTAssertEqual(error.kind, .invalid, "\(error)", file: file, line: line)
         XCTAssertTrue(error.message.contains(message), "expected \(message), got \(error)", file: file, line: line)
     }
@@ -88,19 +88,25 @@ final class ValidatorTests: XCTestCase {
         assertInvalid(c.bytes, "size minimum must not be greater than maximum")
         var d = ModuleBuilder()
         d.section(5, [2, 0, 1, 0, 1])
-        assertInvalid(d.bytes, "multiple memories")
+        assertInvalid(d.bytes, "multiple memories", features: .wasm2)
+        assertValid(d.bytes)  // multiple memories are WebAssembly 3.0
     }
 
     func testConstantExpressions() {
         var b = ModuleBuilder()
         b.section(6, [1, 0x7F, 0x00, 0x41, 1, 0x41, 2, 0x6A, 0x0B])  // i32.add is not constant in 2.0
-        assertInvalid(b.bytes, "constant expression required")
+        assertInvalid(b.bytes, "constant expression required", features: .wasm2)
+        assertValid(b.bytes)  // extended constant expressions (3.0)
         var c = ModuleBuilder()
         c.section(6, [1, 0x7F, 0x00, 0x42, 1, 0x0B])
         assertInvalid(c.bytes, "type mismatch")
         var d = ModuleBuilder()
         d.section(6, [2, 0x7F, 0x00, 0x41, 1, 0x0B, 0x7F, 0x00, 0x23, 0, 0x0B])  // global.get of a non-imported global
-        assertInvalid(d.bytes, "unknown global 0")
+        assertInvalid(d.bytes, "unknown global 0", features: .wasm2)
+        assertValid(d.bytes)  // 3.0: an earlier global
+        var e = ModuleBuilder()
+        e.section(6, [2, 0x7F, 0x00, 0x23, 1, 0x0B, 0x7F, 0x00, 0x41, 1, 0x0B])  // a later global: unknown in 3.0 too
+        assertInvalid(e.bytes, "unknown global 1")
     }
 
     func testStartFunctionAndExports() {

@@ -19,6 +19,8 @@ public struct TestModule {
     public var data: [(offset: Int32, bytes: [UInt8])] = []
     public var start: UInt32?
     public var types: [FunctionType] = []
+    /// Exception tags defined by the module (type indices of their payload types).
+    public var tags: [UInt32] = []
 
     public init() {}
 
@@ -35,6 +37,21 @@ public struct TestModule {
         if let i = types.firstIndex(of: type) { return UInt32(i) }
         types.append(type)
         return UInt32(types.count - 1)
+    }
+
+    /// Adds a tag with payload `params` (after any imported tags) and returns its index.
+    @discardableResult
+    public mutating func tag(_ params: [ValueType], export: String? = nil) -> UInt32 {
+        tags.append(typeIndex(FunctionType(parameters: params, results: [])))
+        let imported = imports.filter { if case .tag = $0.descriptor { return true } else { return false } }.count
+        let index = UInt32(imported + tags.count - 1)
+        if let export { exports.append((export, .tag, index)) }
+        return index
+    }
+
+    public mutating func importTag(_ module: String, _ name: String, _ params: [ValueType]) {
+        let t = typeIndex(FunctionType(parameters: params, results: []))
+        imports.append((module, name, .tag(TagType(typeIndex: t))))
     }
 
     public mutating func importFunction(_ module: String, _ name: String, _ params: [ValueType], _ results: [ValueType]) {
@@ -67,29 +84,38 @@ public struct TestModule {
             if let max = l.max { Instruction.appendUnsigned(max, to: &v) }
             return v
         }
+        func type(_ t: ValueType) -> [UInt8] {
+            var v: [UInt8] = []
+            t.encode(into: &v)
+            return v
+        }
         func expression(_ instructions: [Instruction]) -> [UInt8] {
             var v: [UInt8] = []
             for i in instructions { i.encode(into: &v) }
             return v + [0x0B]
         }
-        section(1, vector(types.map { t in [0x60] + vector(t.parameters.map { [$0.rawValue] }) + vector(t.results.map { [$0.rawValue] }) }))
+        section(1, vector(types.map { t in [0x60] + vector(t.parameters.map(type)) + vector(t.results.map(type)) }))
         if !imports.isEmpty {
             section(2, vector(imports.map { i in
                 var v = name(i.module) + name(i.name)
                 switch i.descriptor {
                 case .function(let t): v.append(0); Instruction.appendUnsigned(UInt64(t), to: &v)
-                case .table(let t): v += [1, t.elementType.rawValue] + limits(t.limits)
+                case .table(let t): v += [1] + type(t.elementType) + limits(t.limits)
                 case .memory(let m): v += [2] + limits(m.limits)
-                case .global(let g): v += [3, g.valueType.rawValue, g.mutability.rawValue]
+                case .global(let g): v += [3] + type(g.valueType) + [g.mutability.rawValue]
+                case .tag(let t): v += [4, 0]; Instruction.appendUnsigned(UInt64(t.typeIndex), to: &v)
                 }
                 return v
             }))
         }
         section(3, vector(functionTypes.map { t in var v: [UInt8] = []; Instruction.appendUnsigned(UInt64(t), to: &v); return v }))
-        if let table { section(4, vector([[table.elementType.rawValue] + limits(table.limits)])) }
+        if let table { section(4, vector([type(table.elementType) + limits(table.limits)])) }
         if let memory { section(5, vector([limits(memory)])) }
+        if !tags.isEmpty {
+            section(13, vector(tags.map { t in var v: [UInt8] = [0]; Instruction.appendUnsigned(UInt64(t), to: &v); return v }))
+        }
         if !globals.isEmpty {
-            section(6, vector(globals.map { g in [g.0.valueType.rawValue, g.0.mutability.rawValue] + expression([g.1]) }))
+            section(6, vector(globals.map { g in type(g.0.valueType) + [g.0.mutability.rawValue] + expression([g.1]) }))
         }
         let importedFunctions = imports.filter { if case .function = $0.descriptor { return true } else { return false } }.count
         var allExports = exports
@@ -109,7 +135,7 @@ public struct TestModule {
             }))
         }
         section(10, vector(functions.map { f in
-            var body = vector(f.locals.map { [1, $0.rawValue] })
+            var body = vector(f.locals.map { [1] + type($0) })
             body += expression(f.body)
             var v: [UInt8] = []
             Instruction.appendUnsigned(UInt64(body.count), to: &v)

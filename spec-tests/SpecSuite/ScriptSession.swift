@@ -12,16 +12,20 @@ struct ScriptSession {
     }
 
     let directory: String
+    let features: Features
     let store: Store
     var imports: Imports
     var current: Instance?
     var named: [String: Instance] = [:]
+    /// Modules defined but not instantiated (`module definition`), by name.
+    var definitions: [String: CompiledModule] = [:]
     /// The current module could not be compiled because it uses unimplemented instructions.
     var currentUnsupported = false
     var namedUnsupported: Set<String> = []
 
-    init(directory: String) {
+    init(directory: String, features: Features) {
         self.directory = directory
+        self.features = features
         var limits = ResourceLimits()
         limits.maxCallDepth = 20_000
         store = Store(limits: limits)
@@ -39,7 +43,7 @@ struct ScriptSession {
             return .failed("cannot read \(filename ?? "(no filename)")")
         }
         do throws(CompiledModule.LoadError) {
-            return .module(try CompiledModule(bytes: [UInt8](data)))
+            return .module(try CompiledModule(bytes: [UInt8](data), features: features))
         } catch {
             if case .translation(let t) = error, t.message.contains("not supported") { return .unsupported }
             return .failed(error.description)
@@ -49,7 +53,7 @@ struct ScriptSession {
     mutating func run(_ command: SpecCommand) -> Verdict {
         switch command.type {
         case "module":
-            switch compile(command.filename) {
+            switch compile(command.binaryFile) {
             case .unsupported:
                 currentUnsupported = true
                 current = nil
@@ -71,6 +75,27 @@ struct ScriptSession {
                     return .failed(expected: "module to instantiate", actual: "\(error)", messageMismatch: false)
                 }
             }
+        case "module_definition":
+            switch compile(command.binaryFile) {
+            case .unsupported: return .notRun
+            case .failed(let why): return .failed(expected: "module to load", actual: why, messageMismatch: false)
+            case .module(let module):
+                if let name = command.name { definitions[name] = module }
+                return .passed
+            }
+        case "module_instance":
+            guard let name = command.module, let module = definitions[name] else {
+                return .failed(expected: "a module definition", actual: "none named \(command.module ?? "")", messageMismatch: false)
+            }
+            do {
+                let instance = try module.instantiate(store: store, imports: imports)
+                current = instance
+                currentUnsupported = false
+                if let instanceName = command.instance { named[instanceName] = instance }
+                return .passed
+            } catch {
+                return .failed(expected: "module to instantiate", actual: "\(error)", messageMismatch: false)
+            }
         case "register":
             guard let as_ = command.registerAs else { return .failed(expected: "register name", actual: "none", messageMismatch: false) }
             if let name = command.name, namedUnsupported.contains(name) { return .notRun }
@@ -80,7 +105,7 @@ struct ScriptSession {
             }
             imports.define(module: as_, instance: instance)
             return .passed
-        case "action", "assert_return", "assert_trap", "assert_exhaustion":
+        case "action", "assert_return", "assert_trap", "assert_exhaustion", "assert_exception":
             guard let action = command.action else { return runModuleAssertion(command) }
             if usesUnsupported(action) { return .notRun }
             let outcome = perform(action)
@@ -147,6 +172,9 @@ struct ScriptSession {
                 return .failed(expected: "\(expected.map { "\($0.type):\($0.value.joined(separator: ","))" })", actual: "\(values)", messageMismatch: false)
             }
             return .passed
+        case "assert_exception":
+            if case .trap(let trap) = outcome, case .exception = trap.reason { return .passed }
+            return .failed(expected: "an uncaught exception", actual: "\(outcome)", messageMismatch: false)
         default:  // assert_trap, assert_exhaustion
             guard case .trap(let trap) = outcome else {
                 return .failed(expected: "trap: \(command.text ?? "")", actual: "\(outcome)", messageMismatch: false)
@@ -160,7 +188,7 @@ struct ScriptSession {
     /// `assert_unlinkable`, `assert_uninstantiable`, and the module form of `assert_trap`.
     mutating func runModuleAssertion(_ command: SpecCommand) -> Verdict {
         let text = command.text ?? ""
-        switch compile(command.filename) {
+        switch compile(command.binaryFile) {
         case .unsupported: return .notRun
         case .failed(let why): return .failed(expected: "module to compile", actual: why, messageMismatch: false)
         case .module(let module):
@@ -191,12 +219,16 @@ enum SpecValues {
     static func value(_ v: SpecValue) -> Value? {
         let text = v.value.first ?? ""
         switch v.type {
-        case "i32": return UInt32(text).map { .i32($0) }
-        case "i64": return UInt64(text).map { .i64($0) }
+        case "i32": return bits32(text).map { .i32($0) }
+        case "i64": return bits64(text).map { .i64($0) }
         case "f32": return UInt32(text).map { .f32($0) }
         case "f64": return UInt64(text).map { .f64($0) }
         case "externref": return text == "null" ? .externref(nil) : UInt64(text).map { .externref($0) }
         case "funcref": return text == "null" ? .funcref(nil) : Int(text).map { .funcref($0) }
+        case "exnref": return text == "null" ? .exnref(nil) : nil
+        case "nullfuncref": return .funcref(nil)
+        case "nullexternref": return .externref(nil)
+        case "nullexnref": return .exnref(nil)
         case "v128":
             guard let width = laneBits(v.laneType), v.value.count == 128 / width else { return nil }
             var low: UInt64 = 0, high: UInt64 = 0
@@ -209,6 +241,10 @@ enum SpecValues {
         default: return nil
         }
     }
+
+    /// An integer written as its unsigned bit pattern (wast2json) or signed (wasm-tools json-from-wast).
+    static func bits32(_ text: String) -> UInt32? { UInt32(text) ?? Int32(text).map { UInt32(bitPattern: $0) } }
+    static func bits64(_ text: String) -> UInt64? { UInt64(text) ?? Int64(text).map { UInt64(bitPattern: $0) } }
 
     /// A lane's width in bits for a `lane_type` (i8 … f64).
     static func laneBits(_ laneType: String?) -> Int? {
@@ -231,9 +267,19 @@ enum SpecValues {
 
     static func matches(_ value: Value, _ expected: SpecValue) -> Bool {
         let text = expected.value.first ?? ""
+        // No value given for a reference type: any non-null reference of that kind.
+        let anyNonNull = expected.value.isEmpty
         switch (value, expected.type) {
-        case (.i32(let bits), "i32"): return UInt32(text) == bits
-        case (.i64(let bits), "i64"): return UInt64(text) == bits
+        case (_, "either"):
+            return (expected.values ?? []).contains { matches(value, $0) }
+        case (_, "refnull"), (_, "nullref"), (_, "nullfuncref"), (_, "nullexternref"), (_, "nullexnref"):
+            return value.isNull
+        case (.externref(let reference), "externref") where anyNonNull:
+            return reference != nil
+        case (.exnref(let reference), "exnref"):
+            return anyNonNull ? reference != nil : (text == "null" && reference == nil)
+        case (.i32(let bits), "i32"): return bits32(text) == bits
+        case (.i64(let bits), "i64"): return bits64(text) == bits
         case (.f32(let bits), "f32"):
             if text == "nan:canonical" { return bits & 0x7FFF_FFFF == 0x7FC0_0000 }
             if text == "nan:arithmetic" { return bits & 0x7FC0_0000 == 0x7FC0_0000 }

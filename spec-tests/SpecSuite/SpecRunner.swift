@@ -17,9 +17,20 @@ public struct SpecRunner {
         public var excludeSIMD = false
         /// Command types to judge; all when nil.
         public var onlyTypes: Set<String>?
+        /// The proposals modules may use; nil picks the suite's own set (`SpecRunner.features(forSuite:)`).
+        public var features: Features?
 
         public init(suiteDirectory: String) { self.suiteDirectory = suiteDirectory }
     }
+
+    /// The feature set a suite is written for: WebAssembly 3.0 for a folder named `3.0` (and its
+    /// subfolders' scripts), else 2.0 — the 2.0 suite's `assert_invalid`/`assert_malformed` cases for, say,
+    /// multiple memories must be rejected as a 2.0 engine rejects them.
+    public static func features(forSuite directory: String) -> Features {
+        URL(fileURLWithPath: directory).standardized.pathComponents.contains("3.0") ? .wasm3 : .wasm2
+    }
+
+    var features: Features { options.features ?? SpecRunner.features(forSuite: options.suiteDirectory) }
 
     public struct Failure: Sendable, CustomStringConvertible {
         public var file: String
@@ -117,14 +128,14 @@ public struct SpecRunner {
             throw RunnerError.unreadable(path, "\(error)")
         }
         var result = FileResult(name: name)
-        var session = ScriptSession(directory: directory)
+        var session = ScriptSession(directory: directory, features: features)
         for command in script.commands {
             if let only = options.onlyTypes, !only.contains(command.type) {
                 // Modules still have to be instantiated for the commands that follow.
                 if command.type == "module" || command.type == "register" { _ = session.run(command) }
                 continue
             }
-            if ["module", "assert_malformed", "assert_invalid"].contains(command.type) && command.isTextModule {
+            if ["module", "module_definition", "assert_malformed", "assert_invalid"].contains(command.type) && command.isTextModule {
                 result.skipped += 1
                 continue
             }
@@ -155,7 +166,7 @@ public struct SpecRunner {
             return .unreadable("cannot read \(filename)")
         }
         do throws(WasmParserError) {
-            _ = try Module.load([UInt8](data))
+            _ = try Module.load([UInt8](data), features: features)
             return .loaded
         } catch {
             return .failed(error)
@@ -170,7 +181,7 @@ public struct SpecRunner {
         }
         switch command.type {
         case "module", "assert_malformed", "assert_invalid":
-            guard let filename = command.filename else {
+            guard let filename = command.binaryFile else {
                 fail("a module file", "no filename in the command")
                 return
             }

@@ -21,17 +21,27 @@ public struct SpecCommand: Decodable, Sendable {
     public var registerAs: String?
     public var action: SpecAction?
     public var expected: [SpecValue]?
+    /// `module_instance`: the instance's name and the `module_definition` it instantiates.
+    public var instance: String?
+    public var module: String?
+    /// A text module's binary encoding, when the converter provides one (wasm-tools does for text modules
+    /// that are valid text but meant to fail validation or instantiation).
+    public var binaryFilename: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, line, filename, name, text, action, expected
+        case type, line, filename, name, text, action, expected, instance, module
         case moduleType = "module_type"
         case registerAs = "as"
+        case binaryFilename = "binary_filename"
     }
 
-    /// True for modules given as text (`.wat`), which need a text parser to judge.
+    /// True for modules given only as text (`.wat`), which need a text parser to judge.
     public var isTextModule: Bool {
-        moduleType == "text" || (filename?.hasSuffix(".wat") ?? false)
+        binaryFilename == nil && (moduleType == "text" || (filename?.hasSuffix(".wat") ?? false))
     }
+
+    /// The binary module file to load: the module itself, or a text module's binary encoding.
+    public var binaryFile: String? { binaryFilename ?? filename }
 }
 
 public struct SpecAction: Decodable, Sendable {
@@ -47,9 +57,11 @@ public struct SpecValue: Decodable, Sendable {
     public var type: String
     public var laneType: String?
     public var value: [String]
+    /// `either`: the result may be any of these (relaxed SIMD).
+    public var values: [SpecValue]?
 
     enum CodingKeys: String, CodingKey {
-        case type, value
+        case type, value, values
         case laneType = "lane_type"
     }
 
@@ -63,6 +75,7 @@ public struct SpecValue: Decodable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         type = try container.decode(String.self, forKey: .type)
         laneType = try container.decodeIfPresent(String.self, forKey: .laneType)
+        values = try container.decodeIfPresent([SpecValue].self, forKey: .values)
         if let single = try? container.decode(String.self, forKey: .value) {
             value = [single]
         } else {

@@ -9,11 +9,14 @@ public struct ByteReader {
     public var offset: Int
     /// One past the last byte this reader may consume (a function body's end, or the module's end).
     @usableFromInline var limit: Int
+    /// The proposals whose encodings are accepted (value types, memory indices); see `Features`.
+    public var features: Features
 
-    public init(bytes: [UInt8], offset: Int = 0, limit: Int? = nil) {
+    public init(bytes: [UInt8], offset: Int = 0, limit: Int? = nil, features: Features = .wasm3) {
         self.bytes = bytes
         self.offset = offset
         self.limit = Swift.min(limit ?? bytes.count, bytes.count)
+        self.features = features
     }
 
     public var isAtEnd: Bool { offset >= limit }

@@ -16,12 +16,8 @@ extension Instruction {
             case .memoryCopy: bytes += [0, 0]
             default: break
             }
-        case .blockType(let bt):
-            switch bt {
-            case .empty: bytes.append(0x40)
-            case .value(let t): bytes.append(t.rawValue)
-            case .typeIndex(let i): Self.appendSigned(Int64(i), to: &bytes)
-            }
+        case .blockType:
+            encodeBlockType(into: &bytes)
         case .index(let i):
             Self.appendUnsigned(UInt64(i), to: &bytes)
         case .indexPair(let a, let b):
@@ -32,11 +28,9 @@ extension Instruction {
             default: Self.appendUnsigned(UInt64(b), to: &bytes)
             }
         case .memArg(let m):
-            Self.appendUnsigned(UInt64(m.align), to: &bytes)
-            Self.appendUnsigned(m.offset, to: &bytes)
+            m.encode(into: &bytes)
         case .memArgLane(let m, let lane):
-            Self.appendUnsigned(UInt64(m.align), to: &bytes)
-            Self.appendUnsigned(m.offset, to: &bytes)
+            m.encode(into: &bytes)
             bytes.append(lane)
         case .lane(let lane):
             bytes.append(lane)
@@ -50,15 +44,37 @@ extension Instruction {
             for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(k)))) }
         case .v128(let v):
             for k in 0..<16 { bytes.append(v.byte(k)) }
-        case .refType(let t):
-            bytes.append(t.rawValue)
+        case .heapType(let heap):
+            heap.encode(into: &bytes)
         case .selectTypes(let types):
             Self.appendUnsigned(UInt64(types.count), to: &bytes)
-            bytes += types.map(\.rawValue)
+            for t in types { t.encode(into: &bytes) }
+        case .tryTable(let bt, let clauses):
+            Instruction(.block, .blockType(bt)).encodeBlockType(into: &bytes)
+            Self.appendUnsigned(UInt64(clauses.count), to: &bytes)
+            for clause in clauses {
+                bytes.append(clause.kind.rawValue)
+                if !clause.kind.catchesAll { Self.appendUnsigned(UInt64(clause.tag), to: &bytes) }
+                Self.appendUnsigned(UInt64(clause.label), to: &bytes)
+            }
         case .brTable(let targets, let defaultTarget):
             Self.appendUnsigned(UInt64(targets.count), to: &bytes)
             for t in targets { Self.appendUnsigned(UInt64(t), to: &bytes) }
             Self.appendUnsigned(UInt64(defaultTarget), to: &bytes)
+        }
+    }
+
+    /// The block type of a `block`-like instruction (0x40, a value type, or a type index as s33).
+    func encodeBlockType(into bytes: inout [UInt8]) {
+        let blockType: BlockType
+        switch immediate {
+        case .blockType(let bt), .tryTable(let bt, _): blockType = bt
+        default: return
+        }
+        switch blockType {
+        case .empty: bytes.append(0x40)
+        case .value(let t): t.encode(into: &bytes)
+        case .typeIndex(let i): Self.appendSigned(Int64(i), to: &bytes)
         }
     }
 
@@ -82,6 +98,41 @@ extension Instruction {
                 return
             }
             bytes.append(byte | 0x80)
+        }
+    }
+}
+
+extension MemArg {
+    /// Flags (alignment, with bit 6 when a memory index follows), the memory index, then the offset.
+    public func encode(into bytes: inout [UInt8]) {
+        if memory != 0 {
+            Instruction.appendUnsigned(UInt64(align | 0x40), to: &bytes)
+            Instruction.appendUnsigned(UInt64(memory), to: &bytes)
+        } else {
+            Instruction.appendUnsigned(UInt64(align), to: &bytes)
+        }
+        Instruction.appendUnsigned(offset, to: &bytes)
+    }
+}
+
+extension ValueType {
+    /// The binary encoding: one byte for numeric, vector and nullable abstract reference types, else
+    /// 0x63/0x64 and the heap type.
+    public func encode(into bytes: inout [UInt8]) {
+        if let code = shortCode {
+            bytes.append(code)
+        } else if case .ref(let r) = self {
+            bytes.append(r.isNullable ? 0x63 : 0x64)
+            r.heapType.encode(into: &bytes)
+        }
+    }
+}
+
+extension HeapType {
+    public func encode(into bytes: inout [UInt8]) {
+        switch self {
+        case .abstract(let a): bytes.append(a.rawValue)
+        case .concrete(let i): Instruction.appendSigned(Int64(i), to: &bytes)
         }
     }
 }

@@ -1,32 +1,36 @@
 /// Decodes the binary format's preamble and sections into a `Module`. Bodies are checked later by the
 /// validator, which decodes their instructions in the same pass that types them.
 extension Module {
-    /// Decodes the binary format without validating. Function bodies are left as byte ranges.
-    public static func decode(_ bytes: [UInt8]) throws(WasmParserError) -> Module {
-        var decoder = ModuleDecoder(bytes: bytes, validating: false)
+    /// Decodes the binary format without validating. Function bodies are left as byte ranges. Encodings of
+    /// proposals outside `features` are malformed.
+    public static func decode(_ bytes: [UInt8], features: Features = .wasm3) throws(WasmParserError) -> Module {
+        var decoder = ModuleDecoder(bytes: bytes, validating: false, features: features)
         return try decoder.decodeModule()
     }
 
     /// Decodes and validates in one pass over the bytes: the way to load untrusted modules. Each body is
     /// validated as the code section is read, so errors are reported in the order the spec's reference
     /// decoder finds them.
-    public static func load(_ bytes: [UInt8]) throws(WasmParserError) -> Module {
-        var decoder = ModuleDecoder(bytes: bytes, validating: true)
+    public static func load(_ bytes: [UInt8], features: Features = .wasm3) throws(WasmParserError) -> Module {
+        var decoder = ModuleDecoder(bytes: bytes, validating: true, features: features)
         return try decoder.decodeModule()
     }
 }
 
-/// Section ids, and the order the spec requires of the non-custom ones (data count sits before code).
+/// Section ids, and the order the spec requires of the non-custom ones (tags sit between memories and
+/// globals, data count before code).
 enum SectionID: UInt8 {
-    case custom = 0, type, `import`, function, table, memory, global, export, start, element, code, data, dataCount
+    case custom = 0, type, `import`, function, table, memory, global, export, start, element, code, data, dataCount, tag
 
     var order: Int {
         switch self {
         case .custom: return 0
-        case .dataCount: return 10
-        case .code: return 11
-        case .data: return 12
-        default: return Int(rawValue)
+        case .type, .import, .function, .table, .memory: return Int(rawValue)
+        case .tag: return 6
+        case .global, .export, .start, .element: return Int(rawValue) + 1
+        case .dataCount: return 11
+        case .code: return 12
+        case .data: return 13
         }
     }
 }
@@ -39,9 +43,12 @@ struct ModuleDecoder {
     var context: ValidationContext?
     var dataUse = DataSegmentUse()
 
-    init(bytes: [UInt8], validating: Bool) {
-        reader = ByteReader(bytes: bytes)
+    var features: Features { reader.features }
+
+    init(bytes: [UInt8], validating: Bool, features: Features) {
+        reader = ByteReader(bytes: bytes, features: features)
         module = Module(bytes: bytes)
+        module.features = features
         self.validating = validating
     }
 
@@ -72,6 +79,9 @@ struct ModuleDecoder {
             guard let id = SectionID(rawValue: idByte) else {
                 throw malformed("malformed section id", at: sectionStart)
             }
+            if id == .tag && !features.contains(.exceptions) {
+                throw malformed("malformed section id (the tag section needs the exceptions feature)", at: sectionStart)
+            }
             let size = try reader.readByteLength()
             let contentStart = reader.offset
             guard size <= reader.remaining else {
@@ -93,6 +103,7 @@ struct ModuleDecoder {
             case .function: try decodeFunctionSection()
             case .table: try decodeTableSection()
             case .memory: try decodeMemorySection()
+            case .tag: try decodeTagSection()
             case .global: try decodeGlobalSection()
             case .export: try decodeExportSection()
             case .start: module.start = try reader.readVarUInt32()
@@ -146,14 +157,69 @@ struct ModuleDecoder {
         module.types.reserveCapacity(reader.boundedCapacity(count))
         for _ in 0..<count {
             let start = reader.offset
-            let form = try reader.readByte()
-            // The form is a signed LEB128 byte: a continuation bit makes it over-long, not just wrong.
-            guard form & 0x80 == 0 else { throw malformed("integer representation too long", at: start) }
-            guard form == 0x60 else { throw malformed("malformed function type", at: start) }
+            if reader.peekByte() == 0x4E {
+                guard features.hasTypeSystem3 else { throw malformed("malformed function type (rec groups need the function-references feature)", at: start) }
+                reader.offset += 1
+                let groupCount = try reader.readCount()
+                let first = module.types.count
+                for _ in 0..<groupCount { module.types.append(try readSubType()) }
+                module.recursionGroups.append(first..<module.types.count)
+            } else {
+                module.types.append(try readSubType())
+                module.recursionGroups.append((module.types.count - 1)..<module.types.count)
+            }
+        }
+    }
+
+    /// `sub`, `sub final` (with at most one supertype) or a plain composite type.
+    mutating func readSubType() throws(WasmParserError) -> SubType {
+        let start = reader.offset
+        guard let byte = reader.peekByte() else { throw reader.unexpectedEnd() }
+        guard byte == 0x50 || byte == 0x4F else { return SubType(try readCompositeType()) }
+        guard features.hasTypeSystem3 else { throw malformed("malformed function type (sub types need the function-references feature)", at: start) }
+        reader.offset += 1
+        let count = try reader.readCount()
+        var supertypes: [UInt32] = []
+        for _ in 0..<count { supertypes.append(try reader.readVarUInt32()) }
+        guard supertypes.count <= 1 else { throw WasmParserError(.invalid, "multiple supertypes", offset: start) }
+        return SubType(isFinal: byte == 0x4F, supertype: supertypes.first, try readCompositeType())
+    }
+
+    mutating func readCompositeType() throws(WasmParserError) -> CompositeType {
+        let start = reader.offset
+        let form = try reader.readByte()
+        // The form is a signed LEB128 byte: a continuation bit makes it over-long, not just wrong.
+        guard form & 0x80 == 0 else { throw malformed("integer representation too long", at: start) }
+        switch form {
+        case 0x60:
             let parameters = try readValueTypes()
             let results = try readValueTypes()
-            module.types.append(FunctionType(parameters: parameters, results: results))
+            return .function(FunctionType(parameters: parameters, results: results))
+        case 0x5F where features.contains(.gc):
+            let count = try reader.readCount()
+            var fields: [FieldType] = []
+            fields.reserveCapacity(reader.boundedCapacity(count))
+            for _ in 0..<count { fields.append(try readFieldType()) }
+            return .structure(fields)
+        case 0x5E where features.contains(.gc):
+            return .array(try readFieldType())
+        default:
+            throw malformed(features.contains(.gc) ? "malformed composite type" : "malformed function type", at: start)
         }
+    }
+
+    mutating func readFieldType() throws(WasmParserError) -> FieldType {
+        let storage: StorageType
+        switch reader.peekByte() {
+        case 0x78: reader.offset += 1; storage = .i8
+        case 0x77: reader.offset += 1; storage = .i16
+        default: storage = .value(try reader.readValueType())
+        }
+        let start = reader.offset
+        guard let mutability = Mutability(rawValue: try reader.readByte()) else {
+            throw malformed("malformed mutability", at: start)
+        }
+        return FieldType(storage, mutable: mutability == .variable)
     }
 
     mutating func readValueTypes() throws(WasmParserError) -> [ValueType] {
@@ -164,18 +230,39 @@ struct ModuleDecoder {
         return types
     }
 
-    mutating func readLimits(bits: Int = 32) throws(WasmParserError) -> Limits {
+    /// Limits and whether they index with i64 (flag bit 2, memory64). Without memory64 the flag is 0 or 1.
+    mutating func readLimits() throws(WasmParserError) -> (Limits, is64: Bool) {
         let start = reader.offset
-        let flags = try reader.readUnsignedLEB(bits: 1)
-        _ = start
+        let flags: UInt64
+        if features.contains(.memory64) {
+            flags = UInt64(try reader.readByte())
+            guard flags & ~0x05 == 0 else { throw malformed("malformed limits flags", at: start) }
+        } else {
+            flags = try reader.readUnsignedLEB(bits: 1)
+        }
+        let is64 = flags & 4 != 0
+        // With memory64, limits are read as u64 whatever the index type; validation bounds 32-bit ones.
+        let bits = features.contains(.memory64) ? 64 : 32
         let min = try reader.readUnsignedLEB(bits: bits)
-        let max = flags == 1 ? try reader.readUnsignedLEB(bits: bits) : nil
-        return Limits(min: min, max: max)
+        let max = flags & 1 != 0 ? try reader.readUnsignedLEB(bits: bits) : nil
+        return (Limits(min: min, max: max), is64)
     }
 
     mutating func readTableType() throws(WasmParserError) -> TableType {
         let elementType = try reader.readReferenceType()
-        return TableType(elementType: elementType, limits: try readLimits())
+        let (limits, is64) = try readLimits()
+        return TableType(elementType: elementType, limits: limits, is64: is64)
+    }
+
+    mutating func readMemoryType() throws(WasmParserError) -> MemoryType {
+        let (limits, is64) = try readLimits()
+        return MemoryType(limits: limits, is64: is64)
+    }
+
+    mutating func readTagType() throws(WasmParserError) -> TagType {
+        let start = reader.offset
+        guard try reader.readByte() == 0x00 else { throw malformed("malformed tag attribute", at: start) }
+        return TagType(typeIndex: try reader.readVarUInt32())
     }
 
     mutating func readGlobalType() throws(WasmParserError) -> GlobalType {
@@ -198,8 +285,9 @@ struct ModuleDecoder {
             switch try reader.readByte() {
             case 0x00: descriptor = .function(typeIndex: try reader.readVarUInt32())
             case 0x01: descriptor = .table(try readTableType())
-            case 0x02: descriptor = .memory(MemoryType(limits: try readLimits()))
+            case 0x02: descriptor = .memory(try readMemoryType())
             case 0x03: descriptor = .global(try readGlobalType())
+            case 0x04 where features.contains(.exceptions): descriptor = .tag(try readTagType())
             default: throw malformed("malformed import kind", at: kindOffset)
             }
             module.imports.append(Import(module: moduleName, name: name, descriptor: descriptor))
@@ -215,24 +303,51 @@ struct ModuleDecoder {
     mutating func decodeTableSection() throws(WasmParserError) {
         let count = try reader.readCount()
         module.tables.reserveCapacity(reader.boundedCapacity(count))
-        for _ in 0..<count { module.tables.append(try readTableType()) }
+        for _ in 0..<count {
+            // 0x40 0x00 starts a table with an initializer expression (typed function references).
+            if reader.peekByte() == 0x40, features.contains(.functionReferences) {
+                let start = reader.offset
+                reader.offset += 1
+                guard try reader.readByte() == 0x00 else { throw malformed("malformed table", at: start) }
+                module.tables.append(try readTableType())
+                module.tableInitializers.append(try readConstantExpression())
+            } else {
+                module.tables.append(try readTableType())
+                module.tableInitializers.append(nil)
+            }
+        }
     }
 
     mutating func decodeMemorySection() throws(WasmParserError) {
         let count = try reader.readCount()
         module.memories.reserveCapacity(reader.boundedCapacity(count))
-        for _ in 0..<count { module.memories.append(MemoryType(limits: try readLimits())) }
+        for _ in 0..<count { module.memories.append(try readMemoryType()) }
     }
 
+    mutating func decodeTagSection() throws(WasmParserError) {
+        let count = try reader.readCount()
+        module.tags.reserveCapacity(reader.boundedCapacity(count))
+        for _ in 0..<count { module.tags.append(try readTagType()) }
+    }
+
+    /// Reads instructions up to the `end` that closes the expression. Like the reference decoder, it reads
+    /// block structure (an `end` may close a nested block, which validation then rejects) and is bounded
+    /// by the module, not the section.
     mutating func readConstantExpression() throws(WasmParserError) -> ConstantExpression {
         let start = reader.offset
         var instructions: [Instruction] = []
+        var depth = 0
         while true {
             let instruction = try reader.readInstruction()
-            if instruction.opcode == .end { break }
+            switch instruction.opcode {
+            case .block, .loop, .if, .tryTable, .try: depth += 1
+            case .end:
+                if depth == 0 { return ConstantExpression(instructions: instructions, offset: start) }
+                depth -= 1
+            default: break
+            }
             instructions.append(instruction)
         }
-        return ConstantExpression(instructions: instructions, offset: start)
     }
 
     mutating func decodeGlobalSection() throws(WasmParserError) {
@@ -250,7 +365,7 @@ struct ModuleDecoder {
         for _ in 0..<count {
             let name = try reader.readName()
             let kindOffset = reader.offset
-            guard let kind = ExternalKind(rawValue: try reader.readByte()) else {
+            guard let kind = ExternalKind(rawValue: try reader.readByte()), kind != .tag || features.contains(.exceptions) else {
                 throw malformed("malformed export kind", at: kindOffset)
             }
             module.exports.append(Export(name: name, kind: kind, index: try reader.readVarUInt32()))
@@ -273,7 +388,9 @@ struct ModuleDecoder {
             } else {
                 mode = flags & 2 != 0 ? .declarative : .passive
             }
-            var type = ValueType.funcref
+            // Function indices are never null: with typed references their segment type is (ref func).
+            var type = flags & 4 == 0 && features.contains(.functionReferences)
+                ? ValueType.ref(ReferenceType(nullable: false, .func)) : ValueType.funcref
             if flags & 3 != 0 {
                 if flags & 4 != 0 {
                     type = try reader.readReferenceType()

@@ -9,10 +9,50 @@ public struct MemArg: Hashable, Sendable {
     /// log2 of the promised alignment.
     public var align: UInt32
     public var offset: UInt64
+    /// The memory accessed (multiple memories); 0 unless the flags' bit 6 says otherwise.
+    public var memory: UInt32
 
-    public init(align: UInt32, offset: UInt64) {
+    public init(align: UInt32, offset: UInt64, memory: UInt32 = 0) {
         self.align = align
         self.offset = offset
+        self.memory = memory
+    }
+}
+
+/// One handler of a `try_table`: which exceptions it catches and the label it branches to.
+public struct CatchClause: Hashable, Sendable {
+    public enum Kind: UInt8, Sendable {
+        /// Exceptions of `tag`; branches with the payload.
+        case `catch` = 0
+        /// Exceptions of `tag`; branches with the payload and the `exnref`.
+        case catchRef = 1
+        /// Any exception; branches with nothing.
+        case catchAll = 2
+        /// Any exception; branches with the `exnref`.
+        case catchAllRef = 3
+
+        public var catchesAll: Bool { self == .catchAll || self == .catchAllRef }
+        public var passesReference: Bool { self == .catchRef || self == .catchAllRef }
+        public var mnemonic: String {
+            switch self {
+            case .catch: return "catch"
+            case .catchRef: return "catch_ref"
+            case .catchAll: return "catch_all"
+            case .catchAllRef: return "catch_all_ref"
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// The tag index (unused for `catch_all` and `catch_all_ref`).
+    public var tag: UInt32
+    /// Relative to the `try_table`'s enclosing block (label 0 is the block around the `try_table`).
+    public var label: UInt32
+
+    public init(_ kind: Kind, tag: UInt32 = 0, label: UInt32) {
+        self.kind = kind
+        self.tag = tag
+        self.label = label
     }
 }
 
@@ -21,7 +61,7 @@ public struct MemArg: Hashable, Sendable {
 public enum Immediate: Hashable, Sendable {
     case none
     case blockType(BlockType)
-    /// A label, function, local, global, table, element or data index.
+    /// A label, function, local, global, table, element, data, tag or type index.
     case index(UInt32)
     /// `call_indirect` (type, table), `table.init` (element, table), `table.copy` (destination, source),
     /// `memory.init` (data, memory), `memory.copy` (destination, source memory).
@@ -36,8 +76,10 @@ public enum Immediate: Hashable, Sendable {
     case f64(UInt64)
     /// `v128.const` value or the 16 lane indices of `i8x16.shuffle`.
     case v128(V128)
-    case refType(ValueType)
+    /// `ref.null`'s heap type.
+    case heapType(HeapType)
     case selectTypes([ValueType])
+    case tryTable(BlockType, [CatchClause])
     case brTable(targets: [UInt32], default: UInt32)
 }
 

@@ -37,6 +37,8 @@ public struct SimpleSignature: Sendable {
     public let laneCount: UInt8
     /// The instruction's type when it is a fixed signature; nil when the validator has a special rule.
     public let signature: SimpleSignature?
+    /// The proposal that must be enabled to use the instruction (empty for WebAssembly 2.0).
+    public let feature: Features
 }
 
 extension Opcode {

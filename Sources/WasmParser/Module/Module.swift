@@ -4,12 +4,19 @@
 /// and translator), so decoding does one linear pass and copies nothing large.
 public struct Module: Sendable {
     public let bytes: [UInt8]
-    public var types: [FunctionType] = []
+    /// The type section, flattened: every defined type in index order.
+    public var types: [SubType] = []
+    /// The type section's recursion groups, as ranges of `types` (a type outside `rec` is a group of one).
+    public var recursionGroups: [Range<Int>] = []
     public var imports: [Import] = []
     /// Type index of each function defined in the module (the function section).
     public var functionTypeIndices: [UInt32] = []
     public var tables: [TableType] = []
+    /// Per defined table: its initializer expression (typed function references), or nil for null.
+    public var tableInitializers: [ConstantExpression?] = []
     public var memories: [MemoryType] = []
+    /// Exception tags defined by the module (the tag section).
+    public var tags: [TagType] = []
     public var globals: [Global] = []
     public var exports: [Export] = []
     public var start: UInt32?
@@ -18,10 +25,13 @@ public struct Module: Sendable {
     public var codes: [FunctionBody] = []
     public var data: [DataSegment] = []
     public var customSections: [CustomSection] = []
-    /// Every section in file order: id (0 custom, 1 type, ... 12 data count) and content byte range.
+    /// Every section in file order: id (0 custom, 1 type, ... 12 data count, 13 tag) and content byte range.
     public var sections: [(id: UInt8, range: Range<Int>)] = []
     /// Decoded `name` custom section; nil when absent or malformed (the spec says a malformed name section is ignored).
     public var names: NameSection?
+
+    /// The proposals the module was decoded with, and is validated and compiled under.
+    public var features: Features = .wasm3
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -39,6 +49,15 @@ public struct Module: Sendable {
     public var importedGlobals: [GlobalType] {
         imports.compactMap { if case .global(let g) = $0.descriptor { return g } else { return nil } }
     }
+    public var importedTags: [TagType] {
+        imports.compactMap { if case .tag(let t) = $0.descriptor { return t } else { return nil } }
+    }
+
+    /// The function type at `typeIndex`, or nil if there is none (out of range, or a struct or array type).
+    public func functionType(at typeIndex: UInt32) -> FunctionType? {
+        guard Int(typeIndex) < types.count else { return nil }
+        return types[Int(typeIndex)].functionType
+    }
 
     /// The payload of a data segment.
     public func bytes(of segment: DataSegment) -> ArraySlice<UInt8> { bytes[segment.range] }
@@ -49,6 +68,7 @@ public enum ExternalKind: UInt8, Sendable, CustomStringConvertible {
     case table = 1
     case memory = 2
     case global = 3
+    case tag = 4
 
     public var description: String {
         switch self {
@@ -56,6 +76,7 @@ public enum ExternalKind: UInt8, Sendable, CustomStringConvertible {
         case .table: return "table"
         case .memory: return "memory"
         case .global: return "global"
+        case .tag: return "tag"
         }
     }
 }
@@ -65,6 +86,7 @@ public enum ImportDescriptor: Hashable, Sendable {
     case table(TableType)
     case memory(MemoryType)
     case global(GlobalType)
+    case tag(TagType)
 
     public var kind: ExternalKind {
         switch self {
@@ -72,6 +94,7 @@ public enum ImportDescriptor: Hashable, Sendable {
         case .table: return .table
         case .memory: return .memory
         case .global: return .global
+        case .tag: return .tag
         }
     }
 }
@@ -80,12 +103,24 @@ public struct Import: Hashable, Sendable {
     public var module: String
     public var name: String
     public var descriptor: ImportDescriptor
+
+    public init(module: String, name: String, descriptor: ImportDescriptor) {
+        self.module = module
+        self.name = name
+        self.descriptor = descriptor
+    }
 }
 
 public struct Export: Hashable, Sendable {
     public var name: String
     public var kind: ExternalKind
     public var index: UInt32
+
+    public init(name: String, kind: ExternalKind, index: UInt32) {
+        self.name = name
+        self.kind = kind
+        self.index = index
+    }
 }
 
 /// A constant expression (global initializers, segment offsets, element expressions), without its `end`.
@@ -93,6 +128,11 @@ public struct ConstantExpression: Hashable, Sendable {
     public var instructions: [Instruction]
     /// Where the expression starts in the module, for error messages.
     public var offset: Int
+
+    public init(instructions: [Instruction], offset: Int = 0) {
+        self.instructions = instructions
+        self.offset = offset
+    }
 }
 
 public struct Global: Hashable, Sendable {

@@ -1,11 +1,13 @@
 /// Validates one function body with the spec's algorithm (appendix "Validation Algorithm"): an operand
 /// stack of value types, where `nil` is the unknown type of the polymorphic stack after `unreachable`,
-/// `br`, `br_table` and `return`, and a control stack of frames.
+/// `br`, `br_table`, `return` and `throw`, and a control stack of frames. Types match by subtyping.
 ///
 /// It is iterative, so nesting depth costs heap, never host stack. `validate(_:at:)` takes one
 /// instruction at a time so that the VM's translator can run it in lockstep and read the stack state.
 public struct FunctionValidator {
-    public enum FrameKind: Sendable { case function, block, loop, `if`, `else` }
+    /// `try`, `catch` and `catchAll` are the legacy exception blocks (a `try` becomes `catch` at its first
+    /// `catch`); `tryTable` is the 3.0 form.
+    public enum FrameKind: Sendable { case function, block, loop, `if`, `else`, tryTable, `try`, `catch`, catchAll }
 
     public struct ControlFrame: Sendable {
         public var kind: FrameKind
@@ -13,6 +15,9 @@ public struct FunctionValidator {
         /// Operand stack height when the frame was entered (its parameters already popped).
         public var height: Int
         public var unreachable: Bool
+        /// Height of the local-initialization log when the frame was entered: locals set inside it become
+        /// uninitialized again when it ends.
+        var initializationHeight: Int
     }
 
     public let context: ValidationContext
@@ -21,6 +26,10 @@ public struct FunctionValidator {
     public private(set) var operands: [ValueType?] = []
     public private(set) var controls: [ControlFrame] = []
     let locals: LocalTypes
+    /// Non-defaultable locals (non-nullable references) set so far, in the order they were set; the
+    /// validator's "local initialization" rule. Empty, and never touched, in functions without such locals.
+    var initialized: [UInt32] = []
+    var isInitialized: [UInt32: Bool] = [:]
     /// Data indices seen while the module has no data count section (checked at the module's end).
     var dataUse = DataSegmentUse()
 
@@ -37,11 +46,12 @@ public struct FunctionValidator {
             throw WasmParserError(.invalid, "too many locals: \(UInt64(type.parameters.count) + UInt64(body.localCount)) exceed the implementation limit of \(Self.maxLocals)",
                                   offset: body.range.lowerBound)
         }
+        for group in body.locals { try context.checkValueType(group.type, at: body.range.lowerBound) }
         locals = LocalTypes(parameters: type.parameters, groups: body.locals, total: body.localCount)
         operands.reserveCapacity(16)
         controls.reserveCapacity(8)
         controls.append(ControlFrame(kind: .function, blockType: .typeIndex(context.functionTypeIndices[Int(functionIndex)]),
-                                     height: 0, unreachable: false))
+                                     height: 0, unreachable: false, initializationHeight: 0))
     }
 
     /// True once the function's final `end` has been validated.
@@ -58,7 +68,7 @@ public struct FunctionValidator {
         } catch {
             throw error.inFunction(functionIndex)
         }
-        var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound)
+        var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, features: context.features)
         do throws(WasmParserError) {
             while !validator.isFinished {
                 let offset = reader.offset
@@ -88,24 +98,34 @@ public struct FunctionValidator {
         let frame = controls[controls.count - 1]
         if operands.count == frame.height {
             if frame.unreachable { return nil }
-            throw typeMismatch("expected a value but the stack is empty", at: offset)
+            throw typeMismatch("instruction requires a value but stack has []", at: offset)
         }
         return operands.removeLast()
     }
 
-    /// Pops an operand of type `expected`; returns what was there (`nil`: unknown, in unreachable code).
+    /// Pops an operand of type `expected` (or a subtype); returns what was there (`nil`: unknown, in
+    /// unreachable code).
     @discardableResult
     public mutating func pop(_ expected: ValueType, at offset: Int) throws(WasmParserError) -> ValueType? {
         let frame = controls[controls.count - 1]
         if operands.count == frame.height {
             if frame.unreachable { return nil }
-            throw typeMismatch("expected \(expected) but the stack is empty", at: offset)
+            throw typeMismatch("instruction requires [\(expected)] but stack has []", at: offset)
         }
         let actual = operands.removeLast()
-        if let actual, actual != expected {
-            throw typeMismatch("expected \(expected), found \(actual)", at: offset)
+        if let actual, actual != expected, !context.isSubtype(actual, of: expected) {
+            throw typeMismatch("instruction requires [\(expected)] but stack has [\(actual)]", at: offset)
         }
         return actual
+    }
+
+    /// Pops a reference of any type; returns it (`nil`: unknown).
+    mutating func popReference(at offset: Int) throws(WasmParserError) -> ReferenceType? {
+        guard let type = try pop(at: offset) else { return nil }
+        guard case .ref(let reference) = type else {
+            throw typeMismatch("expected a reference, found \(type)", at: offset)
+        }
+        return reference
     }
 
     // Block types are read in place (no arrays built) to keep validation allocation-free.
@@ -113,7 +133,9 @@ public struct FunctionValidator {
         switch blockType {
         case .empty: return 0
         case .value: return results ? 1 : 0
-        case .typeIndex(let i): return results ? context.types[Int(i)].results.count : context.types[Int(i)].parameters.count
+        case .typeIndex(let i):
+            guard let f = context.types[Int(i)].functionType else { return 0 }
+            return results ? f.results.count : f.parameters.count
         }
     }
 
@@ -121,8 +143,14 @@ public struct FunctionValidator {
         switch blockType {
         case .empty: return .i32  // unreachable: count is 0
         case .value(let t): return t
-        case .typeIndex(let i): return results ? context.types[Int(i)].results[index] : context.types[Int(i)].parameters[index]
+        case .typeIndex(let i):
+            let f = context.types[Int(i)].functionType!
+            return results ? f.results[index] : f.parameters[index]
         }
+    }
+
+    func types(of blockType: BlockType, results: Bool) -> [ValueType] {
+        (0..<count(of: blockType, results: results)).map { type(of: blockType, results: results, $0) }
     }
 
     mutating func popTypes(of blockType: BlockType, results: Bool, at offset: Int) throws(WasmParserError) {
@@ -144,7 +172,8 @@ public struct FunctionValidator {
     }
 
     mutating func pushControl(_ kind: FrameKind, _ blockType: BlockType) {
-        controls.append(ControlFrame(kind: kind, blockType: blockType, height: operands.count, unreachable: false))
+        controls.append(ControlFrame(kind: kind, blockType: blockType, height: operands.count, unreachable: false,
+                                     initializationHeight: initialized.count))
         pushTypes(of: blockType, results: false)
     }
 
@@ -155,11 +184,21 @@ public struct FunctionValidator {
             throw typeMismatch("\(operands.count - frame.height) values left on the stack at the end of a block", at: offset)
         }
         controls.removeLast()
+        resetInitialization(to: frame.initializationHeight)
         return frame
+    }
+
+    /// Locals initialized inside a block are uninitialized again after it.
+    mutating func resetInitialization(to height: Int) {
+        while initialized.count > height { isInitialized[initialized.removeLast()] = nil }
     }
 
     /// The types a branch to `frame` carries: a loop's parameters, any other frame's results.
     func labelUsesParameters(_ frame: ControlFrame) -> Bool { frame.kind == .loop }
+
+    func labelTypes(_ frame: ControlFrame) -> [ValueType] {
+        types(of: frame.blockType, results: !labelUsesParameters(frame))
+    }
 
     mutating func markUnreachable() {
         let height = controls[controls.count - 1].height
@@ -175,7 +214,11 @@ public struct FunctionValidator {
     }
 
     func checkBlockType(_ blockType: BlockType, at offset: Int) throws(WasmParserError) {
-        if case .typeIndex(let i) = blockType { _ = try context.type(at: i, offset: offset) }
+        switch blockType {
+        case .typeIndex(let i): _ = try context.functionType(at: i, offset: offset)
+        case .value(let t): try context.checkValueType(t, at: offset)
+        case .empty: break
+        }
     }
 
     func local(_ index: UInt32, at offset: Int) throws(WasmParserError) -> ValueType {
@@ -203,11 +246,12 @@ public struct FunctionValidator {
         let opcode = instruction.opcode
         let info = opcode.info
         if let signature = info.signature {
-            try checkImmediates(instruction, info, at: offset)
+            // A memory instruction's address (its first operand) is i64 on a 64-bit memory.
+            let address = try checkImmediates(instruction, info, at: offset)
             var i = Int(signature.paramCount)
             while i > 0 {
                 i -= 1
-                try pop(signature.param(i), at: offset)
+                try pop(i == 0 ? address ?? signature.param(0) : signature.param(i), at: offset)
             }
             if let result = signature.result { push(result) }
             return
@@ -216,41 +260,62 @@ public struct FunctionValidator {
     }
 
     /// Immediate checks for instructions typed by a fixed signature: memory, alignment, lanes, data segments.
-    mutating func checkImmediates(_ instruction: Instruction, _ info: OpcodeInfo, at offset: Int) throws(WasmParserError) {
+    /// Returns the address type of a load or store (i32, or i64 on a 64-bit memory).
+    mutating func checkImmediates(_ instruction: Instruction, _ info: OpcodeInfo, at offset: Int) throws(WasmParserError) -> ValueType? {
         switch instruction.immediate {
         case .memArg(let memArg):
-            try context.checkMemory(0, at: offset)
+            try context.checkMemory(memArg.memory, at: offset)
             try checkAlignment(memArg, instruction.opcode, at: offset)
+            return try checkMemArg(memArg, instruction.opcode, at: offset)
         case .memArgLane(let memArg, let lane):
-            try context.checkMemory(0, at: offset)
+            try context.checkMemory(memArg.memory, at: offset)
             try checkAlignment(memArg, instruction.opcode, at: offset)
             try checkLane(lane, instruction.opcode, at: offset)
+            return try checkMemArg(memArg, instruction.opcode, at: offset)
         case .lane(let lane):
             try checkLane(lane, instruction.opcode, at: offset)
         case .v128(let lanes) where info.immediate == .shuffle:
             for i in 0..<16 where lanes.byte(i) >= 32 {
                 throw WasmParserError(.invalid, "invalid lane index", offset: offset)
             }
-        case .indexPair(let data, _) where instruction.opcode == .memoryInit:
-            try context.checkMemory(0, at: offset)
-            try context.checkDataSegment(data, at: offset, use: &dataUse)
         case .index(let data) where instruction.opcode == .dataDrop:
             try context.checkDataSegment(data, at: offset, use: &dataUse)
         case .index(let elem) where instruction.opcode == .elemDrop:
             _ = try context.elementType(elem, at: offset)
         default:
-            if instruction.opcode.usesMemory { try context.checkMemory(0, at: offset) }
+            break
         }
+        return nil
+    }
+
+    /// The memory's address type; a 32-bit memory's offsets must fit in 32 bits.
+    func checkMemArg(_ memArg: MemArg, _ opcode: Opcode, at offset: Int) throws(WasmParserError) -> ValueType {
+        let address = try addressType(memory: memArg.memory, at: offset)
+        if address == .i32 && memArg.offset > UInt64(UInt32.max) {
+            throw WasmParserError(.invalid, "offset out of range", offset: offset)
+        }
+        return address
+    }
+
+    func addressType(memory: UInt32, at offset: Int) throws(WasmParserError) -> ValueType {
+        try context.checkMemory(memory, at: offset)
+        return context.memories[Int(memory)].is64 ? .i64 : .i32
+    }
+
+    func addressType(table: UInt32, at offset: Int) throws(WasmParserError) -> (TableType, ValueType) {
+        let type = try context.table(table, at: offset)
+        return (type, type.is64 ? .i64 : .i32)
     }
 
     mutating func validateSpecial(_ instruction: Instruction, at offset: Int) throws(WasmParserError) {
         switch (instruction.opcode, instruction.immediate) {
         case (.unreachable, _):
             markUnreachable()
-        case (.block, .blockType(let bt)), (.loop, .blockType(let bt)):
+        case (.block, .blockType(let bt)), (.loop, .blockType(let bt)), (.try, .blockType(let bt)):
             try checkBlockType(bt, at: offset)
             try popTypes(of: bt, results: false, at: offset)
-            pushControl(instruction.opcode == .loop ? .loop : .block, bt)
+            let kind: FrameKind = instruction.opcode == .loop ? .loop : instruction.opcode == .try ? .try : .block
+            pushControl(kind, bt)
         case (.if, .blockType(let bt)):
             try checkBlockType(bt, at: offset)
             try pop(.i32, at: offset)
@@ -269,7 +334,8 @@ public struct FunctionValidator {
                 // An `if` without `else` must leave its parameters as its results.
                 let n = count(of: frame.blockType, results: false)
                 guard n == count(of: frame.blockType, results: true),
-                      (0..<n).allSatisfy({ type(of: frame.blockType, results: false, $0) == type(of: frame.blockType, results: true, $0) })
+                      (0..<n).allSatisfy({ context.isSubtype(type(of: frame.blockType, results: false, $0),
+                                                             of: type(of: frame.blockType, results: true, $0)) })
                 else { throw typeMismatch("if without else must produce its parameters", at: offset) }
             }
             if frame.kind != .function { pushTypes(of: frame.blockType, results: true) }
@@ -280,9 +346,9 @@ public struct FunctionValidator {
         case (.brIf, .index(let depth)):
             try pop(.i32, at: offset)
             let frame = try label(depth, at: offset)
-            let results = !labelUsesParameters(frame)
-            try popTypes(of: frame.blockType, results: results, at: offset)
-            pushTypes(of: frame.blockType, results: results)
+            let types = labelTypes(frame)
+            try popTypes(types, at: offset)
+            for t in types { push(t) }
         case (.brTable, .brTable(let targets, let defaultTarget)):
             try pop(.i32, at: offset)
             let defaultFrame = try label(defaultTarget, at: offset)
@@ -313,14 +379,32 @@ public struct FunctionValidator {
             try popTypes(callee.parameters, at: offset)
             for result in callee.results { push(result) }
         case (.callIndirect, .indexPair(let typeIndex, let tableIndex)):
-            let table = try context.table(tableIndex, at: offset)
-            guard table.elementType == .funcref else {
-                throw typeMismatch("call_indirect needs a funcref table", at: offset)
-            }
-            let callee = try context.type(at: typeIndex, offset: offset)
-            try pop(.i32, at: offset)
+            let (callee, index) = try indirectCallee(typeIndex, table: tableIndex, at: offset)
+            try pop(index, at: offset)
             try popTypes(callee.parameters, at: offset)
             for result in callee.results { push(result) }
+        case (.callRef, .index(let typeIndex)):
+            let callee = try context.functionType(at: typeIndex, offset: offset)
+            try pop(.ref(ReferenceType(nullable: true, .concrete(typeIndex))), at: offset)
+            try popTypes(callee.parameters, at: offset)
+            for result in callee.results { push(result) }
+        case (.returnCall, .index(let function)):
+            let callee = try context.functionType(ofFunction: function, at: offset)
+            try checkTailCallResults(callee, at: offset)
+            try popTypes(callee.parameters, at: offset)
+            markUnreachable()
+        case (.returnCallIndirect, .indexPair(let typeIndex, let tableIndex)):
+            let (callee, index) = try indirectCallee(typeIndex, table: tableIndex, at: offset)
+            try checkTailCallResults(callee, at: offset)
+            try pop(index, at: offset)
+            try popTypes(callee.parameters, at: offset)
+            markUnreachable()
+        case (.returnCallRef, .index(let typeIndex)):
+            let callee = try context.functionType(at: typeIndex, offset: offset)
+            try checkTailCallResults(callee, at: offset)
+            try pop(.ref(ReferenceType(nullable: true, .concrete(typeIndex))), at: offset)
+            try popTypes(callee.parameters, at: offset)
+            markUnreachable()
         case (.drop, _):
             _ = try pop(at: offset)
         case (.select, _):
@@ -335,78 +419,219 @@ public struct FunctionValidator {
             guard types.count == 1 else {
                 throw WasmParserError(.invalid, "invalid result arity", offset: offset)
             }
+            try context.checkValueType(types[0], at: offset)
             try pop(.i32, at: offset)
             try pop(types[0], at: offset)
             try pop(types[0], at: offset)
             push(types[0])
         case (.localGet, .index(let index)):
-            push(try local(index, at: offset))
+            let type = try local(index, at: offset)
+            if !type.isDefaultable && index >= UInt32(self.type.parameters.count) && isInitialized[index] == nil {
+                throw WasmParserError(.invalid, "uninitialized local \(index)", offset: offset)
+            }
+            push(type)
         case (.localSet, .index(let index)):
-            try pop(try local(index, at: offset), at: offset)
+            let type = try local(index, at: offset)
+            try pop(type, at: offset)
+            markInitialized(index, type)
         case (.localTee, .index(let index)):
             let type = try local(index, at: offset)
             try pop(type, at: offset)
+            markInitialized(index, type)
             push(type)
         case (.globalGet, .index(let index)):
             push(try context.global(index, at: offset).valueType)
         case (.globalSet, .index(let index)):
             let global = try context.global(index, at: offset)
             guard global.mutability == .variable else {
-                throw WasmParserError(.invalid, "global is immutable", offset: offset)
+                throw WasmParserError(.invalid, "immutable global: global is immutable", offset: offset)
             }
             try pop(global.valueType, at: offset)
         case (.tableGet, .index(let index)):
-            let table = try context.table(index, at: offset)
-            try pop(.i32, at: offset)
+            let (table, address) = try addressType(table: index, at: offset)
+            try pop(address, at: offset)
             push(table.elementType)
         case (.tableSet, .index(let index)):
-            let table = try context.table(index, at: offset)
+            let (table, address) = try addressType(table: index, at: offset)
             try pop(table.elementType, at: offset)
-            try pop(.i32, at: offset)
+            try pop(address, at: offset)
         case (.tableSize, .index(let index)):
-            _ = try context.table(index, at: offset)
-            push(.i32)
+            push(try addressType(table: index, at: offset).1)
         case (.tableGrow, .index(let index)):
-            let table = try context.table(index, at: offset)
-            try pop(.i32, at: offset)
+            let (table, address) = try addressType(table: index, at: offset)
+            try pop(address, at: offset)
             try pop(table.elementType, at: offset)
-            push(.i32)
+            push(address)
         case (.tableFill, .index(let index)):
-            let table = try context.table(index, at: offset)
-            try pop(.i32, at: offset)
+            let (table, address) = try addressType(table: index, at: offset)
+            try pop(address, at: offset)
             try pop(table.elementType, at: offset)
-            try pop(.i32, at: offset)
+            try pop(address, at: offset)
         case (.tableCopy, .indexPair(let destination, let source)):
-            let d = try context.table(destination, at: offset)
-            let s = try context.table(source, at: offset)
-            guard d.elementType == s.elementType else {
-                throw typeMismatch("table.copy between \(s.elementType) and \(d.elementType) tables", at: offset)
+            let (d, dAddress) = try addressType(table: destination, at: offset)
+            let (s, sAddress) = try addressType(table: source, at: offset)
+            guard context.isSubtype(s.elementType, of: d.elementType) else {
+                throw typeMismatch("table.copy from \(s.elementType) to \(d.elementType) table", at: offset)
             }
-            for _ in 0..<3 { try pop(.i32, at: offset) }
+            try pop(dAddress == .i64 && sAddress == .i64 ? .i64 : .i32, at: offset)
+            try pop(sAddress, at: offset)
+            try pop(dAddress, at: offset)
         case (.tableInit, .indexPair(let element, let tableIndex)):
-            let table = try context.table(tableIndex, at: offset)
+            let (table, address) = try addressType(table: tableIndex, at: offset)
             let elementType = try context.elementType(element, at: offset)
-            guard table.elementType == elementType else {
+            guard context.isSubtype(elementType, of: table.elementType) else {
                 throw typeMismatch("table.init of \(elementType) segment into \(table.elementType) table", at: offset)
             }
-            for _ in 0..<3 { try pop(.i32, at: offset) }
-        case (.refNull, .refType(let type)):
-            push(type)
+            try pop(.i32, at: offset)
+            try pop(.i32, at: offset)
+            try pop(address, at: offset)
+        case (.memorySize, .index(let memory)):
+            push(try addressType(memory: memory, at: offset))
+        case (.memoryGrow, .index(let memory)):
+            let address = try addressType(memory: memory, at: offset)
+            try pop(address, at: offset)
+            push(address)
+        case (.memoryFill, .index(let memory)):
+            let address = try addressType(memory: memory, at: offset)
+            try pop(address, at: offset)
+            try pop(.i32, at: offset)
+            try pop(address, at: offset)
+        case (.memoryCopy, .indexPair(let destination, let source)):
+            let d = try addressType(memory: destination, at: offset)
+            let s = try addressType(memory: source, at: offset)
+            try pop(d == .i64 && s == .i64 ? .i64 : .i32, at: offset)
+            try pop(s, at: offset)
+            try pop(d, at: offset)
+        case (.memoryInit, .indexPair(let data, let memory)):
+            let address = try addressType(memory: memory, at: offset)
+            try context.checkDataSegment(data, at: offset, use: &dataUse)
+            try pop(.i32, at: offset)
+            try pop(.i32, at: offset)
+            try pop(address, at: offset)
+        case (.refNull, .heapType(let heap)):
+            try context.checkHeapType(heap, at: offset)
+            push(.ref(ReferenceType(nullable: true, heap)))
         case (.refIsNull, _):
-            if let type = try pop(at: offset), !type.isReference {
-                throw typeMismatch("ref.is_null needs a reference, found \(type)", at: offset)
-            }
+            _ = try popReference(at: offset)
             push(.i32)
         case (.refFunc, .index(let function)):
             _ = try context.functionType(ofFunction: function, at: offset)
             guard context.isDeclared(function) else {
                 throw WasmParserError(.invalid, "undeclared function reference", offset: offset)
             }
-            push(.funcref)
+            push(context.referenceType(ofFunction: function))
+        case (.refAsNonNull, _):
+            let reference = try popReference(at: offset)
+            push(reference.map { .ref(ReferenceType(nullable: false, $0.heapType)) })
+        case (.brOnNull, .index(let depth)):
+            let reference = try popReference(at: offset)
+            let frame = try label(depth, at: offset)
+            let types = labelTypes(frame)
+            try popTypes(types, at: offset)
+            for t in types { push(t) }
+            push(reference.map { .ref(ReferenceType(nullable: false, $0.heapType)) })
+        case (.brOnNonNull, .index(let depth)):
+            let frame = try label(depth, at: offset)
+            let types = labelTypes(frame)
+            guard let last = types.last, case .ref(let target) = last else {
+                throw typeMismatch("br_on_non_null needs a label whose last value is a reference", at: offset)
+            }
+            let reference = try popReference(at: offset)
+            if let reference {
+                let nonNull = ReferenceType(nullable: false, reference.heapType)
+                guard context.isSubtype(nonNull, of: target) else {
+                    throw typeMismatch("br_on_non_null of \(reference) to a label of \(target)", at: offset)
+                }
+            }
+            let rest = Array(types.dropLast())
+            try popTypes(rest, at: offset)
+            for t in rest { push(t) }
+
+        // MARK: Exceptions
+        case (.throw, .index(let tag)):
+            let payload = try context.tagType(tag, at: offset)
+            try popTypes(payload.parameters, at: offset)
+            markUnreachable()
+        case (.throwRef, _):
+            try pop(.exnref, at: offset)
+            markUnreachable()
+        case (.tryTable, .tryTable(let bt, let clauses)):
+            try checkBlockType(bt, at: offset)
+            try popTypes(of: bt, results: false, at: offset)
+            // Catch labels are resolved outside the try_table, before its frame is pushed.
+            for clause in clauses { try checkCatch(clause, at: offset) }
+            pushControl(.tryTable, bt)
+        case (.catch, .index(let tag)):
+            let kind = controls[controls.count - 1].kind
+            guard kind == .try || kind == .catch else {
+                throw WasmParserError(.invalid, kind == .catchAll ? "catch after catch_all" : "catch without try", offset: offset)
+            }
+            let payload = try context.tagType(tag, at: offset)
+            let frame = try popControl(at: offset)
+            controls.append(ControlFrame(kind: .catch, blockType: frame.blockType, height: operands.count,
+                                         unreachable: false, initializationHeight: initialized.count))
+            for t in payload.parameters { push(t) }
+        case (.catchAll, _):
+            let kind = controls[controls.count - 1].kind
+            guard kind == .try || kind == .catch else {
+                throw WasmParserError(.invalid, kind == .catchAll ? "catch_all after catch_all" : "catch_all without try", offset: offset)
+            }
+            let frame = try popControl(at: offset)
+            controls.append(ControlFrame(kind: .catchAll, blockType: frame.blockType, height: operands.count,
+                                         unreachable: false, initializationHeight: initialized.count))
+        case (.delegate, .index(let depth)):
+            guard controls[controls.count - 1].kind == .try else {
+                throw WasmParserError(.invalid, "delegate without try", offset: offset)
+            }
+            let frame = try popControl(at: offset)
+            // The label is counted from outside the try block.
+            _ = try label(depth, at: offset)
+            pushTypes(of: frame.blockType, results: true)
+        case (.rethrow, .index(let depth)):
+            let frame = try label(depth, at: offset)
+            guard frame.kind == .catch || frame.kind == .catchAll else {
+                throw WasmParserError(.invalid, "invalid rethrow label", offset: offset)
+            }
+            markUnreachable()
         default:
             // The decoder pairs every opcode with its immediate kind, so this cannot happen for decoded input.
             throw WasmParserError(.malformed, "unexpected immediate for \(instruction.opcode.mnemonic)", offset: offset)
         }
+    }
+
+    /// The callee type of `call_indirect` through a table that must hold function references.
+    func indirectCallee(_ typeIndex: UInt32, table tableIndex: UInt32, at offset: Int) throws(WasmParserError) -> (FunctionType, index: ValueType) {
+        let table = try context.table(tableIndex, at: offset)
+        guard context.isSubtype(table.elementType, of: .funcref) else {
+            throw typeMismatch("call_indirect needs a table of functions, found \(table.elementType)", at: offset)
+        }
+        return (try context.functionType(at: typeIndex, offset: offset), table.is64 ? .i64 : .i32)
+    }
+
+    /// A tail call returns the callee's results as the caller's own.
+    func checkTailCallResults(_ callee: FunctionType, at offset: Int) throws(WasmParserError) {
+        guard callee.results.count == type.results.count,
+              zip(callee.results, type.results).allSatisfy({ context.isSubtype($0, of: $1) }) else {
+            throw typeMismatch("tail call to a function returning \(callee.results) from one returning \(type.results)", at: offset)
+        }
+    }
+
+    /// A `try_table` handler: the values it passes (payload, then `exnref` for the `_ref` forms) must suit its label.
+    func checkCatch(_ clause: CatchClause, at offset: Int) throws(WasmParserError) {
+        var passed: [ValueType] = []
+        if !clause.kind.catchesAll { passed = try context.tagType(clause.tag, at: offset).parameters }
+        if clause.kind.passesReference { passed.append(.ref(ReferenceType(nullable: false, .exn))) }
+        let frame = try label(clause.label, at: offset)
+        let expected = labelTypes(frame)
+        guard passed.count == expected.count, zip(passed, expected).allSatisfy({ context.isSubtype($0, of: $1) }) else {
+            throw typeMismatch("\(clause.kind.mnemonic) passes \(passed) to a label of \(expected)", at: offset)
+        }
+    }
+
+    mutating func markInitialized(_ index: UInt32, _ type: ValueType) {
+        guard !type.isDefaultable, isInitialized[index] == nil else { return }
+        isInitialized[index] = true
+        initialized.append(index)
     }
 }
 

@@ -1,27 +1,35 @@
 /// What function bodies and constant expressions are checked against: the module's index spaces
 /// (imports first), as the spec's validation context C.
 public struct ValidationContext: Sendable {
-    public let types: [FunctionType]
+    public let features: Features
+    public let types: [SubType]
+    /// Canonical type ID of each type index (see `TypeRegistry`): equal IDs are the same type.
+    public let canonicalTypeIDs: [Int]
     /// Type index of every function, imported ones first.
     public let functionTypeIndices: [UInt32]
     public let tables: [TableType]
     public let memories: [MemoryType]
     public let globals: [GlobalType]
     public let importedGlobalCount: Int
+    /// Type index of every tag, imported ones first.
+    public let tagTypeIndices: [UInt32]
     public let elementTypes: [ValueType]
     public let dataCount: UInt32?
     /// Functions that `ref.func` may name in a body: those referenced outside function bodies
-    /// (element segments, exports, global initializers).
+    /// (element segments, exports, global and table initializers).
     let declaredFunctions: [Bool]
 
     public init(module: Module) {
+        features = module.features
         types = module.types
+        canonicalTypeIDs = TypeRegistry.shared.canonicalize(module.types, groups: module.recursionGroups)
         functionTypeIndices = module.importedFunctionTypeIndices + module.functionTypeIndices
         tables = module.importedTables + module.tables
         memories = module.importedMemories + module.memories
         let imported = module.importedGlobals
         importedGlobalCount = imported.count
         globals = imported + module.globals.map(\.type)
+        tagTypeIndices = module.importedTags.map(\.typeIndex) + module.tags.map(\.typeIndex)
         elementTypes = module.elements.map(\.type)
         dataCount = module.dataCount
 
@@ -35,6 +43,7 @@ public struct ValidationContext: Sendable {
             }
         }
         for global in module.globals { declare(in: global.initializer) }
+        for case let initializer? in module.tableInitializers { declare(in: initializer) }
         for export in module.exports where export.kind == .function { declare(export.index) }
         for element in module.elements {
             if case .active(_, let offset) = element.mode { declare(in: offset) }
@@ -55,12 +64,29 @@ public struct ValidationContext: Sendable {
 
     public func functionType(ofFunction index: UInt32, at offset: Int) throws(WasmParserError) -> FunctionType {
         guard Int(index) < functionTypeIndices.count else { throw invalid("unknown function \(index)", at: offset) }
-        return try type(at: functionTypeIndices[Int(index)], offset: offset)
+        return try functionType(at: functionTypeIndices[Int(index)], offset: offset)
     }
 
-    public func type(at index: UInt32, offset: Int) throws(WasmParserError) -> FunctionType {
+    /// The function type at a type index (`unknown type` if there is none, a mismatch if it is a struct or array).
+    public func functionType(at index: UInt32, offset: Int) throws(WasmParserError) -> FunctionType {
         guard Int(index) < types.count else { throw invalid("unknown type \(index)", at: offset) }
-        return types[Int(index)]
+        guard let function = types[Int(index)].functionType else {
+            throw invalid("type mismatch: type \(index) is not a function type", at: offset)
+        }
+        return function
+    }
+
+    public func checkType(_ index: UInt32, at offset: Int) throws(WasmParserError) {
+        guard Int(index) < types.count else { throw invalid("unknown type \(index)", at: offset) }
+    }
+
+    /// Checks that every type index a value type names exists.
+    public func checkValueType(_ type: ValueType, at offset: Int) throws(WasmParserError) {
+        if case .ref(let r) = type, case .concrete(let index) = r.heapType { try checkType(index, at: offset) }
+    }
+
+    public func checkHeapType(_ type: HeapType, at offset: Int) throws(WasmParserError) {
+        if case .concrete(let index) = type { try checkType(index, at: offset) }
     }
 
     public func table(_ index: UInt32, at offset: Int) throws(WasmParserError) -> TableType {
@@ -75,6 +101,12 @@ public struct ValidationContext: Sendable {
     public func global(_ index: UInt32, at offset: Int) throws(WasmParserError) -> GlobalType {
         guard Int(index) < globals.count else { throw invalid("unknown global \(index)", at: offset) }
         return globals[Int(index)]
+    }
+
+    /// The payload type of a tag.
+    public func tagType(_ index: UInt32, at offset: Int) throws(WasmParserError) -> FunctionType {
+        guard Int(index) < tagTypeIndices.count else { throw invalid("unknown tag \(index)", at: offset) }
+        return try functionType(at: tagTypeIndices[Int(index)], offset: offset)
     }
 
     public func elementType(_ index: UInt32, at offset: Int) throws(WasmParserError) -> ValueType {
@@ -93,6 +125,12 @@ public struct ValidationContext: Sendable {
 
     func isDeclared(_ function: UInt32) -> Bool {
         Int(function) < declaredFunctions.count && declaredFunctions[Int(function)]
+    }
+
+    /// The type `ref.func` gives: the function's exact type with typed references, else `funcref`.
+    func referenceType(ofFunction index: UInt32) -> ValueType {
+        guard features.contains(.functionReferences) || features.contains(.gc) else { return .funcref }
+        return .ref(ReferenceType(nullable: false, .concrete(functionTypeIndices[Int(index)])))
     }
 }
 

@@ -12,8 +12,9 @@ public final class CompiledModule: @unchecked Sendable {
     let constants: [UnsafeMutablePointer<UInt64>?]
     /// A copy of the module's bytes that data segments point into.
     let bytes: UnsafeMutableRawBufferPointer
-    /// Process-wide type ID of each of the module's types.
+    /// Process-wide canonical type ID of each of the module's types (see `TypeRegistry`).
     let typeIDs: [Int]
+    let importedFunctionCount: Int
     /// Export position by name, shared by every instance.
     let exportIndex: [ExactName: Int]
     /// The defined functions' records, complete but for their instance context: instantiating copies them.
@@ -31,11 +32,11 @@ public final class CompiledModule: @unchecked Sendable {
         }
     }
 
-    /// Decodes, validates and translates `bytes`.
-    public convenience init(bytes: [UInt8]) throws(LoadError) {
+    /// Decodes, validates and translates `bytes`, accepting the proposals in `features`.
+    public convenience init(bytes: [UInt8], features: Features = .wasm3) throws(LoadError) {
         let module: Module
         do throws(WasmParserError) {
-            module = try Module.load(bytes)
+            module = try Module.load(bytes, features: features)
         } catch {
             throw .parse(error)
         }
@@ -80,8 +81,9 @@ public final class CompiledModule: @unchecked Sendable {
         var exportIndex: [ExactName: Int] = [:]
         for (i, export) in module.exports.enumerated() { exportIndex[ExactName(export.name)] = i }
         self.exportIndex = exportIndex
-        let typeIDs = module.types.map { TypeRegistry.shared.id(for: $0) }
+        let typeIDs = context.canonicalTypeIDs
         self.typeIDs = typeIDs
+        importedFunctionCount = imported
         functionTemplates = .allocate(capacity: max(translated.count, 1))
         for (i, f) in translated.enumerated() {
             (functionTemplates + i).initialize(to: FunctionInstance(
@@ -104,6 +106,22 @@ public final class CompiledModule: @unchecked Sendable {
     /// start function. Throws `LinkError` for unresolvable imports and `Trap` for failures while initializing.
     public func instantiate(store: Store, imports: Imports = Imports()) throws -> Instance {
         try Instantiation(module: self, store: store, imports: imports).run()
+    }
+
+    /// The function type at a type index in canonical form (the type a host function must have to be
+    /// imported where the module expects this type); nil if the index is not a function type.
+    public func canonicalFunctionType(at typeIndex: UInt32) -> FunctionType? {
+        module.functionType(at: typeIndex).map(canonical)
+    }
+
+    /// A type of this module in the store's canonical form: concrete heap types become canonical IDs.
+    public func canonical(_ type: ValueType) -> ValueType {
+        guard case .ref(let r) = type, case .concrete(let index) = r.heapType, Int(index) < typeIDs.count else { return type }
+        return .ref(ReferenceType(nullable: r.isNullable, .concrete(UInt32(typeIDs[Int(index)]))))
+    }
+
+    public func canonical(_ type: FunctionType) -> FunctionType {
+        FunctionType(parameters: type.parameters.map(canonical), results: type.results.map(canonical))
     }
 }
 
@@ -142,6 +160,11 @@ public final class Instance {
 
     public func table(_ name: String) -> Table? {
         if case .table(let t)? = export(name) { return t }
+        return nil
+    }
+
+    public func tag(_ name: String) -> Tag? {
+        if case .tag(let t)? = export(name) { return t }
         return nil
     }
 }

@@ -25,7 +25,7 @@ public struct Memory {
     public var pageCount: Int { storage.pointee.pageCount }
 
     public var type: MemoryType {
-        MemoryType(limits: Limits(min: UInt64(pageCount), max: storage.pointee.declaredMax))
+        MemoryType(limits: Limits(min: UInt64(pageCount), max: storage.pointee.declaredMax), is64: storage.pointee.is64)
     }
 
     /// Grows by `pages`; returns the previous page count, or nil if the limits forbid it.
@@ -97,7 +97,7 @@ public struct Table {
     public var count: Int { storage.pointee.count }
     public var type: TableType {
         TableType(elementType: storage.pointee.elementType,
-                  limits: Limits(min: UInt64(count), max: storage.pointee.declaredMax))
+                  limits: Limits(min: UInt64(count), max: storage.pointee.declaredMax), is64: storage.pointee.is64)
     }
 
     public func get(_ index: Int) throws(Trap) -> Value {
@@ -131,11 +131,22 @@ public struct Global {
     }
 }
 
+/// An exception tag: exceptions are matched by tag identity (each defined tag is distinct; an imported
+/// tag is the exporter's).
+public struct Tag {
+    public let store: Store
+    public let address: Int
+
+    /// The payload's types (canonical).
+    public var type: FunctionType { FunctionType(parameters: store.tags[address].payload, results: []) }
+}
+
 public enum ExternalValue {
     case function(Function)
     case table(Table)
     case memory(Memory)
     case global(Global)
+    case tag(Tag)
 
     var kindName: String {
         switch self {
@@ -143,6 +154,7 @@ public enum ExternalValue {
         case .table: return "table"
         case .memory: return "memory"
         case .global: return "global"
+        case .tag: return "tag"
         }
     }
 }

@@ -1,8 +1,8 @@
 import WasmParser
 
 /// Instantiation, step by step as the spec defines it: resolve and check imports, allocate functions,
-/// tables, memories and globals, evaluate segment initializers, apply active segments in order (trapping on
-/// out-of-bounds, keeping what was written before), then run the start function.
+/// tables, memories, tags and globals, evaluate segment initializers, apply active segments in order
+/// (trapping on out-of-bounds, keeping what was written before), then run the start function.
 struct Instantiation {
     let compiled: CompiledModule
     let store: Store
@@ -24,11 +24,30 @@ struct Instantiation {
         return actualMax <= expectedMax
     }
 
+    /// Subtyping of canonical value types (import matching across modules).
+    func isSubtype(_ a: ValueType, of b: ValueType) -> Bool {
+        guard case .ref(let x) = a, case .ref(let y) = b else { return a == b }
+        if x.isNullable && !y.isNullable { return false }
+        switch (x.heapType, y.heapType) {
+        case (.concrete(let i), .concrete(let j)):
+            return TypeRegistry.shared.isSubtype(Int(i), of: Int(j))
+        case (.abstract(let p), .abstract(let q)):
+            return p == q || (p == p.bottom && q.top == p.top) || (q == .any && p.top == .any)
+                || (q == .eq && [.i31, .struct, .array].contains(p))
+        case (.concrete, .abstract(let q)):
+            return x.hierarchy == q || (q == .any && x.hierarchy == .any)
+        case (.abstract(let p), .concrete):
+            return p == p.bottom && p.top == y.hierarchy
+        }
+    }
+
     func run() throws -> Instance {
         var functionAddresses: [Int] = []
         var tables: [UnsafeMutablePointer<TableStorage>] = []
-        var memory: UnsafeMutablePointer<MemoryStorage>?
+        var memories: [UnsafeMutablePointer<MemoryStorage>] = []
         var globals: [UnsafeMutablePointer<UInt64>] = []
+        var globalTypes: [GlobalType] = []
+        var tagAddresses: [Int] = []
 
         for item in module.imports {
             guard let value = imports.lookup(module: item.module, name: item.name) else {
@@ -40,22 +59,35 @@ struct Instantiation {
             switch (item.descriptor, value) {
             case (.function(let typeIndex), .function(let f)):
                 guard f.store === store else { throw incompatible("function belongs to another store") }
-                let expected = module.types[Int(typeIndex)]
-                guard f.type == expected else { throw incompatible("expected \(expected), found \(f.type)") }
+                let expected = compiled.typeIDs[Int(typeIndex)]
+                guard TypeRegistry.shared.isSubtype(store.functions[f.address].typeID, of: expected) else {
+                    throw incompatible("expected \(compiled.canonical(module.functionType(at: typeIndex)!)), found \(f.type)")
+                }
                 functionAddresses.append(f.address)
             case (.table(let expected), .table(let t)):
-                guard t.type.elementType == expected.elementType, limitsMatch(t.type.limits, expected.limits) else {
+                let elementType = compiled.canonical(expected.elementType)
+                guard t.type.is64 == expected.is64, t.type.elementType == elementType, limitsMatch(t.type.limits, expected.limits) else {
                     throw incompatible("expected \(expected), found \(t.type)")
                 }
                 tables.append(t.storage)
             case (.memory(let expected), .memory(let m)):
-                guard limitsMatch(m.type.limits, expected.limits) else {
+                guard m.type.is64 == expected.is64, limitsMatch(m.type.limits, expected.limits) else {
                     throw incompatible("expected \(expected), found \(m.type)")
                 }
-                memory = m.storage
+                memories.append(m.storage)
             case (.global(let expected), .global(let g)):
-                guard g.type == expected else { throw incompatible("expected \(expected), found \(g.type)") }
+                let expectedType = compiled.canonical(expected.valueType)
+                let matches = g.type.mutability == expected.mutability
+                    && (expected.mutability == .variable ? g.type.valueType == expectedType : isSubtype(g.type.valueType, of: expectedType))
+                guard matches else { throw incompatible("expected \(expected), found \(g.type)") }
                 globals.append(g.cell)
+                globalTypes.append(g.type)
+            case (.tag(let expected), .tag(let t)):
+                guard t.store === store else { throw incompatible("tag belongs to another store") }
+                guard store.tags[t.address].typeID == compiled.typeIDs[Int(expected.typeIndex)] else {
+                    throw incompatible("expected a tag of \(compiled.canonical(module.functionType(at: expected.typeIndex)!)), found \(t.type)")
+                }
+                tagAddresses.append(t.address)
             default:
                 throw incompatible("expected \(item.descriptor.kind), found \(value.kindName)")
             }
@@ -76,7 +108,6 @@ struct Instantiation {
         store.modules.append(compiled)
 
         // Function records are copied from the module's template, then bound to this instance.
-        let internedTypes = compiled.typeIDs
         let first = store.addFunctions(from: compiled.functionTemplates, count: compiled.functions.count)
         functionAddresses.reserveCapacity(functionAddresses.count + compiled.functions.count)
         for i in 0..<compiled.functions.count {
@@ -84,30 +115,44 @@ struct Instantiation {
             store.functions[first + i].namesIndex = namesIndex
             functionAddresses.append(first + i)
         }
-        for type in module.tables {
-            let table = store.defineTable(type)
-            tables.append(table.storage)
-        }
         for type in module.memories {
             guard let defined = store.defineMemory(type) else {
                 throw LinkError("cannot allocate a memory of \(type.limits.min) pages")
             }
-            memory = defined.storage
+            memories.append(defined.storage)
+        }
+        let memory = memories.first
+        for tag in module.tags {
+            let payload = module.functionType(at: tag.typeIndex)!.parameters.map(compiled.canonical)
+            tagAddresses.append(store.addTag(typeID: compiled.typeIDs[Int(tag.typeIndex)], payload: payload).address)
         }
 
         let functionPointer = store.allocateRaw(Int.self, count: functionAddresses.count)
         functionPointer.initialize(from: functionAddresses, count: functionAddresses.count)
         let typeIDs = store.allocateRaw(Int.self, count: module.types.count)
-        typeIDs.initialize(from: internedTypes, count: module.types.count)
+        typeIDs.initialize(from: compiled.typeIDs, count: module.types.count)
+        let tagPointer = store.allocateRaw(Int.self, count: tagAddresses.count)
+        tagPointer.initialize(from: tagAddresses, count: tagAddresses.count)
 
-        // Globals: initializers may read imported globals only (Wasm 2.0).
+        // Globals, in order: an initializer may read imported globals and (3.0) the globals defined before it.
         for global in module.globals {
-            let cell = store.newGlobalCell(try evaluate(global.initializer, globals: globals, functions: functionAddresses))
-            if global.type.valueType == .v128 {
-                cell[1] = try evaluateHigh(global.initializer, globals: globals)
-            }
+            let value = try evaluate(global.initializer, globals: globals, functions: functionAddresses)
+            let cell = store.newGlobalCell(value.low)
+            cell[1] = value.high
             globals.append(cell)
+            globalTypes.append(GlobalType(valueType: compiled.canonical(global.type.valueType), mutability: global.type.mutability))
         }
+        // Tables: filled with null, or with their initializer's value.
+        for (i, type) in module.tables.enumerated() {
+            let table = store.defineTable(TableType(elementType: compiled.canonical(type.elementType), limits: type.limits, is64: type.is64))
+            if let initializer = module.tableInitializers[i] {
+                let fill = try evaluate(initializer, globals: globals, functions: functionAddresses).low
+                table.storage.pointee.elements.update(repeating: fill, count: table.storage.pointee.count)
+            }
+            tables.append(table.storage)
+        }
+        let memoryPointer = store.allocateRaw(UnsafeMutablePointer<MemoryStorage>.self, count: memories.count)
+        memoryPointer.initialize(from: memories, count: memories.count)
         let globalPointer = store.allocateRaw(UnsafeMutablePointer<UInt64>.self, count: globals.count)
         globalPointer.initialize(from: globals, count: globals.count)
         let tablePointer = store.allocateRaw(UnsafeMutablePointer<TableStorage>.self, count: tables.count)
@@ -121,7 +166,7 @@ struct Instantiation {
             case .functions(let indices):
                 references = indices.map { UInt64(functionAddresses[Int($0)]) + 1 }
             case .expressions(let expressions):
-                for e in expressions { references.append(try evaluate(e, globals: globals, functions: functionAddresses)) }
+                for e in expressions { references.append(try evaluate(e, globals: globals, functions: functionAddresses).low) }
             }
             let storage = store.allocateRaw(UInt64.self, count: references.count)
             storage.initialize(from: references, count: references.count)
@@ -135,7 +180,7 @@ struct Instantiation {
 
         context.initialize(to: InstanceContext(memory: memory, globals: globalPointer, functions: functionPointer,
                                                tables: tablePointer, typeIDs: typeIDs, elements: elementPointer,
-                                               data: dataPointer))
+                                               data: dataPointer, memories: memoryPointer, tags: tagPointer))
 
         var exports: [(name: String, value: ExternalValue)] = []
         for export in module.exports {
@@ -143,10 +188,9 @@ struct Instantiation {
             switch export.kind {
             case .function: value = .function(Function(store: store, address: functionAddresses[Int(export.index)]))
             case .table: value = .table(Table(store: store, storage: tables[Int(export.index)]))
-            case .memory: value = .memory(Memory(store: store, storage: memory!))
-            case .global:
-                let type = (module.importedGlobals + module.globals.map(\.type))[Int(export.index)]
-                value = .global(Global(store: store, cell: globals[Int(export.index)], type: type))
+            case .memory: value = .memory(Memory(store: store, storage: memories[Int(export.index)]))
+            case .global: value = .global(Global(store: store, cell: globals[Int(export.index)], type: globalTypes[Int(export.index)]))
+            case .tag: value = .tag(Tag(store: store, address: tagAddresses[Int(export.index)]))
             }
             exports.append((export.name, value))
         }
@@ -156,10 +200,13 @@ struct Instantiation {
         for (i, segment) in module.elements.enumerated() {
             switch segment.mode {
             case .active(let tableIndex, let offsetExpression):
-                let offset = UInt64(UInt32(truncatingIfNeeded: try evaluate(offsetExpression, globals: globals, functions: functionAddresses)))
                 let table = tables[Int(tableIndex)]
+                var offset = try evaluate(offsetExpression, globals: globals, functions: functionAddresses).low
+                if !table.pointee.is64 { offset = UInt64(UInt32(truncatingIfNeeded: offset)) }
                 let count = UInt64(elementPointer[i].count)
-                guard offset + count <= UInt64(table.pointee.count) else { throw Trap(.outOfBoundsTableAccess) }
+                guard offset <= UInt64(table.pointee.count), count <= UInt64(table.pointee.count) - offset else {
+                    throw Trap(.outOfBoundsTableAccess)
+                }
                 if count > 0 {
                     let references = elementPointer[i].pointer.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)
                     (table.pointee.elements + Int(offset)).update(from: references, count: Int(count))
@@ -172,10 +219,14 @@ struct Instantiation {
             }
         }
         for (i, segment) in module.data.enumerated() {
-            guard case .active(_, let offsetExpression) = segment.mode else { continue }
-            let offset = UInt64(UInt32(truncatingIfNeeded: try evaluate(offsetExpression, globals: globals, functions: functionAddresses)))
+            guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
+            let memory = memories[Int(memoryIndex)]
+            var offset = try evaluate(offsetExpression, globals: globals, functions: functionAddresses).low
+            if !memory.pointee.is64 { offset = UInt64(UInt32(truncatingIfNeeded: offset)) }
             let count = UInt64(dataPointer[i].count)
-            guard let memory, offset + count <= UInt64(memory.pointee.byteCount) else { throw Trap(.outOfBoundsMemoryAccess) }
+            guard offset <= UInt64(memory.pointee.byteCount), count <= UInt64(memory.pointee.byteCount) - offset else {
+                throw Trap(.outOfBoundsMemoryAccess)
+            }
             if count > 0 {
                 (memory.pointee.base + Int(offset)).copyMemory(from: dataPointer[i].pointer.unsafelyUnwrapped, byteCount: Int(count))
             }
@@ -187,33 +238,35 @@ struct Instantiation {
         return instance
     }
 
-    /// The high half of a v128 constant expression (`v128.const` or `global.get` of a v128 global).
-    func evaluateHigh(_ expression: ConstantExpression, globals: [UnsafeMutablePointer<UInt64>]) throws -> UInt64 {
-        switch expression.instructions.last?.immediate {
-        case .v128(let v): return v.high
-        case .index(let index): return globals[Int(index)][1]
-        default: throw LinkError("unsupported v128 constant expression")
+    /// Evaluates a validated constant expression (constants, `ref.null`, `ref.func`, `global.get`, and the
+    /// extended-constant integer arithmetic) to its slot encoding; `high` is a v128's second slot.
+    func evaluate(_ expression: ConstantExpression, globals: [UnsafeMutablePointer<UInt64>], functions: [Int]) throws -> (low: UInt64, high: UInt64) {
+        var stack: [(low: UInt64, high: UInt64)] = []
+        func binary(_ op: (UInt64, UInt64) -> UInt64) throws {
+            guard stack.count >= 2 else { throw LinkError("malformed constant expression") }
+            let b = stack.removeLast(), a = stack.removeLast()
+            stack.append((op(a.low, b.low), 0))
         }
-    }
-
-    /// Evaluates a validated constant expression to its slot encoding (a v128's low half).
-    func evaluate(_ expression: ConstantExpression, globals: [UnsafeMutablePointer<UInt64>], functions: [Int]) throws -> UInt64 {
-        guard let instruction = expression.instructions.last else { return 0 }
-        switch instruction.immediate {
-        case .i32(let v): return UInt64(UInt32(bitPattern: v))
-        case .i64(let v): return UInt64(bitPattern: v)
-        case .f32(let bits): return UInt64(bits)
-        case .f64(let bits): return bits
-        case .v128(let v): return v.low
-        case .refType: return 0
-        case .index(let index):
-            switch instruction.opcode {
-            case .refFunc: return UInt64(functions[Int(index)]) + 1
-            case .globalGet: return globals[Int(index)].pointee
-            default: break
+        for instruction in expression.instructions {
+            switch (instruction.opcode, instruction.immediate) {
+            case (_, .i32(let v)): stack.append((UInt64(UInt32(bitPattern: v)), 0))
+            case (_, .i64(let v)): stack.append((UInt64(bitPattern: v), 0))
+            case (_, .f32(let bits)): stack.append((UInt64(bits), 0))
+            case (_, .f64(let bits)): stack.append((bits, 0))
+            case (_, .v128(let v)): stack.append((v.low, v.high))
+            case (.refNull, _): stack.append((0, 0))
+            case (.refFunc, .index(let index)): stack.append((UInt64(functions[Int(index)]) + 1, 0))
+            case (.globalGet, .index(let index)): stack.append((globals[Int(index)][0], globals[Int(index)][1]))
+            case (.i32Add, _): try binary { UInt64(UInt32(truncatingIfNeeded: $0) &+ UInt32(truncatingIfNeeded: $1)) }
+            case (.i32Sub, _): try binary { UInt64(UInt32(truncatingIfNeeded: $0) &- UInt32(truncatingIfNeeded: $1)) }
+            case (.i32Mul, _): try binary { UInt64(UInt32(truncatingIfNeeded: $0) &* UInt32(truncatingIfNeeded: $1)) }
+            case (.i64Add, _): try binary { $0 &+ $1 }
+            case (.i64Sub, _): try binary { $0 &- $1 }
+            case (.i64Mul, _): try binary { $0 &* $1 }
+            default: throw LinkError("unsupported constant expression \(instruction.opcode.mnemonic)")
             }
-        default: break
         }
-        throw LinkError("unsupported constant expression \(instruction.opcode.mnemonic)")
+        guard stack.count == 1 else { throw LinkError("malformed constant expression") }
+        return stack[0]
     }
 }

@@ -10,9 +10,9 @@ import WasmParser
 extension Store {
     func invoke(_ address: Int, _ arguments: [Value]) throws(Trap) -> [Value] {
         guard address >= 0, address < functionCount else { throw Trap(.host("no function at address \(address)")) }
-        let type = TypeRegistry.shared.type(functions[address].typeID)
+        let type = self.type(ofFunction: address)
         guard arguments.count == type.parameters.count,
-              zip(arguments, type.parameters).allSatisfy({ $0.type == $1 }) else {
+              zip(arguments, type.parameters).allSatisfy({ matches($0, $1) }) else {
             throw Trap(.host("arguments \(arguments) do not match parameters \(type.parameters)"))
         }
         prepareStack()
@@ -100,10 +100,11 @@ extension Store {
         }
     }
 
-    /// Calls a host function with its arguments (and room for results) at `fp`.
+    /// Calls a host function with its arguments (and room for results) at `fp`. Returns true when the host
+    /// threw a Wasm exception: it is in `pendingException`, to be raised at the call site.
     @inline(never)
     func callHost(_ function: UnsafeMutablePointer<FunctionInstance>, _ fp: UnsafeMutablePointer<UInt64>,
-                  context: UnsafeMutablePointer<InstanceContext>, fuel: Int64) throws(Trap) {
+                  context: UnsafeMutablePointer<InstanceContext>, fuel: Int64) throws(Trap) -> Bool {
         let savedDepth = depthInUse, savedStack = stackInUse
         depthInUse = runDepth
         stackInUse = (fp - stack.unsafelyUnwrapped) + function.pointee.frameSize
@@ -117,9 +118,15 @@ extension Store {
         }
         do {
             try hostFunctions[function.pointee.hostIndex](Caller(store: self, context: context), fp)
+            return false
         } catch {
-            if case .exit = error.reason { throw error }
-            throw fault(error.reason, fuel: fuel)
+            switch error.reason {
+            case .exit: throw error
+            case .exception(let exception):
+                pendingException = try adopt(exception)
+                return true
+            default: throw fault(error.reason, fuel: fuel)
+            }
         }
     }
 
@@ -724,29 +731,29 @@ extension Store {
                     memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
                     runMemoryMoved = false
                 }
-            case .call, .callIndirect:
+            case .call, .callIndirect, .callRef:
                 let immediate = pc.pointee
                 pc += 1
                 let callee: Int
-                if unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .call {
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .call:
                     callee = context.pointee.functions[Int(truncatingIfNeeded: immediate)]
-                } else {
-                    let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
-                    let index = u32(fp[x])
-                    guard Int(index) < table.pointee.count else { throw fault(.undefinedElement, fuel: fuel) }
-                    let reference = table.pointee.elements[Int(index)]
-                    guard reference != 0 else { throw fault(.uninitializedElement(index), fuel: fuel) }
+                case .callRef:
+                    let reference = fp[x]
+                    guard reference != 0 else { throw fault(.nullFunctionReference, fuel: fuel) }
                     callee = Int(truncatingIfNeeded: reference &- 1)
-                    guard functions[callee].typeID == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else {
-                        throw fault(.indirectCallTypeMismatch, fuel: fuel)
-                    }
+                default:
+                    callee = try indirectCallee(context, immediate, tableIndex(w, fp[x], 8), fuel: fuel)
                 }
                 let calleeFP = fp + d
                 let function = functions + callee
                 if interruptHandle.flag.load(ordering: .relaxed) { throw fault(.interrupted, fuel: fuel) }
                 guard let code = function.pointee.code else {
                     // Host function: arguments and results in place at the callee's frame.
-                    try callHost(function, calleeFP, context: context, fuel: fuel)
+                    if try callHost(function, calleeFP, context: context, fuel: fuel) {
+                        let landing = try raise(pendingException, pc: pc, fp: fp, fuel: fuel)
+                        (pc, fp, context) = (landing.pc, landing.fp, landing.context)
+                    }
                     memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
                     memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
                     runMemoryMoved = true
@@ -762,6 +769,57 @@ extension Store {
                 frame.pointee.function = callee
                 runDepth &+= 1
                 fp = calleeFP
+                Store.initializeFrame(fp + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
+                pc = code
+                let calleeContext = function.pointee.context.unsafelyUnwrapped
+                if calleeContext != context {
+                    context = calleeContext
+                    memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
+                    memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                    runMemoryMoved = true
+                }
+            // Tail calls: the arguments move to the frame's base and the callee replaces the current function;
+            // the call stack does not grow. Charged and checked like a return (a tail-recursive loop meets a check).
+            case .returnCall, .returnCallIndirect, .returnCallRef:
+                let immediate = pc.pointee
+                fuel &-= Int64(pc[1])
+                pc += 2
+                let callee: Int
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .returnCall:
+                    callee = context.pointee.functions[Int(truncatingIfNeeded: immediate)]
+                case .returnCallRef:
+                    let reference = fp[x]
+                    guard reference != 0 else { throw fault(.nullFunctionReference, fuel: fuel) }
+                    callee = Int(truncatingIfNeeded: reference &- 1)
+                default:
+                    callee = try indirectCallee(context, immediate, tableIndex(w, fp[x], 8), fuel: fuel)
+                }
+                if fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
+                    throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
+                }
+                let function = functions + callee
+                var i = 0
+                let argumentCount = function.pointee.paramSlots
+                while i < argumentCount {
+                    fp[i] = fp[d + i]
+                    i += 1
+                }
+                guard let code = function.pointee.code else {
+                    // A host function returns its results at the frame's base; then this function returns.
+                    if try callHost(function, fp, context: context, fuel: fuel) {
+                        let landing = try raise(pendingException, pc: pc, fp: fp, fuel: fuel)
+                        (pc, fp, context) = (landing.pc, landing.fp, landing.context)
+                    } else {
+                        pc = Store.returnStub
+                    }
+                    memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
+                    memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                    runMemoryMoved = true
+                    continue
+                }
+                guard fp + function.pointee.frameSize <= stackLimit else { throw fault(.callStackExhausted, fuel: fuel) }
+                if runDepth == runEntryDepth { runEntry = callee } else { framesBase[runDepth - 1].function = callee }
                 Store.initializeFrame(fp + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
                 pc = code
                 let calleeContext = function.pointee.context.unsafelyUnwrapped
@@ -835,6 +893,62 @@ extension Store {
                 if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
                 guard address &+ 4 <= memSize else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 storeRaw(memBase, address, u32(fp[y]))
+            // Memory64 (a 64-bit memory 0): the whole slot is the address, and address + offset must not wrap.
+            case .load64I32:
+                var offset = UInt64(y)
+                if y == 0xFFFF { offset = pc.pointee; pc += 1 }
+                guard let address = address64(fp[x], offset, 4, memSize) else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                fp[d] = UInt64(loadRaw(memBase, address, UInt32.self))
+            case .load64I64:
+                var offset = UInt64(y)
+                if y == 0xFFFF { offset = pc.pointee; pc += 1 }
+                guard let address = address64(fp[x], offset, 8, memSize) else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                fp[d] = loadRaw(memBase, address, UInt64.self)
+            case .load64I328s, .load64I328u, .load64I648s, .load64I648u:
+                var offset = UInt64(y)
+                if y == 0xFFFF { offset = pc.pointee; pc += 1 }
+                guard let address = address64(fp[x], offset, 1, memSize) else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                let byte = loadRaw(memBase, address, UInt8.self)
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .load64I328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
+                case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
+                default: fp[d] = UInt64(byte)
+                }
+            case .load64I3216s, .load64I3216u, .load64I6416s, .load64I6416u:
+                var offset = UInt64(y)
+                if y == 0xFFFF { offset = pc.pointee; pc += 1 }
+                guard let address = address64(fp[x], offset, 2, memSize) else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                let half = loadRaw(memBase, address, UInt16.self)
+                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                case .load64I3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
+                case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
+                default: fp[d] = UInt64(half)
+                }
+            case .load64I6432s, .load64I6432u:
+                var offset = UInt64(y)
+                if y == 0xFFFF { offset = pc.pointee; pc += 1 }
+                guard let address = address64(fp[x], offset, 4, memSize) else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                let word = loadRaw(memBase, address, UInt32.self)
+                fp[d] = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .load64I6432s
+                    ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
+            case .store64I32, .store64I64, .store648, .store6416, .store6432:
+                var offset = UInt64(d)
+                if d == 0xFFFF { offset = pc.pointee; pc += 1 }
+                let op = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self)
+                let width: UInt64 = op == .store64I64 ? 8 : op == .store648 ? 1 : op == .store6416 ? 2 : 4
+                guard let address = address64(fp[x], offset, width, memSize) else { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
+                switch op {
+                case .store64I64: storeRaw(memBase, address, fp[y])
+                case .store648: storeRaw(memBase, address, UInt8(truncatingIfNeeded: fp[y]))
+                case .store6416: storeRaw(memBase, address, UInt16(truncatingIfNeeded: fp[y]))
+                default: storeRaw(memBase, address, u32(fp[y]))
+                }
+            case .memoryOther:
+                if let reason = memoryInstruction(w, pc, fp, context) { throw fault(reason, fuel: fuel) }
+                pc += 2
+                memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
+                memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+                runMemoryMoved = true
             case .memorySize:
                 fp[d] = memSize / UInt64(MemoryType.pageSize)
             case .memoryGrow:
@@ -869,38 +983,45 @@ extension Store {
                 pc += 1
 
             // MARK: tables and references
+            // Tables: bits 8..<16 of the word are the index widths (bit 8: the table, or the destination, is
+            // 64-bit; bit 9: the source table is), so i32 indices are read as their low 32 bits.
             case .tableGet:
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
-                let index = Int(u32(fp[x]))
-                guard index < table.pointee.count else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
-                fp[d] = table.pointee.elements[index]
+                let index = tableIndex(w, fp[x], 8)
+                guard index < UInt64(table.pointee.count) else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
+                fp[d] = table.pointee.elements[Int(index)]
             case .tableSet:
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
-                let index = Int(u32(fp[x]))
-                guard index < table.pointee.count else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
-                table.pointee.elements[index] = fp[y]
+                let index = tableIndex(w, fp[x], 8)
+                guard index < UInt64(table.pointee.count) else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
+                table.pointee.elements[Int(index)] = fp[y]
             case .tableSize:
                 fp[d] = UInt64(context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)].pointee.count)
                 pc += 1
             case .tableGrow:
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
-                fp[d] = table.pointee.grow(by: UInt64(u32(fp[y])), fill: fp[x]).map { UInt64($0) } ?? 0xFFFF_FFFF
+                let is64 = w & 0x100 != 0
+                fp[d] = table.pointee.grow(by: tableIndex(w, fp[y], 8), fill: fp[x]).map { UInt64($0) } ?? (is64 ? .max : 0xFFFF_FFFF)
             case .tableFill:
                 let table = context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
-                let index = UInt64(u32(fp[d])), count = UInt64(u32(fp[y]))
-                guard index &+ count <= UInt64(table.pointee.count) else { throw fault(.outOfBoundsTableAccess, fuel: fuel) }
+                let index = tableIndex(w, fp[d], 8), count = tableIndex(w, fp[y], 8)
+                guard index <= UInt64(table.pointee.count), count <= UInt64(table.pointee.count) - index else {
+                    throw fault(.outOfBoundsTableAccess, fuel: fuel)
+                }
                 (table.pointee.elements + Int(index)).update(repeating: fp[x], count: Int(count))
             case .tableCopy:
                 let immediate = pc.pointee
                 pc += 1
                 let destination = context.pointee.tables[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)]
                 let source = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
-                let d0 = UInt64(u32(fp[d])), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
-                guard d0 &+ count <= UInt64(destination.pointee.count), s0 &+ count <= UInt64(source.pointee.count) else {
+                let d0 = tableIndex(w, fp[d], 8), s0 = tableIndex(w, fp[x], 9)
+                let count = w & 0x300 == 0x300 ? fp[y] : UInt64(u32(fp[y]))
+                guard d0 <= UInt64(destination.pointee.count), count <= UInt64(destination.pointee.count) - d0,
+                      s0 <= UInt64(source.pointee.count), count <= UInt64(source.pointee.count) - s0 else {
                     throw fault(.outOfBoundsTableAccess, fuel: fuel)
                 }
                 (destination.pointee.elements + Int(d0)).update(from: source.pointee.elements + Int(s0), count: Int(count))
@@ -909,8 +1030,9 @@ extension Store {
                 pc += 1
                 let segment = context.pointee.elements + Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)
                 let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
-                let d0 = UInt64(u32(fp[d])), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
-                guard d0 &+ count <= UInt64(table.pointee.count), s0 &+ count <= UInt64(segment.pointee.count) else {
+                let d0 = tableIndex(w, fp[d], 8), s0 = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
+                guard d0 <= UInt64(table.pointee.count), count <= UInt64(table.pointee.count) - d0,
+                      s0 &+ count <= UInt64(segment.pointee.count) else {
                     throw fault(.outOfBoundsTableAccess, fuel: fuel)
                 }
                 if count > 0 {
@@ -925,6 +1047,39 @@ extension Store {
                 pc += 1
             case .refIsNull:
                 fp[d] = fp[x] == 0 ? 1 : 0
+            case .refAsNonNull:
+                let reference = fp[x]
+                guard reference != 0 else { throw fault(.nullReference, fuel: fuel) }
+                fp[d] = reference
+            case .brIfNull:
+                if fp[x] == 0 {
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
+                } else {
+                    pc += 1
+                }
+            case .brIfNonNull:
+                if fp[x] != 0 {
+                    try takeBranch(&pc, start, &fuel, costShift: 32)
+                } else {
+                    pc += 1
+                }
+
+            // MARK: exceptions
+            case .throw:
+                let tag = context.pointee.tags[Int(truncatingIfNeeded: pc.pointee)]
+                pc += 1
+                let exception = newException(tag: tag, payload: fp + d)
+                let landing = try raise(exception, pc: pc, fp: fp, fuel: fuel)
+                (pc, fp, context) = (landing.pc, landing.fp, landing.context)
+                memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
+                memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
+            case .throwRef:
+                let reference = fp[x]
+                guard reference != 0 else { throw fault(.nullExceptionReference, fuel: fuel) }
+                let landing = try raise(Int(truncatingIfNeeded: reference &- 1), pc: pc, fp: fp, fuel: fuel)
+                (pc, fp, context) = (landing.pc, landing.fp, landing.context)
+                memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)
+                memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
             // MARK: SIMD and v128 globals (see SIMDExecution)
             case .v128:
                 let consumed = SIMDExecution.execute(w, pc, fp, context, memBase, memSize)
@@ -936,6 +1091,18 @@ extension Store {
 }
 
 @inline(__always) func u32(_ slot: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: slot) }
+
+/// A table index operand: the whole slot for a 64-bit table (flag `bit` of the word set), else its low 32 bits.
+@inline(__always) func tableIndex(_ w: UInt64, _ slot: UInt64, _ bit: UInt64) -> UInt64 {
+    (w >> bit) & 1 != 0 ? slot : UInt64(UInt32(truncatingIfNeeded: slot))
+}
+
+/// The address of a `width`-byte access at `base + offset` in a 64-bit memory of `size` bytes, or nil when it
+/// is out of bounds (including when the sum wraps around).
+@inline(__always) func address64(_ base: UInt64, _ offset: UInt64, _ width: UInt64, _ size: UInt64) -> UInt64? {
+    let (address, overflow) = base.addingReportingOverflow(offset)
+    return !overflow && address <= size && width <= size &- address ? address : nil
+}
 @inline(__always) func s32(_ slot: UInt64) -> Int32 { Int32(truncatingIfNeeded: slot) }
 @inline(__always) func s64(_ slot: UInt64) -> Int64 { Int64(bitPattern: slot) }
 @inline(__always) func rotl(_ v: UInt32, _ k: UInt32) -> UInt32 { (v &<< k) | (v &>> (32 &- (k & 31))) }

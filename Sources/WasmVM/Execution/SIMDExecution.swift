@@ -51,16 +51,21 @@ enum SIMDExecution {
              .v128Load8Splat, .v128Load16Splat, .v128Load32Splat, .v128Load64Splat, .v128Store, .v128Load8Lane,
              .v128Load16Lane, .v128Load32Lane, .v128Load64Lane, .v128Store8Lane, .v128Store16Lane, .v128Store32Lane,
              .v128Store64Lane, .v128Load32Zero, .v128Load64Zero:
-            return access(w, pc, fp, memBase, memSize)
+            let info = pc[1]
+            let memory = info >> 32
+            guard memory != 0 else { return access(w, pc, fp, memBase, memSize) }
+            let storage = context.pointee.memories[Int(truncatingIfNeeded: memory)]
+            return access(w, pc, fp, storage.pointee.base, UInt64(storage.pointee.byteCount))
         default:
             return compute(w, pc, fp)
         }
     }
 
-    /// The first extra word of a memory instruction: the offset, and log2 of the bytes accessed (the opcode
-    /// table's natural alignment, put there by the translator) in bits 32..<40.
-    static func memoryWord(offset: UInt64, _ opcode: Opcode) -> UInt64 {
-        offset | UInt64(opcode.info.naturalAlignment) << 32
+    /// The second extra word of a memory instruction (the first is the offset): log2 of the bytes accessed
+    /// (the opcode table's natural alignment, put there by the translator) in bits 0..<8, the lane in 8..<16,
+    /// a 64-bit address flag at bit 16, the memory index in bits 32..<64.
+    static func memoryWord(_ opcode: Opcode, memory: UInt32, is64: Bool, lane: UInt8) -> UInt64 {
+        UInt64(opcode.info.naturalAlignment) | UInt64(lane) << 8 | (is64 ? 1 << 16 : 0) | UInt64(memory) << 32
     }
 
     /// Executes a register-only SIMD instruction. Returns the number of extra words it consumed.
@@ -396,9 +401,9 @@ enum SIMDExecution {
         return 0
     }
 
-    /// Executes a SIMD instruction that touches linear memory. The offset and width are in the first extra word
-    /// (see `memoryWord`), the lane (for lane loads and stores) in the second. Returns the extra words consumed, or -1 when the access is
-    /// out of bounds.
+    /// Executes a SIMD instruction that touches linear memory (`memBase`/`memSize` are its memory's). The
+    /// offset is the first extra word, width, lane and address size the second (see `memoryWord`). Returns
+    /// the extra words consumed, or -1 when the access is out of bounds.
     @inline(__always)
     static func access(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                        _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64) -> Int {
@@ -406,9 +411,10 @@ enum SIMDExecution {
         let x = Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)
         let y = Int(truncatingIfNeeded: w >> 48)
         let opcode = opcode(w)
-        let address = UInt64(UInt32(truncatingIfNeeded: fp[x])) &+ (pc[0] & 0xFFFF_FFFF)
-        let width = UInt64(1) << ((pc[0] >> 32) & 0xFF)
-        guard address &+ width <= memSize else { return -1 }
+        let info = pc[1]
+        let base = info & (1 << 16) != 0 ? fp[x] : UInt64(UInt32(truncatingIfNeeded: fp[x]))
+        let width = UInt64(1) << (info & 0xFF)
+        guard let address = address64(base, pc[0], width, memSize) else { return -1 }
         let p = UnsafeRawPointer(memBase + Int(truncatingIfNeeded: address))
         switch opcode {
         case .v128Load: write(fp, d, SIMD2<UInt64>(p.loadUnaligned(as: UInt64.self), (p + 8).loadUnaligned(as: UInt64.self)))
@@ -431,41 +437,37 @@ enum SIMDExecution {
         case .v128Load64Zero: write(fp, d, SIMD2<UInt64>(p.loadUnaligned(as: UInt64.self), 0))
         case .v128Load8Lane:
             var v = u8(read(fp, y))
-            v[lane(pc + 1, 16)] = p.load(as: UInt8.self)
+            v[memoryLane(info, 16)] = p.load(as: UInt8.self)
             write(fp, d, bits(v))
-            return 2
         case .v128Load16Lane:
             var v = u16(read(fp, y))
-            v[lane(pc + 1, 8)] = p.loadUnaligned(as: UInt16.self)
+            v[memoryLane(info, 8)] = p.loadUnaligned(as: UInt16.self)
             write(fp, d, bits(v))
-            return 2
         case .v128Load32Lane:
             var v = u32(read(fp, y))
-            v[lane(pc + 1, 4)] = p.loadUnaligned(as: UInt32.self)
+            v[memoryLane(info, 4)] = p.loadUnaligned(as: UInt32.self)
             write(fp, d, bits(v))
-            return 2
         case .v128Load64Lane:
             var v = read(fp, y)
-            v[lane(pc + 1, 2)] = p.loadUnaligned(as: UInt64.self)
+            v[memoryLane(info, 2)] = p.loadUnaligned(as: UInt64.self)
             write(fp, d, v)
-            return 2
         case .v128Store8Lane:
-            UnsafeMutableRawPointer(mutating: p).storeBytes(of: u8(read(fp, y))[lane(pc + 1, 16)], as: UInt8.self)
-            return 2
+            UnsafeMutableRawPointer(mutating: p).storeBytes(of: u8(read(fp, y))[memoryLane(info, 16)], as: UInt8.self)
         case .v128Store16Lane:
-            UnsafeMutableRawPointer(mutating: p).storeBytes(of: u16(read(fp, y))[lane(pc + 1, 8)], as: UInt16.self)
-            return 2
+            UnsafeMutableRawPointer(mutating: p).storeBytes(of: u16(read(fp, y))[memoryLane(info, 8)], as: UInt16.self)
         case .v128Store32Lane:
-            UnsafeMutableRawPointer(mutating: p).storeBytes(of: u32(read(fp, y))[lane(pc + 1, 4)], as: UInt32.self)
-            return 2
+            UnsafeMutableRawPointer(mutating: p).storeBytes(of: u32(read(fp, y))[memoryLane(info, 4)], as: UInt32.self)
         case .v128Store64Lane:
-            UnsafeMutableRawPointer(mutating: p).storeBytes(of: read(fp, y)[lane(pc + 1, 2)], as: UInt64.self)
-            return 2
+            UnsafeMutableRawPointer(mutating: p).storeBytes(of: read(fp, y)[memoryLane(info, 2)], as: UInt64.self)
         default:
             break
         }
-        return 1
+        return 2
     }
+
+    /// The lane of a lane load or store (validated below `count`), from its memory word.
+    @inline(__always)
+    static func memoryLane(_ info: UInt64, _ count: Int) -> Int { Int(truncatingIfNeeded: (info >> 8) & 0xFF) & (count - 1) }
 
     // MARK: Lane views and helpers
 

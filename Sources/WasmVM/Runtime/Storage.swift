@@ -14,8 +14,10 @@ struct MemoryStorage {
     /// The most pages it may grow to: its declared maximum, capped by the store's limit.
     var maxPages: Int
     var declaredMax: UInt64?
+    /// Indexed by i64 (memory64).
+    var is64: Bool
 
-    /// Bytes of address space reserved for this memory: room for its maximum, so it never moves.
+    /// Bytes of address space reserved at `base`: normally room for the maximum, so the memory never moves.
     var reservedBytes: Int
 
     var pageCount: Int { byteCount / MemoryType.pageSize }
@@ -23,6 +25,10 @@ struct MemoryStorage {
     /// Returns the reservation to the pool (zeroed by `madvise(MADV_DONTNEED)`, which drops the pages even
     /// if swapped out, and made inaccessible again), or unmaps it when the pool is full.
     func release() {
+        MemoryStorage.release(base, byteCount: byteCount, reservedBytes: reservedBytes)
+    }
+
+    static func release(_ base: UnsafeMutableRawPointer, byteCount: Int, reservedBytes: Int) {
         if byteCount > 0 {
             madvise(base, byteCount, MADV_DONTNEED)
             mprotect(base, byteCount, PROT_NONE)
@@ -30,20 +36,32 @@ struct MemoryStorage {
         MemoryPool.shared.recycle(base, reservedBytes)
     }
 
+    /// Reservations above this are attempted but may be refused by the system (address space, overcommit
+    /// policy); a memory then reserves less and moves when it outgrows it.
+    static let largestReservation = 1 << 40
+
     /// Reserves address space for the memory's maximum (`PROT_NONE`, nothing committed) and makes the
     /// initial pages accessible; the kernel hands out zero pages when first touched, so a module declaring
-    /// megabytes costs only what it uses. Growing is an `mprotect`: the base never moves. Returns nil if the
-    /// system refuses the mapping.
-    static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?) -> UnsafeMutablePointer<MemoryStorage>? {
+    /// megabytes costs only what it uses. Growing is an `mprotect`: the base never moves — unless the
+    /// maximum was too large to reserve (a 64-bit memory with a huge or no maximum), in which case the
+    /// reservation starts smaller and the memory is copied to a larger one when it outgrows it. Returns nil
+    /// if the system refuses the mapping.
+    static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?, is64: Bool = false) -> UnsafeMutablePointer<MemoryStorage>? {
         let bytes = pages * MemoryType.pageSize
-        let reserved = Swift.max(Swift.max(pages, maxPages) * MemoryType.pageSize, 4096)
-        guard let base = MemoryPool.shared.take(reserved) else { return nil }
+        var reserved = Swift.max(Swift.min(Swift.max(pages, maxPages), largestReservation / MemoryType.pageSize) * MemoryType.pageSize, 4096)
+        var base = MemoryPool.shared.take(reserved)
+        while base == nil && reserved / 2 >= Swift.max(bytes, 4096) {
+            reserved /= 2
+            base = MemoryPool.shared.take(reserved)
+        }
+        guard let base else { return nil }
         if bytes > 0 && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0 {
             MemoryPool.shared.recycle(base, reserved)
             return nil
         }
         let storage = UnsafeMutablePointer<MemoryStorage>.allocate(capacity: 1)
-        storage.initialize(to: MemoryStorage(base: base, byteCount: bytes, maxPages: maxPages, declaredMax: declaredMax, reservedBytes: reserved))
+        storage.initialize(to: MemoryStorage(base: base, byteCount: bytes, maxPages: maxPages, declaredMax: declaredMax,
+                                             is64: is64, reservedBytes: reserved))
         return storage
     }
 
@@ -54,11 +72,33 @@ struct MemoryStorage {
         guard delta <= UInt64(maxPages), old + Int(delta) <= maxPages else { return nil }
         if delta == 0 { return old }
         let newBytes = (old + Int(delta)) * MemoryType.pageSize
-        guard newBytes <= reservedBytes, mprotect(base + byteCount, newBytes - byteCount, PROT_READ | PROT_WRITE) == 0 else {
-            return nil
+        if newBytes > reservedBytes {
+            guard move(toHold: newBytes) else { return nil }
         }
+        guard mprotect(base + byteCount, newBytes - byteCount, PROT_READ | PROT_WRITE) == 0 else { return nil }
         byteCount = newBytes
         return old
+    }
+
+    /// Copies the memory to a larger reservation (at least twice the current one, at most the maximum).
+    mutating func move(toHold bytes: Int) -> Bool {
+        let limit = maxPages * MemoryType.pageSize
+        var reserved = Swift.min(Swift.max(bytes, reservedBytes * 2), Swift.max(limit, bytes))
+        var newBase = MemoryPool.shared.take(reserved)
+        while newBase == nil && reserved > bytes {
+            reserved = Swift.max(bytes, reserved / 2)
+            newBase = MemoryPool.shared.take(reserved)
+        }
+        guard let newBase, mprotect(newBase, bytes, PROT_READ | PROT_WRITE) == 0 else {
+            if let newBase { MemoryPool.shared.recycle(newBase, reserved) }
+            return false
+        }
+        if byteCount > 0 { newBase.copyMemory(from: base, byteCount: byteCount) }
+        MemoryStorage.release(base, byteCount: byteCount, reservedBytes: reservedBytes)
+        base = newBase
+        reservedBytes = reserved
+        // The new pages beyond the copied ones are already accessible; `grow` makes the same range accessible again.
+        return true
     }
 }
 
@@ -103,13 +143,16 @@ struct TableStorage {
     var count: Int
     var maxCount: Int
     var declaredMax: UInt64?
+    /// Canonical (see `TypeRegistry`).
     var elementType: ValueType
+    var is64: Bool
 
-    static func allocate(count: Int, maxCount: Int, declaredMax: UInt64?, elementType: ValueType, fill: UInt64 = 0) -> UnsafeMutablePointer<TableStorage> {
+    static func allocate(count: Int, maxCount: Int, declaredMax: UInt64?, elementType: ValueType, is64: Bool, fill: UInt64 = 0) -> UnsafeMutablePointer<TableStorage> {
         let elements = UnsafeMutablePointer<UInt64>.allocate(capacity: Swift.max(count, 1))
         elements.initialize(repeating: fill, count: Swift.max(count, 1))
         let storage = UnsafeMutablePointer<TableStorage>.allocate(capacity: 1)
-        storage.initialize(to: TableStorage(elements: elements, count: count, maxCount: maxCount, declaredMax: declaredMax, elementType: elementType))
+        storage.initialize(to: TableStorage(elements: elements, count: count, maxCount: maxCount, declaredMax: declaredMax,
+                                            elementType: elementType, is64: is64))
         return storage
     }
 
@@ -167,4 +210,27 @@ struct InstanceContext {
     var typeIDs: UnsafeMutablePointer<Int>
     var elements: UnsafeMutablePointer<SegmentStorage>
     var data: UnsafeMutablePointer<SegmentStorage>
+    /// Every memory in the module's memory index space (`memory` is the first, kept apart for the hot path).
+    var memories: UnsafeMutablePointer<UnsafeMutablePointer<MemoryStorage>>
+    /// Store address of each tag in the module's tag index space.
+    var tags: UnsafeMutablePointer<Int>
+}
+
+/// An exception tag in the store: every defined tag is a distinct identity, shared by whoever imports it.
+struct TagInstance {
+    /// Canonical ID of its function type.
+    var typeID: Int
+    /// The payload's types (canonical) and the slots they take.
+    var payload: [ValueType]
+    var slotCount: Int
+}
+
+/// A thrown exception: its tag and payload slots. Referenced by `exnref` values as index + 1.
+struct ExceptionObject {
+    var tag: Int
+    var payload: [UInt64]
+    /// Whether a reference to it exists beyond the exception in flight (`catch_ref`, legacy `catch` kept
+    /// for `rethrow`, or the host saw it). An exception that was never exposed is freed when `catch` takes
+    /// its payload.
+    var exposed: Bool
 }

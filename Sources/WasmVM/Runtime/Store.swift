@@ -7,7 +7,8 @@ import WasmParser
 
 /// Limits an embedder sets on everything that runs in a store.
 public struct ResourceLimits: Sendable {
-    /// Most pages any memory may grow to (never more than 65536).
+    /// Most pages any memory may grow to (a 32-bit memory never beyond 65536, 4 GiB; a 64-bit one may be
+    /// allowed more).
     public var maxMemoryPages: Int = 65536
     /// Most elements any table may grow to.
     public var maxTableElements: Int = 10_000_000
@@ -35,6 +36,13 @@ public final class Store {
     var names: [NameSection?] = []
     /// Keeps compiled code alive as long as functions refer to it.
     var modules: [CompiledModule] = []
+
+    var tags: [TagInstance] = []
+    /// Exceptions thrown in this store (see `ExceptionObject`), and the indices of freed ones to reuse.
+    var exceptions: [ExceptionObject] = []
+    var freeExceptions: [Int] = []
+    /// An exception a host function threw, waiting for the interpreter to unwind to a handler.
+    var pendingException = 0
 
     var memories: [UnsafeMutablePointer<MemoryStorage>] = []
     var tables: [UnsafeMutablePointer<TableStorage>] = []
@@ -91,7 +99,7 @@ public final class Store {
     /// Asks the running guest to stop (see `interruptHandle` for other threads).
     public func interrupt() { interruptHandle.interrupt() }
 
-    func internType(_ type: FunctionType) -> Int { TypeRegistry.shared.id(for: type) }
+    func internType(_ type: FunctionType) -> Int { TypeRegistry.shared.intern(type) }
 
     /// Makes room for `count` more functions at once.
     func reserveFunctions(_ count: Int) {
@@ -131,7 +139,7 @@ public final class Store {
         return cell
     }
 
-    func type(ofFunction address: Int) -> FunctionType { TypeRegistry.shared.type(functions[address].typeID) }
+    func type(ofFunction address: Int) -> FunctionType { TypeRegistry.shared.type(functions[address].typeID).functionType! }
 
     /// Appends `count` function records copied from `template`, returning the first address.
     func addFunctions(from template: UnsafePointer<FunctionInstance>, count: Int) -> Int {
@@ -165,7 +173,7 @@ public final class Store {
         defineFunction(type: type, raw: { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
             let results = try body(caller, Value.load(type.parameters, from: slots))
             guard results.count == type.results.count,
-                  zip(results, type.results).allSatisfy({ $0.type == $1 }) else {
+                  zip(results, type.results).allSatisfy({ caller.store.matches($0, $1) }) else {
                 throw Trap(.host("host function returned \(results) for results \(type.results)"))
             }
             Value.store(results, to: slots)
@@ -174,16 +182,27 @@ public final class Store {
 
     /// Defines a memory; nil if the system cannot map its initial size.
     public func defineMemory(_ type: MemoryType) -> Memory? {
-        guard let storage = MemoryStorage.allocate(pages: Int(type.limits.min), maxPages: memoryLimit(type), declaredMax: type.limits.max) else {
+        guard let storage = MemoryStorage.allocate(pages: Int(type.limits.min), maxPages: memoryLimit(type),
+                                                   declaredMax: type.limits.max, is64: type.is64) else {
             return nil
         }
         memories.append(storage)
         return Memory(store: self, storage: storage)
     }
 
+    /// Defines an exception tag with the payload `type` (no results); each call makes a distinct tag.
+    public func defineTag(_ type: FunctionType) -> Tag {
+        addTag(typeID: internType(type), payload: type.parameters)
+    }
+
+    func addTag(typeID: Int, payload: [ValueType]) -> Tag {
+        tags.append(TagInstance(typeID: typeID, payload: payload, slotCount: FunctionTranslator.slotCount(payload)))
+        return Tag(store: self, address: tags.count - 1)
+    }
+
     public func defineTable(_ type: TableType) -> Table {
         let storage = TableStorage.allocate(count: Int(type.limits.min), maxCount: tableLimit(type),
-                                            declaredMax: type.limits.max, elementType: type.elementType)
+                                            declaredMax: type.limits.max, elementType: type.elementType, is64: type.is64)
         tables.append(storage)
         return Table(store: self, storage: storage)
     }
@@ -194,12 +213,14 @@ public final class Store {
         return global
     }
 
+    /// The most pages a memory may have: its declared maximum, the store's limit, and 4 GiB for a 32-bit memory.
     func memoryLimit(_ type: MemoryType) -> Int {
-        Swift.min(Int(type.limits.max ?? MemoryType.maxPages), limits.maxMemoryPages, Int(MemoryType.maxPages))
+        let ceiling = type.is64 ? UInt64(1) << 48 : MemoryType.maxPages
+        return Swift.min(Int(clamping: Swift.min(type.limits.max ?? ceiling, ceiling)), limits.maxMemoryPages)
     }
 
     func tableLimit(_ type: TableType) -> Int {
-        Swift.min(Int(type.limits.max ?? UInt64(UInt32.max)), limits.maxTableElements)
+        Swift.min(Int(clamping: type.limits.max ?? (type.is64 ? UInt64.max : UInt64(UInt32.max))), limits.maxTableElements)
     }
 }
 
@@ -278,29 +299,5 @@ final class StackPool: @unchecked Sendable {
             munmap(stacks.values, stacks.valueCount * 8)
             munmap(stacks.frames, stacks.frameCount * MemoryLayout<CallFrame>.stride)
         }
-    }
-}
-
-/// Function types interned process-wide: a type's ID is fixed once computed, so compiled modules compute
-/// theirs once and instantiating (per request, in a fresh store) hashes nothing. `call_indirect` compares IDs.
-final class TypeRegistry: @unchecked Sendable {
-    static let shared = TypeRegistry()
-    let lock = NSLock()
-    var ids: [FunctionType: Int] = [:]
-    var types: [FunctionType] = []
-
-    func id(for type: FunctionType) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        if let id = ids[type] { return id }
-        types.append(type)
-        ids[type] = types.count - 1
-        return types.count - 1
-    }
-
-    func type(_ id: Int) -> FunctionType {
-        lock.lock()
-        defer { lock.unlock() }
-        return types[id]
     }
 }

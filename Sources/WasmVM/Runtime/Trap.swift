@@ -11,6 +11,15 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case uninitializedElement(UInt32)
         case indirectCallTypeMismatch
         case callStackExhausted
+        /// `call_ref`/`return_call_ref` of a null reference.
+        case nullFunctionReference
+        /// `ref.as_non_null` of null.
+        case nullReference
+        /// `throw_ref` of null.
+        case nullExceptionReference
+        /// A Wasm exception no handler caught. A host function throws one into its caller the same way:
+        /// `throw Trap(.exception(WasmException(tag: tag, payload: [...])))`.
+        case exception(WasmException)
         case fuelExhausted
         case interrupted
         /// The guest asked to exit (WASI `proc_exit`); not an error for a command module.
@@ -51,6 +60,10 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case .uninitializedElement(let index): return "uninitialized element \(index)"
         case .indirectCallTypeMismatch: return "indirect call type mismatch"
         case .callStackExhausted: return "call stack exhausted"
+        case .nullFunctionReference: return "null function reference"
+        case .nullReference: return "null reference"
+        case .nullExceptionReference: return "null exception reference"
+        case .exception(let e): return e.description
         case .fuelExhausted: return "fuel exhausted"
         case .interrupted: return "interrupted"
         case .exit(let code): return "exit with code \(code)"
@@ -66,6 +79,39 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
             if backtrace.count > 8 { text += " <- ... (\(backtrace.count - 8) more)" }
         }
         return text
+    }
+}
+
+/// A WebAssembly exception: its tag and payload. It reaches the embedder as `Trap.Reason.exception` when
+/// no handler catches it; a host function throws one into the guest the same way.
+public struct WasmException: Sendable, Equatable, CustomStringConvertible {
+    /// The tag's address in its store (compare with `Tag.address`, or use `isTag`).
+    public let tagAddress: Int
+    public let payload: [Value]
+    /// The exception object in its store, so that an exception passing through a host function keeps its
+    /// identity when rethrown; nil for a new exception made by the host.
+    let reference: Int?
+    let store: ObjectIdentifier?
+
+    /// A new exception of `tag` (its payload must match the tag's parameter types).
+    public init(tag: Tag, payload: [Value]) {
+        tagAddress = tag.address
+        self.payload = payload
+        reference = nil
+        store = ObjectIdentifier(tag.store)
+    }
+
+    init(tagAddress: Int, payload: [Value], reference: Int?, store: ObjectIdentifier) {
+        self.tagAddress = tagAddress
+        self.payload = payload
+        self.reference = reference
+        self.store = store
+    }
+
+    public func isTag(_ tag: Tag) -> Bool { tag.address == tagAddress }
+
+    public var description: String {
+        "uncaught exception (tag \(tagAddress), payload [\(payload.map(\.description).joined(separator: ", "))])"
     }
 }
 

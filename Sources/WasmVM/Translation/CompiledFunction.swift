@@ -15,6 +15,34 @@ struct CompiledFunction {
     var constants: [UInt64]
     var frameSize: Int
     var functionIndex: UInt32
+    /// Exception handlers, in the order their ranges open (an inner handler comes after its parent).
+    var handlers: [ExceptionHandler] = []
+}
+
+/// Where exceptions thrown in a range of a function's code are caught (a `try_table`, or a legacy `try`
+/// body). Covers the instructions whose *next* pc lies in `start + 1 ... end`: for a call that is the
+/// return address, for `throw` the word after it. When no clause matches, the search goes on at `parent`
+/// (the enclosing handler, or for `delegate` the one at its label), then in the caller.
+struct ExceptionHandler {
+    var start: Int32
+    var end: Int32
+    var parent: Int32
+    var clauses: [HandlerClause]
+
+    func covers(_ pc: Int) -> Bool { Int(start) < pc && pc <= Int(end) }
+}
+
+struct HandlerClause {
+    /// The module's tag index; nil catches every exception.
+    var tag: UInt32?
+    /// Code offset of the landing; `returnTarget` returns from the function with the delivered values.
+    var target: Int32
+    /// Frame slot receiving the payload (its values in consecutive slots), or -1.
+    var payloadSlot: Int32
+    /// Frame slot receiving the exception reference, or -1.
+    var referenceSlot: Int32
+
+    static let returnTarget: Int32 = -1
 }
 
 public struct TranslationError: Error, CustomStringConvertible, Sendable {

@@ -11,10 +11,12 @@ extension InternalOp {
              .addBrIfI32LeS, .addBrIfI32LeU, .addBrIfI32GeS, .addBrIfI32GeU, .addBrIfI64Eq, .addBrIfI64Ne,
              .addBrIfI64LtS, .addBrIfI64LtU, .addBrIfI64GtS, .addBrIfI64GtU, .addBrIfI64LeS, .addBrIfI64LeU,
              .addBrIfI64GeS, .addBrIfI64GeU,
-             .call, .callIndirect, .return, .returnValue, .globalGet, .globalSet, .select,
+             .call, .callIndirect, .callRef, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
-             .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl:
+             .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl, .brIfNull, .brIfNonNull, .throw:
             return 1
+        case .returnCall, .returnCallIndirect, .returnCallRef, .memoryOther:
+            return 2
         default:
             return 0
         }
@@ -24,8 +26,17 @@ extension InternalOp {
 private func pad(_ s: String) -> String { s + String(repeating: " ", count: max(1, 6 - s.count)) }
 
 extension InternalOp {
-    var isLoad: Bool { rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432u.rawValue }
-    var isStore: Bool { rawValue >= InternalOp.storeI32.rawValue && rawValue <= InternalOp.store32.rawValue }
+    var isLoad: Bool {
+        (rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432u.rawValue)
+            || (rawValue >= InternalOp.load64I32.rawValue && rawValue <= InternalOp.load64I6432u.rawValue)
+    }
+    var isStore: Bool {
+        (rawValue >= InternalOp.storeI32.rawValue && rawValue <= InternalOp.store32.rawValue)
+            || (rawValue >= InternalOp.store64I32.rawValue && rawValue <= InternalOp.store6432.rawValue)
+    }
+    var isBranch: Bool {
+        (rawValue >= InternalOp.br.rawValue && rawValue <= InternalOp.brTable.rawValue) || self == .brIfNull || self == .brIfNonNull
+    }
 }
 
 extension CompiledFunction {
@@ -49,8 +60,7 @@ extension CompiledFunction {
                 let opcode = SIMDExecution.opcode(w)
                 text += " \(opcode.mnemonic)"
                 switch opcode.info.immediate {
-                case .memarg: extra = 1
-                case .memargLane: extra = 2
+                case .memarg, .memargLane: extra = 2
                 case .shuffle: extra = 2
                 case .lane: extra = 1
                 default: extra = opcode == .v128Bitselect ? 1 : 0
@@ -63,7 +73,7 @@ extension CompiledFunction {
             for k in 0..<extra where i + 1 + k < code.count {
                 let e = code[i + 1 + k]
                 let isTarget = !op.isLoad && !op.isStore && op != .call && op != .v128 && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
-                    && (op.rawValue >= InternalOp.br.rawValue && op.rawValue <= InternalOp.brTable.rawValue)
+                    && op.isBranch
                 let fused = op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue
                 text += !isTarget ? " [\(e)]" : fused
                     ? " s\((e >> 32) & 0xFFFF) ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 48))"
@@ -71,6 +81,13 @@ extension CompiledFunction {
             }
             lines.append(text)
             i += 1 + extra
+        }
+        for (h, handler) in handlers.enumerated() {
+            let clauses = handler.clauses.map { c in
+                "\(c.tag.map { "tag \($0)" } ?? "all") ->\(c.target == HandlerClause.returnTarget ? "return" : "\(c.target)")"
+                    + (c.payloadSlot >= 0 ? " payload s\(c.payloadSlot)" : "") + (c.referenceSlot >= 0 ? " ref s\(c.referenceSlot)" : "")
+            }
+            lines.append("; handler \(h): (\(handler.start), \(handler.end)] parent \(handler.parent): \(clauses.joined(separator: "; "))")
         }
         return lines.joined(separator: "\n")
     }

@@ -27,7 +27,8 @@ struct FunctionTranslator {
     }
 
     struct Control {
-        enum Kind { case function, block, loop, `if`, `else` }
+        /// `try` is a legacy try block in its body, `catch` one in a catch or catch_all body.
+        enum Kind { case function, block, loop, `if`, `else`, tryTable, `try`, `catch` }
         var kind: Kind
         var height: Int
         /// Parameter and result sizes in slots (a v128 takes two), and their types.
@@ -47,8 +48,33 @@ struct FunctionTranslator {
         var dead = false
         /// The rest of this frame is unreachable (after br, return, unreachable, br_table).
         var unreachable = false
+        /// Exception handlers (`try_table` clauses) whose target is this label, patched when it is bound.
+        var pendingCatches: [(handler: Int, clause: Int)] = []
+        /// The handler covering this frame's body while it is open (`try_table`, and legacy `try` until
+        /// its first `catch`); nil for other frames.
+        var handler: Int?
+        /// Legacy `try`: its handler (also after its body, for later catch clauses), and the scratch slot
+        /// where a catch keeps the caught exception for `rethrow`.
+        var tryHandler: Int?
+        var exceptionSlot = 0
 
         var labelArity: Int { kind == .loop ? paramCount : resultCount }
+    }
+
+    /// An exception handler under construction (see `ExceptionHandler`); slots resolve at `finish()`.
+    struct HandlerBuilder {
+        var start: Int
+        var end = 0
+        var parent: Int
+        var clauses: [ClauseBuilder] = []
+    }
+
+    struct ClauseBuilder {
+        var tag: UInt32?
+        /// Code offset of the landing (patched when a forward label is bound); `returnTarget` for the function's label.
+        var target = 0
+        var payload: Location?
+        var reference: Location?
     }
 
     struct Fixup {
@@ -96,12 +122,13 @@ struct FunctionTranslator {
     }
     var instructionCount = 0
     var segmentStart = 0
+    var handlers: [HandlerBuilder] = []
 
     init(context: ValidationContext, functionIndex: UInt32, body: FunctionBody) throws(TranslationError) {
         self.context = context
         self.functionIndex = functionIndex
         let typeIndex = context.functionTypeIndices[Int(functionIndex)]
-        type = context.types[Int(typeIndex)]
+        type = context.types[Int(typeIndex)].functionType!
         let locals = UInt64(type.parameters.count) + UInt64(body.localCount)
         guard locals < 60_000 else {
             throw TranslationError(functionIndex: functionIndex, message: "\(locals) locals; the interpreter supports fewer than 60000")
@@ -333,10 +360,15 @@ struct FunctionTranslator {
 
     /// Marks the current position as a branch target: instructions before it can no longer be retargeted.
     mutating func bindLabel() {
+        forgetLastInstruction()
+        segmentStart = instructionCount
+    }
+
+    /// Instructions before this point can no longer be retargeted or fused with what follows.
+    mutating func forgetLastInstruction() {
         lastProducer = nil
         lastCompare = nil
         lastAdd = nil
-        segmentStart = instructionCount
     }
 
     mutating func patch(_ branch: (word: Int, instruction: Int), to target: Int) {
@@ -519,7 +551,7 @@ struct FunctionTranslator {
         case .empty: return ([], [])
         case .value(let t): return ([], [t])
         case .typeIndex(let i):
-            let t = context.types[Int(i)]
+            let t = context.types[Int(i)].functionType!
             return (t.parameters, t.results)
         }
     }
@@ -556,8 +588,21 @@ struct FunctionTranslator {
             }
             code[fixup.word] |= UInt64(slot) << fixup.shift
         }
+        func slot(_ location: Location?) -> Int32 {
+            switch location {
+            case .temporary(let position)?: return Int32(base + position)
+            case .constant(let index)?: return Int32(localCount + index)
+            case .local(let index)?: return Int32(index)
+            case nil: return -1
+            }
+        }
+        let exceptionHandlers = handlers.map { h in
+            ExceptionHandler(start: Int32(h.start), end: Int32(h.end), parent: Int32(h.parent), clauses: h.clauses.map { c in
+                HandlerClause(tag: c.tag, target: Int32(c.target), payloadSlot: slot(c.payload), referenceSlot: slot(c.reference))
+            })
+        }
         return CompiledFunction(code: code, paramSlots: paramSlotCount, resultSlots: resultSlotCount,
                                 localsEnd: localCount, constants: constants, frameSize: frameSize,
-                                functionIndex: functionIndex)
+                                functionIndex: functionIndex, handlers: exceptionHandlers)
     }
 }

@@ -209,6 +209,24 @@ enum InternalOp: UInt16 {
     case store8
     case store16
     case store32
+    case load64I32
+    case load64I64
+    case load64I328s
+    case load64I328u
+    case load64I3216s
+    case load64I3216u
+    case load64I648s
+    case load64I648u
+    case load64I6416s
+    case load64I6416u
+    case load64I6432s
+    case load64I6432u
+    case store64I32
+    case store64I64
+    case store648
+    case store6416
+    case store6432
+    case memoryOther
     case memorySize
     case memoryGrow
     case memoryFill
@@ -225,6 +243,15 @@ enum InternalOp: UInt16 {
     case elemDrop
     case refFunc
     case refIsNull
+    case callRef
+    case returnCall
+    case returnCallIndirect
+    case returnCallRef
+    case refAsNonNull
+    case brIfNull
+    case brIfNonNull
+    case `throw`
+    case throwRef
     case i32XorRotl
     case i64XorRotl
     case v128

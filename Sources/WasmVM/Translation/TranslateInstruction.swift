@@ -5,7 +5,7 @@ extension FunctionTranslator {
     /// Translates a whole body. The module must already be validated.
     static func translate(context: ValidationContext, functionIndex: UInt32, body: FunctionBody, bytes: [UInt8]) throws -> CompiledFunction {
         var translator = try FunctionTranslator(context: context, functionIndex: functionIndex, body: body)
-        var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, limit: body.range.upperBound)
+        var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, limit: body.range.upperBound, features: context.features)
         while !translator.controls.isEmpty {
             let instruction = try reader.readInstruction()
             try translator.translate(instruction)
@@ -92,15 +92,30 @@ extension FunctionTranslator {
             emitReturn()
             current.unreachable = true
         case (.call, .index(let function)):
-            let callee = context.types[Int(context.functionTypeIndices[Int(function)])]
+            let callee = functionType(Int(context.functionTypeIndices[Int(function)]))
             call(callee) { t in t.emitWord(UInt64(function)) }
         case (.callIndirect, .indexPair(let typeIndex, let table)):
-            let callee = context.types[Int(typeIndex)]
+            let callee = functionType(Int(typeIndex))
             // The table index sits above the arguments, and is read before the callee's frame is set up.
             let index = pop()
-            call(callee, op: .callIndirect, extra: index) { t in
+            call(callee, op: .callIndirect, extra: index, flags: tableFlags(table)) { t in
                 t.emitWord(UInt64(typeIndex) | UInt64(table) << 32)
             }
+        case (.callRef, .index(let typeIndex)):
+            let reference = pop()
+            // An unused immediate word keeps the layout of `call` (the interpreter shares its code).
+            call(functionType(Int(typeIndex)), op: .callRef, extra: reference) { t in t.emitWord(0) }
+        case (.returnCall, .index(let function)):
+            let callee = functionType(Int(context.functionTypeIndices[Int(function)]))
+            tailCall(callee, op: .returnCall, extra: nil) { t in t.emitWord(UInt64(function)) }
+        case (.returnCallIndirect, .indexPair(let typeIndex, let table)):
+            let index = pop()
+            tailCall(functionType(Int(typeIndex)), op: .returnCallIndirect, extra: index, flags: tableFlags(table)) { t in
+                t.emitWord(UInt64(typeIndex) | UInt64(table) << 32)
+            }
+        case (.returnCallRef, .index(let typeIndex)):
+            let reference = pop()
+            tailCall(functionType(Int(typeIndex)), op: .returnCallRef, extra: reference) { t in t.emitWord(0) }
         case (.drop, _):
             popValue()
             // The dropped value's producer and comparison must not be mistaken for the new top's.
@@ -156,18 +171,28 @@ extension FunctionTranslator {
             push(constant(UInt64(bits)))
         case (.f64Const, .f64(let bits)):
             push(constant(bits))
+        case (_, .memArg(let memArg)) where memArg.memory != 0:
+            otherMemoryAccess(opcode, memory: memArg.memory, offset: memArg.offset)
         case (_, .memArg(let memArg)) where Self.loadOp(opcode) != nil:
             // Offsets below 0xFFFF sit in the instruction's free field; 0xFFFF means "in the next word".
             let address = pop()
-            let at = emitProducer(Self.loadOp(opcode)!, address)
+            let at = emitProducer(Self.loadOp(opcode)!.onMemory(is64: isMemory64(0)), address)
             code[at] |= min(memArg.offset, 0xFFFF) << 48
             if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
         case (_, .memArg(let memArg)) where Self.storeOp(opcode) != nil:
             let value = pop()
             let address = pop()
-            let at = emit(Self.storeOp(opcode)!, nil, address, value)
+            let at = emit(Self.storeOp(opcode)!.onMemory(is64: isMemory64(0)), nil, address, value)
             code[at] |= min(memArg.offset, 0xFFFF) << 16
             if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
+        case (.memorySize, .index(let memory)) where memory != 0 || isMemory64(memory),
+             (.memoryGrow, .index(let memory)) where memory != 0 || isMemory64(memory),
+             (.memoryFill, .index(let memory)) where memory != 0 || isMemory64(memory):
+            otherMemoryAccess(opcode, memory: memory, offset: 0)
+        case (.memoryCopy, .indexPair(let destination, let source)) where destination != 0 || source != 0 || isMemory64(0):
+            otherMemoryAccess(opcode, memory: destination, offset: UInt64(source))
+        case (.memoryInit, .indexPair(let segment, let memory)) where memory != 0 || isMemory64(memory):
+            otherMemoryAccess(opcode, memory: memory, offset: UInt64(segment))
         case (.memorySize, _):
             _ = emitProducer(.memorySize)
         case (.memoryGrow, _):
@@ -185,30 +210,30 @@ extension FunctionTranslator {
             emitWord(UInt64(segment))
         case (.tableGet, .index(let table)):
             let index = pop()
-            _ = emitProducer(.tableGet, index)
+            code[emitProducer(.tableGet, index)] |= tableFlags(table)
             emitWord(UInt64(table))
         case (.tableSet, .index(let table)):
             let value = pop(), index = pop()
-            emit(.tableSet, nil, index, value)
+            code[emit(.tableSet, nil, index, value)] |= tableFlags(table)
             emitWord(UInt64(table))
         case (.tableSize, .index(let table)):
             _ = emitProducer(.tableSize)
             emitWord(UInt64(table))
         case (.tableGrow, .index(let table)):
             let n = pop(), value = pop()
-            _ = emitProducer(.tableGrow, value, n)
+            code[emitProducer(.tableGrow, value, n)] |= tableFlags(table)
             emitWord(UInt64(table))
         case (.tableFill, .index(let table)):
             let n = pop(), value = pop(), index = pop()
-            emit(.tableFill, index, value, n)
+            code[emit(.tableFill, index, value, n)] |= tableFlags(table)
             emitWord(UInt64(table))
         case (.tableCopy, .indexPair(let destination, let source)):
             let n = pop(), s = pop(), d = pop()
-            emit(.tableCopy, d, s, n)
+            code[emit(.tableCopy, d, s, n)] |= tableFlags(destination) | tableFlags(source) << 1
             emitWord(UInt64(destination) | UInt64(source) << 32)
         case (.tableInit, .indexPair(let element, let table)):
             let n = pop(), s = pop(), d = pop()
-            emit(.tableInit, d, s, n)
+            code[emit(.tableInit, d, s, n)] |= tableFlags(table)
             emitWord(UInt64(element) | UInt64(table) << 32)
         case (.elemDrop, .index(let element)):
             emit(.elemDrop)
@@ -221,6 +246,42 @@ extension FunctionTranslator {
         case (.refFunc, .index(let function)):
             _ = emitProducer(.refFunc)
             emitWord(UInt64(function))
+        case (.refAsNonNull, _):
+            let value = pop()
+            _ = emitProducer(.refAsNonNull, value)
+        case (.brOnNull, .index(let depth)):
+            branchOnNull(depth: Int(depth))
+        case (.brOnNonNull, .index(let depth)):
+            branchOnNonNull(depth: Int(depth))
+        case (.tryTable, .tryTable(let bt, let clauses)):
+            tryTable(bt, clauses)
+        case (.try, .blockType(let bt)):
+            materializeLocalReferences()
+            var control = blockControl(.try, bt)
+            control.exceptionSlot = scratchSlot()
+            control.handler = openHandler()
+            control.tryHandler = control.handler
+            forgetLastInstruction()
+            controls.append(control)
+        case (.catch, .index(let tag)):
+            catchOfLiveFrame(tag: tag)
+        case (.catchAll, _):
+            catchOfLiveFrame(tag: nil)
+        case (.delegate, .index(let depth)):
+            delegateOfLiveFrame(depth: Int(depth))
+        case (.throw, .index(let tag)):
+            let payload = functionType(Int(context.tagTypeIndices[Int(tag)])).parameters
+            let slots = Self.slotCount(payload)
+            materializeTop(slots)
+            emit(.throw, .temporary(stack.count - slots))
+            emitWord(UInt64(tag))
+            current.unreachable = true
+        case (.throwRef, _):
+            emit(.throwRef, nil, pop())
+            current.unreachable = true
+        case (.rethrow, .index(let depth)):
+            emit(.throwRef, nil, .constant(controls[controls.count - 1 - Int(depth)].exceptionSlot))
+            current.unreachable = true
         default:
             throw error("\(opcode.mnemonic) is not supported by the interpreter yet")
         }
@@ -229,13 +290,22 @@ extension FunctionTranslator {
     /// In unreachable code only the block structure matters: nothing is emitted until the frame ends.
     mutating func translateStructureOnly(_ instruction: Instruction) {
         switch instruction.opcode {
-        case .block, .loop, .if:
+        case .block, .loop, .if, .tryTable, .try:
             var control = Control(kind: .block, height: stack.count, paramCount: 0, resultCount: 0)
             control.dead = true
             controls.append(control)
         case .else:
             if current.dead { return }
             elseOfLiveFrame()
+        case .catch, .catchAll:
+            if current.dead { return }
+            catchOfLiveFrame(tag: instruction.opcode == .catch ? instruction.index : nil)
+        case .delegate:
+            if current.dead {
+                controls.removeLast()
+                return
+            }
+            delegateOfLiveFrame(depth: Int(instruction.index))
         case .end:
             if current.dead {
                 controls.removeLast()
@@ -275,13 +345,146 @@ extension FunctionTranslator {
             controls.removeLast()
             return
         }
+        if let handler = frame.handler { handlers[handler].end = code.count }
         if !frame.unreachable { moveBranchValues(toHeight: frame.height, arity: frame.resultCount) }
         controls.removeLast()
         bindLabel()
         for branch in frame.pending { patch(branch, to: code.count) }
+        for pending in frame.pendingCatches { handlers[pending.handler].clauses[pending.clause].target = code.count }
         if let elseBranch = frame.elseBranch { patch(elseBranch, to: code.count) }
         truncateStack(to: frame.height)
         pushTemporaries(frame.resultTypes)
+    }
+
+    // MARK: Exceptions
+
+    /// The innermost handler open around the current position (a `try_table`, or a `try` in its body).
+    func activeHandler(below limit: Int? = nil) -> Int {
+        for i in stride(from: (limit ?? controls.count) - 1, through: 0, by: -1) {
+            if let handler = controls[i].handler { return handler }
+        }
+        return -1
+    }
+
+    /// Starts a handler covering the code from here; its parent is the handler around it.
+    mutating func openHandler() -> Int {
+        handlers.append(HandlerBuilder(start: code.count, parent: activeHandler()))
+        return handlers.count - 1
+    }
+
+    /// `try_table`: a block whose body is covered by a handler with one clause per catch. A clause delivers
+    /// its values where its label expects them (the label's canonical slots, or the result slots when the
+    /// label is the function's) and continues at the label.
+    mutating func tryTable(_ blockType: BlockType, _ clauses: [CatchClause]) {
+        materializeLocalReferences()
+        var control = blockControl(.tryTable, blockType)
+        let handler = openHandler()
+        for clause in clauses {
+            let targetIndex = controls.count - 1 - Int(clause.label)
+            let target = controls[targetIndex]
+            var builder = ClauseBuilder(tag: clause.kind.catchesAll ? nil : clause.tag)
+            let payloadSlots = clause.kind.catchesAll ? 0 : Self.slotCount(functionType(Int(context.tagTypeIndices[Int(clause.tag)])).parameters)
+            let base: Location = target.kind == .function ? .local(0) : .temporary(target.height)
+            func at(_ k: Int) -> Location {
+                switch base {
+                case .local(let i): return .local(i + k)
+                case .temporary(let p): return .temporary(p + k)
+                case .constant(let i): return .constant(i + k)
+                }
+            }
+            if payloadSlots > 0 { builder.payload = base }
+            if clause.kind.passesReference { builder.reference = at(payloadSlots) }
+            if target.kind == .function {
+                builder.target = Int(HandlerClause.returnTarget)
+            } else if target.kind == .loop {
+                builder.target = target.loopStart
+            } else {
+                controls[targetIndex].pendingCatches.append((handler, handlers[handler].clauses.count))
+            }
+            handlers[handler].clauses.append(builder)
+        }
+        control.handler = handler
+        forgetLastInstruction()
+        controls.append(control)
+    }
+
+    /// Legacy `catch`/`catch_all`: ends the `try` body (or the previous catch) like `else`, and starts a
+    /// landing that receives the payload in the block's slots and keeps the exception for `rethrow`.
+    mutating func catchOfLiveFrame(tag: UInt32?) {
+        var frame = current
+        if let handler = frame.handler { handlers[handler].end = code.count }
+        if !frame.unreachable {
+            moveBranchValues(toHeight: frame.height, arity: frame.resultCount)
+            let at = emit(.br)
+            frame.pending.append((code.count, at))
+            emitWord(segmentCost << 32)
+        }
+        bindLabel()
+        // The try's handler (kept from its body) gets a clause landing here.
+        truncateStack(to: frame.height)
+        if let handlerIndex = frame.tryHandler {
+            var clause = ClauseBuilder(tag: tag, target: code.count)
+            clause.reference = .constant(frame.exceptionSlot)
+            if let tag {
+                let payload = functionType(Int(context.tagTypeIndices[Int(tag)])).parameters
+                if !payload.isEmpty { clause.payload = .temporary(frame.height) }
+                pushTemporaries(payload)
+            }
+            handlers[handlerIndex].clauses.append(clause)
+        } else if let tag {
+            pushTemporaries(functionType(Int(context.tagTypeIndices[Int(tag)])).parameters)
+        }
+        frame.handler = nil
+        frame.kind = .catch
+        frame.unreachable = false
+        current = frame
+    }
+
+    /// Legacy `delegate l`: ends the `try`; exceptions from its body go on at the handler around label `l`
+    /// (counted outside the try), or to the caller when `l` is the function.
+    mutating func delegateOfLiveFrame(depth: Int) {
+        if let handler = current.handler {
+            handlers[handler].end = code.count
+            let labelIndex = controls.count - 2 - depth
+            handlers[handler].parent = activeHandler(below: labelIndex + 1)
+        }
+        endOfLiveFrame()
+    }
+
+    /// `br_on_null l`: branches (dropping the reference) when it is null; otherwise the reference stays.
+    mutating func branchOnNull(depth: Int) {
+        let reference = pop()
+        let target = controls[controls.count - 1 - depth]
+        if target.kind != .function && !branchNeedsMoves(toHeight: target.height, arity: target.labelArity) {
+            let at = emit(.brIfNull, nil, reference)
+            emitTarget(depth: depth, instruction: at)
+        } else {
+            let skip = emit(.brIfNonNull, nil, reference)
+            let skipWord = code.count
+            emitWord(0)
+            branch(depth: depth)
+            bindLabel()
+            patch((skipWord, skip), to: code.count)
+        }
+        push(reference)
+    }
+
+    /// `br_on_non_null l`: branches with the reference when it is not null; otherwise drops it.
+    mutating func branchOnNonNull(depth: Int) {
+        let target = controls[controls.count - 1 - depth]
+        let reference = stack[stack.count - 1]
+        if target.kind != .function && !branchNeedsMoves(toHeight: target.height, arity: target.labelArity) {
+            let at = emit(.brIfNonNull, nil, reference)
+            emitTarget(depth: depth, instruction: at)
+        } else {
+            let skip = emit(.brIfNull, nil, reference)
+            let skipWord = code.count
+            emitWord(0)
+            branch(depth: depth)
+            bindLabel()
+            patch((skipWord, skip), to: code.count)
+        }
+        _ = pop()
     }
 
     mutating func branch(depth: Int) {
@@ -343,14 +546,60 @@ extension FunctionTranslator {
         }
     }
 
-    mutating func call(_ callee: FunctionType, op: InternalOp = .call, extra: Location? = nil,
+    func functionType(_ typeIndex: Int) -> FunctionType { context.types[typeIndex].functionType! }
+
+    func isMemory64(_ memory: UInt32) -> Bool { context.memories[Int(memory)].is64 }
+
+    /// Bit 8 of a table instruction's word: the table takes i64 indices (see the interpreter's `tableIndex`).
+    func tableFlags(_ table: UInt32) -> UInt64 { context.tables[Int(table)].is64 ? 0x100 : 0 }
+
+    /// A memory instruction on a memory other than 0, or a bulk one on a 64-bit memory 0: `memoryOther`,
+    /// with the opcode and memory index, then `extra` (offset, source memory or data segment).
+    mutating func otherMemoryAccess(_ opcode: Opcode, memory: UInt32, offset extra: UInt64) {
+        let at: Int
+        switch opcode {
+        case .memorySize:
+            at = emitProducer(.memoryOther)
+        case .memoryGrow:
+            at = emitProducer(.memoryOther, pop())
+        case .memoryFill, .memoryCopy, .memoryInit:
+            let n = pop(), source = pop(), destination = pop()
+            at = emit(.memoryOther, destination, source, n)
+        default:
+            if opcode.info.signature?.result == nil {
+                let value = pop(), address = pop()
+                at = emit(.memoryOther, nil, address, value)
+            } else {
+                at = emitProducer(.memoryOther, pop())
+            }
+        }
+        _ = at
+        emitWord(UInt64(opcode.rawValue) | UInt64(memory) << 32)
+        emitWord(extra)
+    }
+
+    /// `return_call*`: the arguments become the current frame's parameters (moved to its base at run time),
+    /// so the call stack does not grow. The word after the immediates is the fuel charge, as for `return`.
+    mutating func tailCall(_ callee: FunctionType, op: InternalOp, extra: Location?, flags: UInt64 = 0,
+                           immediate: (inout FunctionTranslator) -> Void) {
+        let params = Self.slotCount(callee.parameters)
+        materializeTop(params)
+        let base = stack.count - params
+        code[emit(op, .temporary(base), extra)] |= flags
+        immediate(&self)
+        emitWord(segmentCost)
+        truncateStack(to: base)
+        current.unreachable = true
+    }
+
+    mutating func call(_ callee: FunctionType, op: InternalOp = .call, extra: Location? = nil, flags: UInt64 = 0,
                        immediate: (inout FunctionTranslator) -> Void) {
         let params = Self.slotCount(callee.parameters)
         let results = Self.slotCount(callee.results)
         materializeTop(params)
         let base = stack.count - params
         // The callee's frame starts at the first argument: it must be the top of this frame.
-        emit(op, .temporary(base), extra)
+        code[emit(op, .temporary(base), extra)] |= flags
         immediate(&self)
         truncateStack(to: base)
         pushTemporaries(callee.results)
@@ -438,14 +687,15 @@ extension FunctionTranslator {
                 at = emitWideProducer(.v128, pop())
             }
             code[at] |= subcode
-            emitWord(SIMDExecution.memoryWord(offset: memArg.offset, opcode))
+            emitWord(memArg.offset)
+            emitWord(SIMDExecution.memoryWord(opcode, memory: memArg.memory, is64: isMemory64(memArg.memory), lane: 0))
         case .memArgLane(let memArg, let lane):
             let vector = popWide(), address = pop()
             let isStore = opcode.info.signature?.result == nil
             let at = isStore ? emit(.v128, nil, address, vector) : emitWideProducer(.v128, address, vector)
             code[at] |= subcode
-            emitWord(SIMDExecution.memoryWord(offset: memArg.offset, opcode))
-            emitWord(UInt64(lane))
+            emitWord(memArg.offset)
+            emitWord(SIMDExecution.memoryWord(opcode, memory: memArg.memory, is64: isMemory64(memArg.memory), lane: lane))
         default:
             let signature = opcode.info.signature!
             let count = Int(signature.paramCount)
@@ -491,5 +741,12 @@ extension FunctionTranslator {
         case .i32Store16, .i64Store16: return .store16
         default: return nil
         }
+    }
+}
+
+extension InternalOp {
+    /// The load or store op for memory 0, or its memory64 twin (the same order, 17 ops further).
+    func onMemory(is64: Bool) -> InternalOp {
+        is64 ? InternalOp(rawValue: rawValue + InternalOp.load64I32.rawValue - InternalOp.loadI32.rawValue)! : self
     }
 }
