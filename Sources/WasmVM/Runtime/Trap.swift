@@ -19,7 +19,7 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case nullExceptionReference
         /// A Wasm exception no handler caught. A host function throws one into its caller the same way:
         /// `throw Trap(.exception(WasmException(tag: tag, payload: [...])))`.
-        case exception(WasmException)
+        indirect case exception(WasmException)
         case fuelExhausted
         case interrupted
         /// The guest asked to exit (WASI `proc_exit`); not an error for a command module.
