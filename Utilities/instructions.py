@@ -269,6 +269,20 @@ simd_family(0xFA, "f32x4", "convert_i32x4_s convert_i32x4_u".split(), UN)
 simd_family(0xFC, "i32x4", "trunc_sat_f64x2_s_zero trunc_sat_f64x2_u_zero".split(), UN)
 simd_family(0xFE, "f64x2", "convert_low_i32x4_s convert_low_i32x4_u".split(), UN)
 
+# Relaxed SIMD (3.0): one deterministic choice among the allowed results, the spec's deterministic profile.
+TERN = "v128 v128 v128 -> v128"
+for code, m, sig in [(0x100, "i8x16.relaxed_swizzle", BIN), (0x101, "i32x4.relaxed_trunc_f32x4_s", UN),
+                     (0x102, "i32x4.relaxed_trunc_f32x4_u", UN), (0x103, "i32x4.relaxed_trunc_f64x2_s_zero", UN),
+                     (0x104, "i32x4.relaxed_trunc_f64x2_u_zero", UN), (0x105, "f32x4.relaxed_madd", TERN),
+                     (0x106, "f32x4.relaxed_nmadd", TERN), (0x107, "f64x2.relaxed_madd", TERN),
+                     (0x108, "f64x2.relaxed_nmadd", TERN), (0x109, "i8x16.relaxed_laneselect", TERN),
+                     (0x10A, "i16x8.relaxed_laneselect", TERN), (0x10B, "i32x4.relaxed_laneselect", TERN),
+                     (0x10C, "i64x2.relaxed_laneselect", TERN), (0x10D, "f32x4.relaxed_min", BIN),
+                     (0x10E, "f32x4.relaxed_max", BIN), (0x10F, "f64x2.relaxed_min", BIN), (0x110, "f64x2.relaxed_max", BIN),
+                     (0x111, "i16x8.relaxed_q15mulr_s", BIN), (0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", BIN),
+                     (0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", TERN)]:
+    op(code, m, signature=sig, prefix=FD, feature="relaxedSIMD")
+
 # ---------------------------------------------------------------------------------------------------
 # The VM's internal instruction set (Sources/WasmVM/Translation/InternalOp.generated.swift).
 # Every numeric Wasm instruction (fixed signature, no immediates, not SIMD) becomes an internal op of the
@@ -308,9 +322,9 @@ VM_OPS = [
     "throw", "throw_ref",
     # Fused `rotl(x ^ y, k)` (hashes and ciphers mix with xor-rotate); k's slot in the next word.
     "i32_xor_rotl", "i64_xor_rotl",
-    # SIMD and v128 globals: one op; the Wasm instruction (its offset from `v128.load` in `Opcode`) sits in
-    # bits 8..<16 of the word (see SIMDExecution.swift).
-    "v128",
+    # SIMD: one op; the Wasm instruction (its offset from `v128.load` in `Opcode`) sits in bits 8..<16 of
+    # the word (see SIMDExecution.swift). `global.get`/`global.set` of a v128 global: bit 8 says which.
+    "v128", "v128_global",
 ]
 
 def register_form_rows():

@@ -14,6 +14,8 @@ struct Options {
     var fuel: Int64?
     var maxMemoryPages: Int?
     var maxCallDepth: Int?
+    /// The proposals a module may use (default: all of WebAssembly 3.0 that Nebula implements).
+    var features: Features = .wasm3
     var stats = false
     /// `inspect --code`: also list the interpreter code of every defined function.
     var showCode = false
@@ -24,8 +26,8 @@ struct Options {
 
     static let usage = """
         usage: wasmrun [run] [options] FILE.wasm [ARGS...]
-               wasmrun validate FILE.wasm
-               wasmrun inspect FILE.wasm
+               wasmrun validate [--features SET] FILE.wasm
+               wasmrun inspect [--code] [--features SET] FILE.wasm
                wasmrun --help | --version
 
         Runs a WebAssembly module with WASI preview1: its `_start` (a command), or with --invoke one export.
@@ -44,6 +46,12 @@ struct Options {
           --env NAME=VALUE      set a guest environment variable (repeatable); the guest sees no other
           --dir HOST[::GUEST]   give the guest the host directory HOST, seen as GUEST (default: HOST)
                                 (repeatable); without --dir the guest sees no files at all
+          --features SET        the WebAssembly proposals a module may use: `3.0` (the default: exceptions,
+                                legacy exceptions, tail calls, typed function references, extended constants,
+                                multiple memories, memory64, relaxed SIMD), `2.0`, or a comma-separated list
+                                that adds to 2.0 or, after `3.0`, removes with `-` (e.g. `3.0,-tail-call`;
+                                names: exceptions, legacy-exceptions, tail-call, function-references,
+                                extended-const, multi-memory, memory64, relaxed-simd)
           --fuel N              stop with `fuel exhausted` after about N instructions
           --max-memory SIZE     largest linear memory: bytes, or with KiB, MiB, GiB, or pages (default 4GiB)
           --max-call-depth N    deepest call nesting before `call stack exhausted` (default 50000)
@@ -52,8 +60,9 @@ struct Options {
           --version             print the version
           --help                this text
 
-        Exit status: the guest's exit code; 134 for a trap (`error: wasm trap: ...` and a backtrace on stderr);
-        1 for a missing file, an invalid module or a link error; 2 for usage errors.
+        Exit status: the guest's exit code; 134 for a trap (`error: wasm trap: ...` and a backtrace on stderr)
+        or an exception no handler caught (`error: uncaught wasm exception: ...`); 1 for a missing file, an
+        invalid module or a link error; 2 for usage errors.
         """
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Options {
@@ -98,6 +107,12 @@ struct Options {
                 guard let n = Int(text), n > 0, n <= 10_000_000 else { throw UsageError(description: "--max-call-depth takes 1...10000000, got \(text)") }
                 options.maxCallDepth = n
             case "--stats": options.stats = true
+            case "--features":
+                let text = try value(argument)
+                guard let features = Features.parse(text) else {
+                    throw UsageError(description: "--features takes 2.0, 3.0 or a list of feature names, got \(text)")
+                }
+                options.features = features
             case "--code" where options.command == .inspect: options.showCode = true
             case let flag where flag.hasPrefix("--"):
                 throw UsageError(description: "unknown option \(flag)")

@@ -25,10 +25,10 @@ func readModuleFile(_ path: String) -> [UInt8]? {
 
 func elapsed(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
 
-func validate(_ path: String) -> Int32 {
+func validate(_ path: String, features: Features) -> Int32 {
     guard let bytes = readModuleFile(path) else { return 1 }
     do throws(WasmParserError) {
-        _ = try Module.load(bytes)
+        _ = try Module.load(bytes, features: features)
         print("valid")
         return 0
     } catch {
@@ -112,7 +112,7 @@ func run(_ options: Options) -> Int32 {
     var start = DispatchTime.now().uptimeNanoseconds
     let module: Module
     do throws(WasmParserError) {
-        module = try Module.decode(bytes)
+        module = try Module.decode(bytes, features: options.features)
         timings.append(("decode", elapsed(since: start)))
         start = DispatchTime.now().uptimeNanoseconds
         try module.validate()
@@ -198,6 +198,9 @@ func run(_ options: Options) -> Int32 {
         if case .exit(let code) = trap.reason { return code }
         // wasmtime's convention: the message, a backtrace, and status 134.
         var lines = ["error: wasm trap: \(trap.message)"]
+        if case .exception(let exception) = trap.reason {
+            lines = ["error: uncaught wasm exception: tag \(exception.tagAddress), payload [\(exception.payload.map(format).joined(separator: ", "))]"]
+        }
         lines += trap.backtrace.prefix(32).map { "    at \($0)" }
         if trap.backtrace.count > 32 { lines.append("    ... \(trap.backtrace.count - 32) more frames") }
         writeError(lines.joined(separator: "\n"))
@@ -210,18 +213,19 @@ func run(_ options: Options) -> Int32 {
     return status
 }
 
-func inspect(_ path: String, showCode: Bool) -> Int32 {
+func inspect(_ path: String, showCode: Bool, features: Features) -> Int32 {
     guard let bytes = readModuleFile(path) else { return 1 }
     let module: Module
     do throws(WasmParserError) {
-        module = try Module.load(bytes)
+        module = try Module.load(bytes, features: features)
     } catch {
         writeError("\(path): \(error)")
         return 1
     }
     let sectionNames = ["custom", "type", "import", "function", "table", "memory", "global", "export", "start",
-                        "element", "code", "data", "data count"]
+                        "element", "code", "data", "data count", "tag"]
     print("\(path): \(bytes.count) bytes")
+    print("features used: \(module.usedFeatures())")
     print("sections:")
     var customIndex = 0
     for section in module.sections {
@@ -232,18 +236,25 @@ func inspect(_ path: String, showCode: Bool) -> Int32 {
         }
         print("  \(name): \(section.range.count) bytes at 0x\(String(section.range.lowerBound, radix: 16))")
     }
+    if module.types.contains(where: { $0.functionType == nil || $0.supertype != nil || !$0.isFinal }) || module.recursionGroups.count < module.types.count {
+        print("types: \(module.types.count) in \(module.recursionGroups.count) recursion groups")
+        for (i, type) in module.types.enumerated() { print("  \(i): \(type)") }
+    }
     let importedFunctions = module.importedFunctionTypeIndices.count
     print("functions: \(importedFunctions + module.functionTypeIndices.count) (\(importedFunctions) imported)")
     func describe(_ limits: Limits) -> String { "min \(limits.min)" + (limits.max.map { ", max \($0)" } ?? "") }
+    func describe(_ memory: MemoryType) -> String { "\(memory.is64 ? "i64" : "i32") \(describe(memory.limits)) pages" }
+    func describe(_ table: TableType) -> String { "\(table.elementType) \(table.is64 ? "i64 " : "")\(describe(table.limits))" }
+    func describe(tag typeIndex: UInt32) -> String { module.functionType(at: typeIndex).map(\.description) ?? "type \(typeIndex)" }
     print("imports: \(module.imports.count)")
     for item in module.imports {
         let what: String
         switch item.descriptor {
         case .function(let t): what = "func \(module.functionType(at: t).map(\.description) ?? "type \(t)")"
-        case .table(let t): what = "table \(t.elementType) \(describe(t.limits))"
-        case .memory(let m): what = "memory \(describe(m.limits)) pages"
+        case .table(let t): what = "table \(describe(t))"
+        case .memory(let m): what = "memory \(describe(m))"
         case .global(let g): what = "global \(g.mutability == .variable ? "mut " : "")\(g.valueType)"
-        case .tag(let t): what = "tag \(module.functionType(at: t.typeIndex).map(\.description) ?? "type \(t.typeIndex)")"
+        case .tag(let t): what = "tag \(describe(tag: t.typeIndex))"
         }
         print("  \(item.module).\(item.name): \(what)")
     }
@@ -259,12 +270,23 @@ func inspect(_ path: String, showCode: Bool) -> Int32 {
         }
         print("  \(export.name): \(what)")
     }
-    for memory in module.memories { print("memory: \(describe(memory.limits)) pages") }
-    for table in module.tables { print("table: \(table.elementType) \(describe(table.limits))") }
+    let importedMemories = module.importedMemories.count
+    for (i, memory) in module.memories.enumerated() { print("memory \(importedMemories + i): \(describe(memory))") }
+    let importedTables = module.importedTables.count
+    for (i, table) in module.tables.enumerated() {
+        print("table \(importedTables + i): \(describe(table))\(module.tableInitializers[i] != nil ? ", initialized by an expression" : "")")
+    }
+    let importedTags = module.importedTags.count
+    for (i, tag) in module.tags.enumerated() { print("tag \(importedTags + i): \(describe(tag: tag.typeIndex))") }
     for (i, global) in module.globals.enumerated() {
         print("global \(module.importedGlobals.count + i): \(global.type.mutability == .variable ? "mut " : "")\(global.type.valueType)")
     }
     print("custom sections: \(module.customSections.map { "\($0.name) (\($0.range.count) bytes)" }.joined(separator: ", "))")
+    if !module.branchHints.isEmpty {
+        let count = module.branchHints.values.reduce(0) { $0 + $1.count }
+        print("branch hints: \(count) in \(module.branchHints.count) functions")
+    }
+    for issue in module.customSectionIssues { print("custom section issue: \(issue)") }
     if let start = module.start { print("start: function \(start)") }
     if showCode {
         do {
@@ -291,7 +313,7 @@ do throws(Options.UsageError) {
 switch options.command {
 case .help: print(Options.usage); exit(0)
 case .version: print(version); exit(0)
-case .validate: exit(validate(options.file!))
-case .inspect: exit(inspect(options.file!, showCode: options.showCode))
+case .validate: exit(validate(options.file!, features: options.features))
+case .inspect: exit(inspect(options.file!, showCode: options.showCode, features: options.features))
 case .run: exit(run(options))
 }

@@ -152,7 +152,8 @@ final class DecoderTests: XCTestCase {
             default: XCTAssertEqual(Opcode.prefixFD[Int(info.code)], opcode, opcode.mnemonic)
             }
         }
-        XCTAssertEqual(Opcode.allCases.filter { $0.info.prefix == 0xFD }.count, 236, "all fixed-width SIMD instructions")
+        XCTAssertEqual(Opcode.allCases.filter { $0.info.prefix == 0xFD && $0.info.feature.isEmpty }.count, 236, "all fixed-width SIMD instructions")
+        XCTAssertEqual(Opcode.allCases.filter { $0.info.feature == .relaxedSIMD }.count, 20, "all relaxed SIMD instructions")
         XCTAssertEqual(Opcode.i32Add.mnemonic, "i32.add")
     }
 

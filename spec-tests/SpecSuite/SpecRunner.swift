@@ -135,12 +135,17 @@ public struct SpecRunner {
                 if command.type == "module" || command.type == "register" { _ = session.run(command) }
                 continue
             }
-            if ["module", "module_definition", "assert_malformed", "assert_invalid"].contains(command.type) && command.isTextModule {
+            if ["module", "module_definition", "assert_malformed", "assert_invalid", "assert_malformed_custom",
+                "assert_invalid_custom"].contains(command.type) && command.isTextModule {
                 result.skipped += 1
                 continue
             }
             if command.type == "assert_malformed" || command.type == "assert_invalid" {
                 judge(command, in: directory, file: name, result: &result)
+                continue
+            }
+            if command.type == "assert_invalid_custom" {
+                judgeCustom(command, in: directory, file: name, result: &result)
                 continue
             }
             switch session.run(command) {
@@ -170,6 +175,30 @@ public struct SpecRunner {
             return .loaded
         } catch {
             return .failed(error)
+        }
+    }
+
+    /// `assert_invalid_custom`: the module is valid, but a custom section Nebula reads has the problem named.
+    func judgeCustom(_ command: SpecCommand, in directory: String, file: String, result: inout FileResult) {
+        let text = command.text ?? ""
+        func fail(_ actual: String) {
+            result.failed += 1
+            result.failures.append(Failure(file: file, line: command.line, command: command.type,
+                                           expected: "a valid module whose custom section has: \(text)", actual: actual,
+                                           isMessageMismatch: false))
+        }
+        guard let filename = command.binaryFile, let data = FileManager.default.contents(atPath: "\(directory)/\(filename)") else {
+            return fail("no module file")
+        }
+        do throws(WasmParserError) {
+            let module = try Module.load([UInt8](data), features: features)
+            if module.customSectionIssues.contains(where: { $0.contains(text) }) {
+                result.passed += 1
+            } else {
+                fail("custom section issues: \(module.customSectionIssues)")
+            }
+        } catch {
+            fail(error.description)
         }
     }
 

@@ -121,6 +121,7 @@ struct ModuleDecoder {
         if let dataCount = module.dataCount, Int(dataCount) != module.data.count {
             throw malformed("data count and data section have inconsistent lengths", at: reader.offset)
         }
+        module.checkBranchHints()
         if validating {
             try prepareBodyValidation()
             guard let context else { return module }
@@ -147,7 +148,11 @@ struct ModuleDecoder {
         if name == "name" {
             // A malformed name section does not make the module malformed (spec, appendix "Name Section").
             var names = NameSectionDecoder(reader: ByteReader(bytes: module.bytes, offset: payload.lowerBound, limit: end))
-            module.names = try? names.decode()
+            do throws(WasmParserError) {
+                module.names = try names.decode()
+            } catch {
+                module.customSectionIssues.append("malformed name section: \(error.message)")
+            }
         }
         reader.offset = end
     }
@@ -440,7 +445,7 @@ struct ModuleDecoder {
                 guard total <= UInt64(UInt32.max) else { throw malformed("too many locals", at: start) }
                 if n > 0 { groups.append(LocalGroup(count: n, type: type)) }
             }
-            let code = FunctionBody(locals: groups, localCount: UInt32(total), range: body.offset..<end)
+            let code = FunctionBody(locals: groups, localCount: UInt32(total), range: body.offset..<end, start: start)
             module.codes.append(code)
             if let context {
                 guard i < module.functionTypeIndices.count else {
@@ -474,50 +479,5 @@ struct ModuleDecoder {
             try reader.skip(length)
             module.data.append(DataSegment(mode: mode, range: payloadStart..<reader.offset))
         }
-    }
-}
-
-/// The `name` custom section: module name, function names, local names.
-struct NameSectionDecoder {
-    var reader: ByteReader
-
-    mutating func decode() throws(WasmParserError) -> NameSection {
-        var names = NameSection()
-        var lastID: Int = -1
-        while !reader.isAtEnd {
-            let id = Int(try reader.readByte())
-            guard id > lastID else { throw reader.malformed("name subsections out of order") }
-            lastID = id
-            let size = try reader.readByteLength()
-            guard size <= reader.remaining else { throw reader.unexpectedEnd() }
-            let end = reader.offset + size
-            switch id {
-            case 0:
-                names.moduleName = try reader.readName()
-            case 1:
-                names.functionNames = try readNameMap()
-            case 2:
-                let count = try reader.readCount()
-                for _ in 0..<count {
-                    let function = try reader.readVarUInt32()
-                    names.localNames[function] = try readNameMap()
-                }
-            default:
-                reader.offset = end
-            }
-            guard reader.offset == end else { throw reader.malformed("name subsection size mismatch") }
-        }
-        return names
-    }
-
-    mutating func readNameMap() throws(WasmParserError) -> [UInt32: String] {
-        let count = try reader.readCount()
-        var map: [UInt32: String] = [:]
-        map.reserveCapacity(reader.boundedCapacity(count))
-        for _ in 0..<count {
-            let index = try reader.readVarUInt32()
-            map[index] = try reader.readName()
-        }
-        return map
     }
 }

@@ -454,6 +454,26 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case i32x4TruncSatF64x2UZero = 449
     case f64x2ConvertLowI32x4S = 450
     case f64x2ConvertLowI32x4U = 451
+    case i8x16RelaxedSwizzle = 452
+    case i32x4RelaxedTruncF32x4S = 453
+    case i32x4RelaxedTruncF32x4U = 454
+    case i32x4RelaxedTruncF64x2SZero = 455
+    case i32x4RelaxedTruncF64x2UZero = 456
+    case f32x4RelaxedMadd = 457
+    case f32x4RelaxedNmadd = 458
+    case f64x2RelaxedMadd = 459
+    case f64x2RelaxedNmadd = 460
+    case i8x16RelaxedLaneselect = 461
+    case i16x8RelaxedLaneselect = 462
+    case i32x4RelaxedLaneselect = 463
+    case i64x2RelaxedLaneselect = 464
+    case f32x4RelaxedMin = 465
+    case f32x4RelaxedMax = 466
+    case f64x2RelaxedMin = 467
+    case f64x2RelaxedMax = 468
+    case i16x8RelaxedQ15mulrS = 469
+    case i16x8RelaxedDotI8x16I7x16S = 470
+    case i32x4RelaxedDotI8x16I7x16AddS = 471
 }
 
 /// The immediates that follow an opcode in the binary format.
@@ -946,6 +966,26 @@ extension Opcode {
         OpcodeInfo(prefix: 0xFD, code: 0xFD, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: []),  // i32x4.trunc_sat_f64x2_u_zero
         OpcodeInfo(prefix: 0xFD, code: 0xFE, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: []),  // f64x2.convert_low_i32x4_s
         OpcodeInfo(prefix: 0xFD, code: 0xFF, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: []),  // f64x2.convert_low_i32x4_u
+        OpcodeInfo(prefix: 0xFD, code: 0x100, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // i8x16.relaxed_swizzle
+        OpcodeInfo(prefix: 0xFD, code: 0x101, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: .relaxedSIMD),  // i32x4.relaxed_trunc_f32x4_s
+        OpcodeInfo(prefix: 0xFD, code: 0x102, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: .relaxedSIMD),  // i32x4.relaxed_trunc_f32x4_u
+        OpcodeInfo(prefix: 0xFD, code: 0x103, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: .relaxedSIMD),  // i32x4.relaxed_trunc_f64x2_s_zero
+        OpcodeInfo(prefix: 0xFD, code: 0x104, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128], result: .v128), feature: .relaxedSIMD),  // i32x4.relaxed_trunc_f64x2_u_zero
+        OpcodeInfo(prefix: 0xFD, code: 0x105, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // f32x4.relaxed_madd
+        OpcodeInfo(prefix: 0xFD, code: 0x106, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // f32x4.relaxed_nmadd
+        OpcodeInfo(prefix: 0xFD, code: 0x107, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // f64x2.relaxed_madd
+        OpcodeInfo(prefix: 0xFD, code: 0x108, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // f64x2.relaxed_nmadd
+        OpcodeInfo(prefix: 0xFD, code: 0x109, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // i8x16.relaxed_laneselect
+        OpcodeInfo(prefix: 0xFD, code: 0x10A, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // i16x8.relaxed_laneselect
+        OpcodeInfo(prefix: 0xFD, code: 0x10B, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // i32x4.relaxed_laneselect
+        OpcodeInfo(prefix: 0xFD, code: 0x10C, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // i64x2.relaxed_laneselect
+        OpcodeInfo(prefix: 0xFD, code: 0x10D, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // f32x4.relaxed_min
+        OpcodeInfo(prefix: 0xFD, code: 0x10E, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // f32x4.relaxed_max
+        OpcodeInfo(prefix: 0xFD, code: 0x10F, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // f64x2.relaxed_min
+        OpcodeInfo(prefix: 0xFD, code: 0x110, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // f64x2.relaxed_max
+        OpcodeInfo(prefix: 0xFD, code: 0x111, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // i16x8.relaxed_q15mulr_s
+        OpcodeInfo(prefix: 0xFD, code: 0x112, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128], result: .v128), feature: .relaxedSIMD),  // i16x8.relaxed_dot_i8x16_i7x16_s
+        OpcodeInfo(prefix: 0xFD, code: 0x113, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.v128, .v128, .v128], result: .v128), feature: .relaxedSIMD),  // i32x4.relaxed_dot_i8x16_i7x16_add_s
     ]
 
     /// The text-format mnemonic.
@@ -1402,6 +1442,26 @@ extension Opcode {
         "i32x4.trunc_sat_f64x2_u_zero",
         "f64x2.convert_low_i32x4_s",
         "f64x2.convert_low_i32x4_u",
+        "i8x16.relaxed_swizzle",
+        "i32x4.relaxed_trunc_f32x4_s",
+        "i32x4.relaxed_trunc_f32x4_u",
+        "i32x4.relaxed_trunc_f64x2_s_zero",
+        "i32x4.relaxed_trunc_f64x2_u_zero",
+        "f32x4.relaxed_madd",
+        "f32x4.relaxed_nmadd",
+        "f64x2.relaxed_madd",
+        "f64x2.relaxed_nmadd",
+        "i8x16.relaxed_laneselect",
+        "i16x8.relaxed_laneselect",
+        "i32x4.relaxed_laneselect",
+        "i64x2.relaxed_laneselect",
+        "f32x4.relaxed_min",
+        "f32x4.relaxed_max",
+        "f64x2.relaxed_min",
+        "f64x2.relaxed_max",
+        "i16x8.relaxed_q15mulr_s",
+        "i16x8.relaxed_dot_i8x16_i7x16_s",
+        "i32x4.relaxed_dot_i8x16_i7x16_add_s",
     ]
 
     /// Opcodes without prefix, indexed by their code; nil where the code is not an instruction.
@@ -1479,5 +1539,8 @@ extension Opcode {
         Opcode(rawValue: 429), Opcode(rawValue: 430), Opcode(rawValue: 431), Opcode(rawValue: 432), Opcode(rawValue: 433), Opcode(rawValue: 434), nil, Opcode(rawValue: 435),
         Opcode(rawValue: 436), Opcode(rawValue: 437), Opcode(rawValue: 438), Opcode(rawValue: 439), Opcode(rawValue: 440), Opcode(rawValue: 441), Opcode(rawValue: 442), Opcode(rawValue: 443),
         Opcode(rawValue: 444), Opcode(rawValue: 445), Opcode(rawValue: 446), Opcode(rawValue: 447), Opcode(rawValue: 448), Opcode(rawValue: 449), Opcode(rawValue: 450), Opcode(rawValue: 451),
+        Opcode(rawValue: 452), Opcode(rawValue: 453), Opcode(rawValue: 454), Opcode(rawValue: 455), Opcode(rawValue: 456), Opcode(rawValue: 457), Opcode(rawValue: 458), Opcode(rawValue: 459),
+        Opcode(rawValue: 460), Opcode(rawValue: 461), Opcode(rawValue: 462), Opcode(rawValue: 463), Opcode(rawValue: 464), Opcode(rawValue: 465), Opcode(rawValue: 466), Opcode(rawValue: 467),
+        Opcode(rawValue: 468), Opcode(rawValue: 469), Opcode(rawValue: 470), Opcode(rawValue: 471),
     ]
 }

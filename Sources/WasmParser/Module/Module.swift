@@ -29,6 +29,10 @@ public struct Module: Sendable {
     public var sections: [(id: UInt8, range: Range<Int>)] = []
     /// Decoded `name` custom section; nil when absent or malformed (the spec says a malformed name section is ignored).
     public var names: NameSection?
+    /// Valid branch hints (the `metadata.code.branch_hint` section) by function index.
+    public var branchHints: [UInt32: [BranchHint]] = [:]
+    /// What is wrong with custom sections Nebula reads (they never make a module malformed or invalid).
+    public var customSectionIssues: [String] = []
 
     /// The proposals the module was decoded with, and is validated and compiled under.
     public var features: Features = .wasm3
@@ -190,6 +194,15 @@ public struct FunctionBody: Hashable, Sendable {
     public var localCount: UInt32
     /// The instructions, from the first one to the function's final `end` inclusive.
     public var range: Range<Int>
+    /// Where the body (its local declarations) starts: branch hints count their offsets from here.
+    public var start: Int
+
+    public init(locals: [LocalGroup], localCount: UInt32, range: Range<Int>, start: Int) {
+        self.locals = locals
+        self.localCount = localCount
+        self.range = range
+        self.start = start
+    }
 }
 
 public struct CustomSection: Hashable, Sendable {

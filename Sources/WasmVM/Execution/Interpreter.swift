@@ -1085,6 +1085,9 @@ extension Store {
                 let consumed = SIMDExecution.execute(w, pc, fp, context, memBase, memSize)
                 if consumed < 0 { throw fault(.outOfBoundsMemoryAccess, fuel: fuel) }
                 pc += consumed
+            case .v128Global:
+                SIMDExecution.global(w, pc, fp, context)
+                pc += 1
             }
         }
     }

@@ -6,16 +6,33 @@ import WasmParser
 /// (lane 0 lowest), exactly as Swift's `SIMD16<UInt8>`… `SIMD2<Double>` lay out their lanes on little-endian
 /// machines. Lanes are therefore reinterpretations of one `SIMD2<UInt64>`.
 ///
-/// The interpreter's loop has one case for all 236 instructions and for v128 globals (`InternalOp.v128`); the
-/// Wasm opcode rides in bits 8..<16 of the word as its offset from `v128.load`, and two sub-codes past the
-/// instructions mean `global.get`/`global.set` of a v128 global. The scalar loop gains one case and nothing
-/// else (no new live values, no new registers), so SIMD pays one call and a second switch per instruction —
-/// and each instruction does up to 16 lanes of work.
+/// The interpreter's loop has one case for all 256 instructions (236 fixed-width, 20 relaxed: `InternalOp.v128`)
+/// and one for v128 globals (`v128Global`); the Wasm opcode rides in bits 8..<16 of the word as its offset
+/// from `v128.load`. The scalar loop gains those cases and nothing else (no new live values, no new
+/// registers), so SIMD pays one call and a second switch per instruction — and each instruction does up to
+/// 16 lanes of work.
+///
+/// Relaxed SIMD gives one answer of those the spec allows, the same on every machine: its deterministic
+/// profile (unfused multiply-add, `swizzle`'s zero for out-of-range indices, saturating truncation, IEEE
+/// `min`/`max`, `bitselect` for lane selection, signed dot products, saturating Q15 multiplication).
 enum SIMDExecution {
-    static let instructionCount = UInt64(Opcode.f64x2ConvertLowI32x4U.rawValue - Opcode.v128Load.rawValue + 1)
-    /// Sub-codes (bits 8..<16) of `global.get` and `global.set` on a v128 global (global index in the next word).
-    static let globalGet: UInt64 = 0xF0 << 8
-    static let globalSet: UInt64 = 0xF1 << 8
+    static let instructionCount = UInt64(Opcode.i32x4RelaxedDotI8x16I7x16AddS.rawValue - Opcode.v128Load.rawValue + 1)
+    /// Bit 8 of a `v128Global` word: set for `global.set` (global index in the next word).
+    static let globalSet: UInt64 = 1 << 8
+
+    /// `global.get` and `global.set` of a v128 global.
+    @inline(never)
+    static func global(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                       _ context: UnsafeMutablePointer<InstanceContext>) {
+        let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
+        if w & globalSet == 0 {
+            write(fp, Int(truncatingIfNeeded: (w >> 16) & 0xFFFF), SIMD2(cell[0], cell[1]))
+        } else {
+            let v = read(fp, Int(truncatingIfNeeded: (w >> 32) & 0xFFFF))
+            cell[0] = v[0]
+            cell[1] = v[1]
+        }
+    }
 
     /// The Wasm instruction carried by a `v128` word (whose sub-code is below `instructionCount`).
     @inline(__always)
@@ -32,18 +49,6 @@ enum SIMDExecution {
     static func execute(_ w: UInt64, _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                         _ context: UnsafeMutablePointer<InstanceContext>,
                         _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64) -> Int {
-        let sub = (w >> 8) & 0xFF
-        guard sub < instructionCount else {
-            let cell = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
-            if sub << 8 == globalGet {
-                write(fp, Int(truncatingIfNeeded: (w >> 16) & 0xFFFF), SIMD2(cell[0], cell[1]))
-            } else {
-                let v = read(fp, Int(truncatingIfNeeded: (w >> 32) & 0xFFFF))
-                cell[0] = v[0]
-                cell[1] = v[1]
-            }
-            return 1
-        }
         // Routed by a switch, not by the opcode table: that is a lazily initialized global (a `swift_once`
         // check per call cost 18% of SIMD time).
         switch opcode(w) {
@@ -81,7 +86,7 @@ enum SIMDExecution {
             let b = read(fp, y)
             write(fp, d, selectBytes((a[0], a[1], b[0], b[1]), SIMD2(pc[0], pc[1]), limit: 32))
             return 2
-        case .i8x16Swizzle:
+        case .i8x16Swizzle, .i8x16RelaxedSwizzle:
             write(fp, d, selectBytes((a[0], a[1], 0, 0), read(fp, y), limit: 16))
         case .i8x16Splat: write(fp, d, bits(SIMD16<UInt8>(repeating: UInt8(truncatingIfNeeded: fp[x]))))
         case .i16x8Splat: write(fp, d, bits(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: fp[x]))))
@@ -120,7 +125,7 @@ enum SIMDExecution {
         case .v128Andnot: write(fp, d, a & ~read(fp, y))
         case .v128Or: write(fp, d, a | read(fp, y))
         case .v128Xor: write(fp, d, a ^ read(fp, y))
-        case .v128Bitselect:
+        case .v128Bitselect, .i8x16RelaxedLaneselect, .i16x8RelaxedLaneselect, .i32x4RelaxedLaneselect, .i64x2RelaxedLaneselect:
             let mask = read(fp, Int(truncatingIfNeeded: pc[0] & 0xFFFF))
             write(fp, d, (a & mask) | (read(fp, y) & ~mask))
             return 1
@@ -217,7 +222,7 @@ enum SIMDExecution {
             write(fp, d, bits(SIMD8<UInt16>(truncatingIfNeeded: v.evenHalf) &+ SIMD8<UInt16>(truncatingIfNeeded: v.oddHalf)))
         case .i16x8Abs: write(fp, d, bits(absolute(i16(a))))
         case .i16x8Neg: write(fp, d, bits(0 &- u16(a)))
-        case .i16x8Q15mulrSatS:
+        case .i16x8Q15mulrSatS, .i16x8RelaxedQ15mulrS:
             let product = SIMD8<Int32>(truncatingIfNeeded: i16(a)) &* SIMD8<Int32>(truncatingIfNeeded: i16(read(fp, y)))
             write(fp, d, bits(narrow((product &+ 0x4000) &>> 15, to: SIMD8<Int16>.self)))
         case .i16x8AllTrue: fp[d] = all(u16(a) .!= 0) ? 1 : 0
@@ -292,18 +297,18 @@ enum SIMDExecution {
             write(fp, d, bits(SIMD4<UInt32>(truncatingIfNeeded: u16(a).lowHalf) &* SIMD4<UInt32>(truncatingIfNeeded: u16(read(fp, y)).lowHalf)))
         case .i32x4ExtmulHighI16x8U:
             write(fp, d, bits(SIMD4<UInt32>(truncatingIfNeeded: u16(a).highHalf) &* SIMD4<UInt32>(truncatingIfNeeded: u16(read(fp, y)).highHalf)))
-        case .i32x4TruncSatF32x4S:
+        case .i32x4TruncSatF32x4S, .i32x4RelaxedTruncF32x4S:
             let v = f32(a)
             write(fp, d, bits(SIMD4<Int32>(Numerics.saturateI32(v[0]), Numerics.saturateI32(v[1]),
                                            Numerics.saturateI32(v[2]), Numerics.saturateI32(v[3]))))
-        case .i32x4TruncSatF32x4U:
+        case .i32x4TruncSatF32x4U, .i32x4RelaxedTruncF32x4U:
             let v = f32(a)
             write(fp, d, bits(SIMD4<UInt32>(Numerics.saturateU32(v[0]), Numerics.saturateU32(v[1]),
                                             Numerics.saturateU32(v[2]), Numerics.saturateU32(v[3]))))
-        case .i32x4TruncSatF64x2SZero:
+        case .i32x4TruncSatF64x2SZero, .i32x4RelaxedTruncF64x2SZero:
             let v = f64(a)
             write(fp, d, bits(SIMD4<Int32>(Numerics.saturateI32(v[0]), Numerics.saturateI32(v[1]), 0, 0)))
-        case .i32x4TruncSatF64x2UZero:
+        case .i32x4TruncSatF64x2UZero, .i32x4RelaxedTruncF64x2UZero:
             let v = f64(a)
             write(fp, d, bits(SIMD4<UInt32>(Numerics.saturateU32(v[0]), Numerics.saturateU32(v[1]), 0, 0)))
 
@@ -343,10 +348,10 @@ enum SIMDExecution {
         case .f32x4Sub: write(fp, d, bits(f32(a) - f32(read(fp, y))))
         case .f32x4Mul: write(fp, d, bits(f32(a) * f32(read(fp, y))))
         case .f32x4Div: write(fp, d, bits(f32(a) / f32(read(fp, y))))
-        case .f32x4Min, .f32x4Max:
+        case .f32x4Min, .f32x4Max, .f32x4RelaxedMin, .f32x4RelaxedMax:
             let l = f32(a), r = f32(read(fp, y))
             var v = SIMD4<Float>()
-            let isMin = opcode(w) == .f32x4Min
+            let isMin = opcode(w) == .f32x4Min || opcode(w) == .f32x4RelaxedMin
             for i in 0..<4 { v[i] = isMin ? Numerics.min(l[i], r[i]) : Numerics.max(l[i], r[i]) }
             write(fp, d, bits(v))
         case .f32x4Pmin:
@@ -370,13 +375,31 @@ enum SIMDExecution {
         case .f64x2Trunc: write(fp, d, bits(f64(a).rounded(.towardZero)))
         case .f64x2Nearest: write(fp, d, bits(f64(a).rounded(.toNearestOrEven)))
         case .f64x2Add: write(fp, d, bits(f64(a) + f64(read(fp, y))))
+        // Relaxed multiply-add, unfused (two roundings), and dot products with signed second operands.
+        case .f32x4RelaxedMadd, .f32x4RelaxedNmadd:
+            let c = f32(read(fp, Int(truncatingIfNeeded: pc[0] & 0xFFFF)))
+            let product = f32(a) * f32(read(fp, y))
+            write(fp, d, bits(opcode(w) == .f32x4RelaxedMadd ? product + c : c - product))
+            return 1
+        case .f64x2RelaxedMadd, .f64x2RelaxedNmadd:
+            let c = f64(read(fp, Int(truncatingIfNeeded: pc[0] & 0xFFFF)))
+            let product = f64(a) * f64(read(fp, y))
+            write(fp, d, bits(opcode(w) == .f64x2RelaxedMadd ? product + c : c - product))
+            return 1
+        case .i16x8RelaxedDotI8x16I7x16S:
+            write(fp, d, bits(dotPairs(a, read(fp, y))))
+        case .i32x4RelaxedDotI8x16I7x16AddS:
+            let pairs = SIMD8<Int32>(truncatingIfNeeded: dotPairs(a, read(fp, y)))
+            let sums = SIMD4<Int32>(pairs[0], pairs[2], pairs[4], pairs[6]) &+ SIMD4<Int32>(pairs[1], pairs[3], pairs[5], pairs[7])
+            write(fp, d, bits(sums &+ i32(read(fp, Int(truncatingIfNeeded: pc[0] & 0xFFFF)))))
+            return 1
         case .f64x2Sub: write(fp, d, bits(f64(a) - f64(read(fp, y))))
         case .f64x2Mul: write(fp, d, bits(f64(a) * f64(read(fp, y))))
         case .f64x2Div: write(fp, d, bits(f64(a) / f64(read(fp, y))))
-        case .f64x2Min:
+        case .f64x2Min, .f64x2RelaxedMin:
             let l = f64(a), r = f64(read(fp, y))
             write(fp, d, bits(SIMD2<Double>(Numerics.min(l[0], r[0]), Numerics.min(l[1], r[1]))))
-        case .f64x2Max:
+        case .f64x2Max, .f64x2RelaxedMax:
             let l = f64(a), r = f64(read(fp, y))
             write(fp, d, bits(SIMD2<Double>(Numerics.max(l[0], r[0]), Numerics.max(l[1], r[1]))))
         case .f64x2Pmin:
@@ -470,6 +493,19 @@ enum SIMDExecution {
     static func memoryLane(_ info: UInt64, _ count: Int) -> Int { Int(truncatingIfNeeded: (info >> 8) & 0xFF) & (count - 1) }
 
     // MARK: Lane views and helpers
+
+    /// Products of adjacent signed 8-bit lanes, summed pairwise into 16-bit lanes (wrapping), without the
+    /// intermediate 16-bit wrap for the i32 variant: callers widen before adding pairs of these.
+    @inline(__always)
+    static func dotPairs(_ a: SIMD2<UInt64>, _ b: SIMD2<UInt64>) -> SIMD8<Int16> {
+        let x = SIMD16<Int16>(truncatingIfNeeded: i8(a)) &* SIMD16<Int16>(truncatingIfNeeded: i8(b))
+        var even = SIMD8<Int16>(), odd = SIMD8<Int16>()
+        for i in 0..<8 {
+            even[i] = x[2 * i]
+            odd[i] = x[2 * i + 1]
+        }
+        return even &+ odd
+    }
 
     @inline(__always) static func read(_ fp: UnsafeMutablePointer<UInt64>, _ slot: Int) -> SIMD2<UInt64> {
         SIMD2(fp[slot], fp[slot &+ 1])

@@ -53,8 +53,8 @@ extension CompiledFunction {
             }
             var text = pad("\(i)") + "\(op)"
             var extra = op.extraWords
-            if op == .v128 && (w >> 8) & 0xFF >= SIMDExecution.instructionCount {
-                text += (w >> 8) & 0xFF == SIMDExecution.globalGet >> 8 ? " global.get" : " global.set"
+            if op == .v128Global {
+                text += w & SIMDExecution.globalSet == 0 ? " global.get" : " global.set"
                 extra = 1
             } else if op == .v128 {
                 let opcode = SIMDExecution.opcode(w)
@@ -63,7 +63,7 @@ extension CompiledFunction {
                 case .memarg, .memargLane: extra = 2
                 case .shuffle: extra = 2
                 case .lane: extra = 1
-                default: extra = opcode == .v128Bitselect ? 1 : 0
+                default: extra = opcode.info.signature?.paramCount == 3 ? 1 : 0
                 }
             }
             text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"

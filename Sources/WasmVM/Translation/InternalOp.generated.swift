@@ -255,6 +255,7 @@ enum InternalOp: UInt16 {
     case i32XorRotl
     case i64XorRotl
     case v128
+    case v128Global
 }
 
 extension InternalOp {

@@ -151,14 +151,14 @@ extension FunctionTranslator {
             setLocal(Int(index), keep: true)
         case (.globalGet, .index(let index)):
             if context.globals[Int(index)].valueType == .v128 {
-                code[emitWideProducer(.v128)] |= SIMDExecution.globalGet
+                _ = emitWideProducer(.v128Global)
             } else {
                 _ = emitProducer(.globalGet)
             }
             emitWord(UInt64(index))
         case (.globalSet, .index(let index)):
             if context.globals[Int(index)].valueType == .v128 {
-                code[emit(.v128, nil, popWide())] |= SIMDExecution.globalSet
+                code[emit(.v128Global, nil, popWide())] |= SIMDExecution.globalSet
             } else {
                 emit(.globalSet, nil, pop())
             }

@@ -1,0 +1,83 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import WASI
+import WasmParser
+import WasmVM
+
+/// A function ready to serve: its module translated once, its settings, what it is, and how it has done.
+/// A new version is a new object: requests in flight keep the version they started with.
+public final class DeployedFunction: @unchecked Sendable {
+    public let name: String
+    public let module: CompiledModule
+    public let settings: FunctionSettings
+    public let sha256: String
+    public let size: Int
+    public let deployedAt: Date
+    /// Shared by all versions of the function, so counts survive a redeploy.
+    public let stats: FunctionStats
+    /// The files it came from, to notice changes (hot reload). Set before the function is installed, never after.
+    var fingerprint: FileFingerprint
+    let running = NSLock()
+    var inFlight = 0
+
+    init(name: String, module: CompiledModule, settings: FunctionSettings, bytes: [UInt8], stats: FunctionStats,
+         fingerprint: FileFingerprint) {
+        self.name = name
+        self.module = module
+        self.settings = settings
+        sha256 = SHA256.hex(bytes)
+        size = bytes.count
+        deployedAt = Date()
+        self.stats = stats
+        self.fingerprint = fingerprint
+    }
+
+    /// The listing entry of `GET /admin/functions`.
+    var json: String {
+        let m = module.module
+        let imports = m.imports.map { jsonString("\($0.module).\($0.name)") }.joined(separator: ", ")
+        let exports = m.exports.map { jsonString($0.name) }.joined(separator: ", ")
+        let limits = "{\"timeoutMs\": \(settings.timeoutMilliseconds), \"maxMemory\": \(settings.maxMemoryBytes), "
+            + "\"maxOutputBytes\": \(settings.maxOutputBytes), \"fuel\": \(settings.fuel.map(String.init) ?? "null"), "
+            + "\"maxConcurrency\": \(settings.maxConcurrency.map(String.init) ?? "null")}"
+        return "{\"name\": \(jsonString(name)), \"size\": \(size), \"sha256\": \"\(sha256)\", \"imports\": [\(imports)], "
+            + "\"exports\": [\(exports)], \"limits\": \(limits), \"deployedAt\": \(jsonString(Timestamp.iso8601(deployedAt))), "
+            + "\"stats\": \(stats.json)}"
+    }
+
+    /// Reserves a concurrency slot (false when `maxConcurrency` is reached).
+    func acquire() -> Bool {
+        running.lock()
+        defer { running.unlock() }
+        if let limit = settings.maxConcurrency, inFlight >= limit { return false }
+        inFlight += 1
+        return true
+    }
+
+    func release() {
+        running.lock()
+        inFlight -= 1
+        running.unlock()
+    }
+}
+
+/// Modification times and sizes of a function's module and manifest: a change means a new version.
+struct FileFingerprint: Equatable, Sendable {
+    var module: [Int] = []
+    var manifest: [Int] = []
+
+    init() {}
+
+    init(directory: String, name: String) {
+        module = FileFingerprint.stamp("\(directory)/\(name).wasm")
+        manifest = FileFingerprint.stamp("\(directory)/\(name).json")
+    }
+
+    static func stamp(_ path: String) -> [Int] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return [] }
+        return [Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_size), Int(info.st_ino)]
+    }
+}

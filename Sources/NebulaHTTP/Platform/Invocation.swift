@@ -1,0 +1,157 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import WASI
+import WasmParser
+import WasmVM
+
+/// The facts of an HTTP request a function sees (WAGI/CGI conventions).
+public struct Invocation: Sendable {
+    public var request: HTTPRequest
+    public var serverName: String
+    public var serverPort: Int
+    public var remoteAddress: String
+
+    public init(request: HTTPRequest, serverName: String, serverPort: Int, remoteAddress: String) {
+        self.request = request
+        self.serverName = serverName
+        self.serverPort = serverPort
+        self.remoteAddress = remoteAddress
+    }
+}
+
+/// Running a function for one request: a fresh instance, WAGI/CGI environment, footprint, error mapping.
+extension FunctionPlatform {
+    /// The outcome of one invocation: the response (with footprint headers) and what it cost.
+    public struct Outcome: Sendable {
+        public var response: HTTPResponse
+        public var footprint: Footprint
+        /// The start of the guest's stderr (at most 500 characters), for the log.
+        public var stderrExcerpt: String
+    }
+
+    /// Runs `function` for one request on the calling (worker) thread, measuring its footprint, recording it in
+    /// the function's stats, the metrics and the call history.
+    public func invoke(_ function: DeployedFunction, _ invocation: Invocation) -> Outcome {
+        let wallStart = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = Footprint.threadCPUSeconds()
+        let energyStart = energy.read()
+        var footprint = Footprint()
+        var stderrExcerpt = ""
+        var response = run(function, invocation, footprint: &footprint, stderrExcerpt: &stderrExcerpt)
+        footprint.cpuSeconds = Footprint.threadCPUSeconds() - cpuStart
+        footprint.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        if let energyStart, let energyEnd = energy.read() {
+            footprint.energyJoules = energy.joules(from: energyStart, to: energyEnd, cpuSeconds: footprint.cpuSeconds)
+        }
+        response.headers += footprint.headers
+        function.stats.record(status: response.status, footprint: footprint)
+        metrics.observeInstantiation(footprint.startupSeconds)
+        history?.append(function: function.name, inputBytes: invocation.request.body.count, status: response.status, footprint: footprint)
+        return Outcome(response: response, footprint: footprint, stderrExcerpt: stderrExcerpt)
+    }
+
+    func run(_ function: DeployedFunction, _ invocation: Invocation, footprint: inout Footprint, stderrExcerpt: inout String) -> HTTPResponse {
+        guard function.acquire() else {
+            return .error(503, "too many concurrent invocations", function: function.name, extra: [])
+                .with(header: ("Retry-After", "1"))
+        }
+        defer { function.release() }
+        let settings = function.settings
+        var limits = ResourceLimits()
+        limits.maxMemoryPages = max(1, settings.maxMemoryBytes / MemoryType.pageSize)
+        limits.fuel = settings.fuel
+        let store = Store(limits: limits)
+        // A guest is stopped as soon as its output passes the limit (stdout) or 1 MiB (stderr, of which the
+        // first 16 KiB are kept for the log and the error body).
+        let stdout = OutputBuffer(limit: settings.maxOutputBytes + 1, stopAfter: settings.maxOutputBytes)
+        let stderr = OutputBuffer(limit: 16 * 1024, stopAfter: PlatformLimits.maxErrorOutputBytes)
+        let request = invocation.request
+
+        var configuration = WASI.Configuration()
+        var arguments = [function.name] + settings.arguments
+        arguments += request.query.split(separator: "&", omittingEmptySubsequences: true).map { percentDecoded(String($0)) }
+        configuration.arguments = arguments
+        var environment = settings.environment
+        environment += [
+            ("REQUEST_METHOD", request.method), ("PATH_INFO", request.path), ("QUERY_STRING", request.query),
+            ("CONTENT_TYPE", request.header("content-type") ?? ""), ("CONTENT_LENGTH", "\(request.body.count)"),
+            ("SERVER_NAME", invocation.serverName), ("SERVER_PORT", "\(invocation.serverPort)"),
+            ("REMOTE_ADDR", invocation.remoteAddress), ("SERVER_PROTOCOL", "HTTP/1.\(request.minorVersion)"),
+        ].map { (name: $0.0, value: $0.1) }
+        for (name, value) in request.headers {
+            let key = "HTTP_" + name.uppercased().map { $0 == "-" ? "_" : $0 }.map(String.init).joined()
+            environment.append((name: key, value: value))
+        }
+        configuration.environment = environment
+        configuration.stdin = .bytes(request.body)
+        configuration.stdout = .buffer(stdout)
+        configuration.stderr = .buffer(stderr)
+
+        let outcome: Result<Int32, Trap>
+        let startupBegan = DispatchTime.now().uptimeNanoseconds
+        do {
+            let wasi = try WASI(configuration)
+            var imports = Imports()
+            wasi.define(in: &imports, store: store, for: function.module.module)
+            let deadline = watchdog.watch(store.interruptHandle, milliseconds: settings.timeoutMilliseconds)
+            defer { watchdog.cancel(deadline) }
+            let instance = try function.module.instantiate(store: store, imports: imports)
+            footprint.startupSeconds = Double(DispatchTime.now().uptimeNanoseconds - startupBegan) / 1e9
+            outcome = Result { () throws(Trap) -> Int32 in try wasi.start(instance) }
+        } catch let trap as Trap {
+            footprint.startupSeconds = Double(DispatchTime.now().uptimeNanoseconds - startupBegan) / 1e9
+            outcome = .failure(trap)
+        } catch {
+            return .error(500, "cannot start the function: \(error)", function: function.name)
+        }
+        footprint.instructions = store.instructionsExecuted
+        footprint.memoryBytes = store.linearMemoryBytes
+        let errorTail = String(decoding: stderr.bytes.suffix(2048), as: UTF8.self)
+        if !stderr.bytes.isEmpty {
+            stderrExcerpt = String(String(decoding: stderr.bytes.prefix(2048), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).prefix(500))
+        }
+        if stdout.bytes.count > settings.maxOutputBytes || stdout.droppedByteCount > 0 {
+            return .error(502, "output larger than \(settings.maxOutputBytes) bytes", function: function.name)
+        }
+        if stderr.isFlooded {
+            return .error(502, "error output larger than \(PlatformLimits.maxErrorOutputBytes) bytes", function: function.name)
+        }
+        switch outcome {
+        case .failure(let trap):
+            switch trap.reason {
+            case .interrupted:
+                return .error(504, "deadline of \(settings.timeoutMilliseconds) ms exceeded", function: function.name)
+            case .fuelExhausted:
+                return .error(504, "fuel exhausted", function: function.name)
+            case .exception(let exception):
+                return .error(500, "uncaught wasm exception: tag \(exception.tagAddress), payload [\(exception.payload.map(\.description).joined(separator: ", "))]",
+                              function: function.name)
+            default:
+                return .error(500, "wasm trap: \(trap.message)", function: function.name,
+                              extra: trap.backtrace.first.map { [("at", $0.description)] } ?? [])
+            }
+        case .success(let code) where code != 0:
+            return .error(500, "function exited with code \(code)", function: function.name, extra: [("stderr", errorTail)])
+        case .success:
+            break
+        }
+        var response = HTTPResponse(status: 200, headers: [("Content-Type", settings.contentType)], body: stdout.bytes)
+        if settings.wagi { response = WAGI.parse(stdout.bytes, defaultContentType: settings.contentType) }
+        return response
+    }
+}
+
+extension HTTPResponse {
+    func with(header: (String, String)) -> HTTPResponse {
+        var copy = self
+        copy.headers.append(header)
+        return copy
+    }
+}
+
+func percentDecoded(_ s: String) -> String {
+    let plus = s.replacingOccurrences(of: "+", with: " ")
+    return plus.removingPercentEncoding ?? plus
+}
