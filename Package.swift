@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "wasmrun", dependencies: ["WasmParser", "WasmVM", "WASI"]),
         .executableTarget(name: "nebula-serve", dependencies: ["NebulaHTTP"]),
         .target(name: "SpecSuite", dependencies: ["WasmParser", "WasmVM"], path: "spec-tests/SpecSuite"),
-        .executableTarget(name: "spec-tests", dependencies: ["SpecSuite"], path: "spec-tests/Runner"),
+        .executableTarget(name: "spec-tests", dependencies: ["SpecSuite", "WasmParser"], path: "spec-tests/Runner"),
         .executableTarget(name: "nebula-fuzz", dependencies: ["WasmVM"]),
         .executableTarget(name: "parser-bench", dependencies: ["WasmParser"], path: "Benchmarks/parser-bench"),
         .executableTarget(name: "invoke-bench", dependencies: ["NebulaHTTP"], path: "Benchmarks/invoke-bench"),

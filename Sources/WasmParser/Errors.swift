@@ -14,16 +14,20 @@ public struct WasmParserError: Error, Sendable, CustomStringConvertible, Equatab
     public let offset: Int
     /// The function whose body is at fault, if any (index in the function index space).
     public let functionIndex: UInt32?
+    /// For errors in the text format: where (line and column); `offset` is then the byte offset in the text.
+    public let location: TextLocation?
 
-    public init(_ kind: Kind, _ message: String, offset: Int, functionIndex: UInt32? = nil) {
+    public init(_ kind: Kind, _ message: String, offset: Int, functionIndex: UInt32? = nil, location: TextLocation? = nil) {
         self.kind = kind
         self.message = message
         self.offset = offset
         self.functionIndex = functionIndex
+        self.location = location
     }
 
     public var description: String {
         let hexOffset = "0x" + String(offset, radix: 16)
+        if let location { return "\(location): \(kind == .malformed ? "" : "invalid module: ")\(message)" }
         switch kind {
         case .malformed:
             return "malformed module at offset \(hexOffset): \(message)"
@@ -36,6 +40,6 @@ public struct WasmParserError: Error, Sendable, CustomStringConvertible, Equatab
     }
 
     func inFunction(_ index: UInt32) -> WasmParserError {
-        WasmParserError(kind, message, offset: offset, functionIndex: index)
+        WasmParserError(kind, message, offset: offset, functionIndex: index, location: location)
     }
 }

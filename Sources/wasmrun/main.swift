@@ -28,7 +28,7 @@ func elapsed(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNa
 func validate(_ path: String, features: Features) -> Int32 {
     guard let bytes = readModuleFile(path) else { return 1 }
     do throws(WasmParserError) {
-        _ = try Module.load(bytes, features: features)
+        _ = try Module.load(textOrBinary: bytes, features: features)
         print("valid")
         return 0
     } catch {
@@ -112,8 +112,9 @@ func run(_ options: Options) -> Int32 {
     var start = DispatchTime.now().uptimeNanoseconds
     let module: Module
     do throws(WasmParserError) {
-        module = try Module.decode(bytes, features: options.features)
-        timings.append(("decode", elapsed(since: start)))
+        module = Module.isText(bytes) ? try Module.decode(Module.parse(text: bytes, features: options.features).encode(), features: options.features)
+                                        : try Module.decode(bytes, features: options.features)
+        timings.append((Module.isText(bytes) ? "parse" : "decode", elapsed(since: start)))
         start = DispatchTime.now().uptimeNanoseconds
         try module.validate()
         timings.append(("validate", elapsed(since: start)))
@@ -217,7 +218,7 @@ func inspect(_ path: String, showCode: Bool, features: Features) -> Int32 {
     guard let bytes = readModuleFile(path) else { return 1 }
     let module: Module
     do throws(WasmParserError) {
-        module = try Module.load(bytes, features: features)
+        module = try Module.load(textOrBinary: bytes, features: features)
     } catch {
         writeError("\(path): \(error)")
         return 1

@@ -2,23 +2,27 @@ import Foundation
 import WasmParser
 import WasmVM
 
-/// Runs the official spec suite (wast2json form) against Nebula and tallies the outcome per file.
+/// Runs the official spec suite against Nebula and tallies the outcome per script.
 ///
-/// Every command is judged: modules are compiled and instantiated (with the `spectest` host module and
-/// registered instances as imports), actions run, and results, traps and link errors compared with the
-/// expectations. Text-format modules are skipped (Nebula reads binaries only). Commands the runner cannot
-/// perform (a module the interpreter refuses to translate, a value it cannot express) are counted as "not
-/// yet run" rather than passed; on the 2.0 suite there are none, and the test suite asserts that.
+/// A suite is a folder of `.wast` scripts (the repository vendors the 2.0 set in `spec-tests/core` and the 3.0
+/// set in `spec-tests/3.0`), or a folder in the JSON form (`NAME/NAME.json` with module files beside it, as
+/// `wast2json` and `wasm-tools json-from-wast` write it). Every command is judged: modules are parsed (text)
+/// or decoded, validated, compiled and instantiated (with the `spectest` host module and registered
+/// instances as imports), actions run, and results, traps, exceptions and link errors compared with the
+/// expectations. Commands the interpreter cannot perform (a module with instructions it does not execute
+/// yet) are counted as "not yet run", never as passed.
 public struct SpecRunner {
     public struct Options: Sendable {
         public var suiteDirectory: String
-        /// Script names to run (e.g. `binary`); all when empty.
+        /// Script names to run (e.g. `binary`, `legacy/try_catch`); all when empty.
         public var files: [String] = []
         public var excludeSIMD = false
         /// Command types to judge; all when nil.
         public var onlyTypes: Set<String>?
         /// The proposals modules may use; nil picks the suite's own set (`SpecRunner.features(forSuite:)`).
         public var features: Features?
+        /// Also run the scripts of proposals beyond 3.0 (`proposals/`): reported, not required to pass.
+        public var includeProposals = false
 
         public init(suiteDirectory: String) { self.suiteDirectory = suiteDirectory }
     }
@@ -73,179 +77,151 @@ public struct SpecRunner {
         public var description: String {
             switch self {
             case .suiteMissing(let dir):
-                return "spec suite not found at \(dir): put the WebAssembly test suite (wast2json form) there, or pass --suite DIR or set NEBULA_SPEC_SUITE"
+                return "spec suite not found at \(dir): give a folder of .wast scripts or of the JSON form (NAME/NAME.json) with --suite DIR"
             case .unknownFile(let name): return "no spec script named \(name) in the suite"
             case .unreadable(let path, let why): return "cannot read \(path): \(why)"
             }
         }
     }
 
+    public struct ReadError: Error {
+        var message: String
+    }
+
+    /// One script of a suite.
+    public struct Script: Sendable {
+        public var name: String
+        public var path: String
+        public var isJSON: Bool
+    }
+
     public let options: Options
 
     public init(options: Options) { self.options = options }
 
-    /// The suite location: `NEBULA_SPEC_SUITE`, else `../shared/spec-testsuite/json/core` from `root`.
-    public static func defaultSuiteDirectory(root: String = FileManager.default.currentDirectoryPath) -> String {
-        if let fromEnvironment = ProcessInfo.processInfo.environment["NEBULA_SPEC_SUITE"], !fromEnvironment.isEmpty {
-            return fromEnvironment
-        }
-        return URL(fileURLWithPath: root).appendingPathComponent("../shared/spec-testsuite/json/core").standardized.path
+    /// The suites vendored in the repository (`spec-tests/core`: 2.0, `spec-tests/3.0`: 3.0), from `root`.
+    public static func vendoredSuites(root: String = FileManager.default.currentDirectoryPath) -> [String] {
+        ["core", "3.0"].map { URL(fileURLWithPath: root).appendingPathComponent("spec-tests/\($0)").standardized.path }
     }
 
-    public func scriptNames() throws -> [String] {
+    public func scripts() throws -> [Script] {
+        let directory = options.suiteDirectory
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: options.suiteDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw RunnerError.suiteMissing(options.suiteDirectory)
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunnerError.suiteMissing(directory)
         }
-        let all = try FileManager.default.contentsOfDirectory(atPath: options.suiteDirectory).filter { name in
-            FileManager.default.fileExists(atPath: "\(options.suiteDirectory)/\(name)/\(name).json")
-        }.sorted()
-        guard !all.isEmpty else { throw RunnerError.suiteMissing(options.suiteDirectory) }
-        var names = all
+        var all: [Script] = []
+        let entries = (try? FileManager.default.subpathsOfDirectory(atPath: directory)) ?? []
+        for entry in entries.sorted() {
+            if entry.hasSuffix(".wast") {
+                all.append(Script(name: String(entry.dropLast(5)), path: "\(directory)/\(entry)", isJSON: false))
+            } else if !entry.contains("/"), FileManager.default.fileExists(atPath: "\(directory)/\(entry)/\(entry).json") {
+                all.append(Script(name: entry, path: "\(directory)/\(entry)/\(entry).json", isJSON: true))
+            }
+        }
+        guard !all.isEmpty else { throw RunnerError.suiteMissing(directory) }
+        if !options.includeProposals && options.files.isEmpty {
+            all = all.filter { !$0.name.hasPrefix("proposals") }
+        }
         if !options.files.isEmpty {
-            for file in options.files where !all.contains(file) { throw RunnerError.unknownFile(file) }
-            names = all.filter { options.files.contains($0) }
+            for file in options.files where !all.contains(where: { $0.name == file }) { throw RunnerError.unknownFile(file) }
+            all = all.filter { options.files.contains($0.name) }
         }
-        if options.excludeSIMD { names = names.filter { !$0.hasPrefix("simd_") } }
-        return names
+        if options.excludeSIMD { all = all.filter { !$0.name.hasPrefix("simd_") } }
+        return all
     }
+
+    public func scriptNames() throws -> [String] { try scripts().map(\.name) }
 
     public func run() throws -> Summary {
         var summary = Summary()
-        for name in try scriptNames() {
-            summary.files.append(try runScript(name))
+        for script in try scripts() {
+            summary.files.append(try run(script))
         }
         return summary
     }
 
     public func runScript(_ name: String) throws -> FileResult {
-        let directory = "\(options.suiteDirectory)/\(name)"
-        let path = "\(directory)/\(name).json"
-        let script: SpecScript
-        do {
-            script = try JSONDecoder().decode(SpecScript.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw RunnerError.unreadable(path, "\(error)")
+        guard let script = try scripts().first(where: { $0.name == name }) else { throw RunnerError.unknownFile(name) }
+        return try run(script)
+    }
+
+    func commands(of script: Script) throws -> [SpecCommand] {
+        if script.isJSON {
+            do {
+                return try JSONDecoder().decode(SpecScript.self, from: Data(contentsOf: URL(fileURLWithPath: script.path))).commands
+            } catch {
+                throw RunnerError.unreadable(script.path, "\(error)")
+            }
         }
-        var result = FileResult(name: name)
+        guard let data = FileManager.default.contents(atPath: script.path) else { throw RunnerError.unreadable(script.path, "no such file") }
+        do throws(WasmParserError) {
+            return try WastScript.parse([UInt8](data))
+        } catch {
+            throw RunnerError.unreadable(script.path, error.description)
+        }
+    }
+
+    public func run(_ script: Script) throws -> FileResult {
+        let commands = try self.commands(of: script)
+        let directory = URL(fileURLWithPath: script.path).deletingLastPathComponent().path
+        var result = FileResult(name: script.name)
         var session = ScriptSession(directory: directory, features: features)
-        for command in script.commands {
+        for command in commands {
             if let only = options.onlyTypes, !only.contains(command.type) {
                 // Modules still have to be instantiated for the commands that follow.
                 if command.type == "module" || command.type == "register" { _ = session.run(command) }
                 continue
             }
-            if ["module", "module_definition", "assert_malformed", "assert_invalid", "assert_malformed_custom",
-                "assert_invalid_custom"].contains(command.type) && command.isTextModule {
-                result.skipped += 1
-                continue
+            let verdict: ScriptSession.Verdict
+            switch command.type {
+            case "assert_malformed", "assert_invalid", "assert_malformed_custom", "assert_invalid_custom":
+                verdict = judgeModule(command, in: directory)
+            default:
+                verdict = session.run(command)
             }
-            if command.type == "assert_malformed" || command.type == "assert_invalid" {
-                judge(command, in: directory, file: name, result: &result)
-                continue
-            }
-            if command.type == "assert_invalid_custom" {
-                judgeCustom(command, in: directory, file: name, result: &result)
-                continue
-            }
-            switch session.run(command) {
+            switch verdict {
             case .passed: result.passed += 1
             case .notRun: result.notYetRun += 1
             case .failed(let expected, let actual, let mismatch):
                 result.failed += 1
-                result.failures.append(Failure(file: name, line: command.line, command: command.type,
+                result.failures.append(Failure(file: script.name, line: command.line, command: command.type,
                                                expected: expected, actual: actual, isMessageMismatch: mismatch))
             }
         }
         return result
     }
 
-    enum Outcome {
-        case loaded
-        case failed(WasmParserError)
-        case unreadable(String)
-    }
-
-    func load(_ filename: String, in directory: String) -> Outcome {
-        guard let data = FileManager.default.contents(atPath: "\(directory)/\(filename)") else {
-            return .unreadable("cannot read \(filename)")
-        }
-        do throws(WasmParserError) {
-            _ = try Module.load([UInt8](data), features: features)
-            return .loaded
-        } catch {
-            return .failed(error)
-        }
-    }
-
-    /// `assert_invalid_custom`: the module is valid, but a custom section Nebula reads has the problem named.
-    func judgeCustom(_ command: SpecCommand, in directory: String, file: String, result: inout FileResult) {
+    /// `assert_malformed`/`assert_invalid`: the module must fail to load, with the right kind of error and
+    /// the suite's words. `_custom`: the module loads, and a custom section (or annotation) has the problem.
+    func judgeModule(_ command: SpecCommand, in directory: String) -> ScriptSession.Verdict {
         let text = command.text ?? ""
-        func fail(_ actual: String) {
-            result.failed += 1
-            result.failures.append(Failure(file: file, line: command.line, command: command.type,
-                                           expected: "a valid module whose custom section has: \(text)", actual: actual,
-                                           isMessageMismatch: false))
+        let source: SpecCommand.ModuleSource
+        switch command.moduleSource(in: directory) {
+        case .success(let s): source = s
+        case .failure(let error): return .failed(expected: text, actual: error.message, messageMismatch: false)
         }
-        guard let filename = command.binaryFile, let data = FileManager.default.contents(atPath: "\(directory)/\(filename)") else {
-            return fail("no module file")
-        }
-        do throws(WasmParserError) {
-            let module = try Module.load([UInt8](data), features: features)
-            if module.customSectionIssues.contains(where: { $0.contains(text) }) {
-                result.passed += 1
-            } else {
-                fail("custom section issues: \(module.customSectionIssues)")
-            }
-        } catch {
-            fail(error.description)
-        }
-    }
-
-    func judge(_ command: SpecCommand, in directory: String, file: String, result: inout FileResult) {
-        func fail(_ expected: String, _ actual: String, mismatch: Bool = false) {
-            result.failed += 1
-            result.failures.append(Failure(file: file, line: command.line, command: command.type,
-                                           expected: expected, actual: actual, isMessageMismatch: mismatch))
-        }
-        switch command.type {
-        case "module", "assert_malformed", "assert_invalid":
-            guard let filename = command.binaryFile else {
-                fail("a module file", "no filename in the command")
-                return
-            }
-            if command.isTextModule {
-                result.skipped += 1
-                return
-            }
-            let outcome = load(filename, in: directory)
-            if command.type == "module" {
-                switch outcome {
-                case .loaded: result.passed += 1
-                case .failed(let error): fail("module to load", error.description)
-                case .unreadable(let why): fail("module to load", why)
-                }
-                return
-            }
-            let wantedKind: WasmParserError.Kind = command.type == "assert_malformed" ? .malformed : .invalid
-            let expectedText = command.text ?? ""
-            let expectation = "\(wantedKind) module: \(expectedText)"
+        let outcome = ScriptSession.load(source, features: features)
+        if command.type == "assert_invalid_custom" || command.type == "assert_malformed_custom" {
             switch outcome {
-            case .loaded:
-                fail(expectation, "module loaded")
-            case .unreadable(let why):
-                fail(expectation, why)
-            case .failed(let error):
-                if error.kind != wantedKind {
-                    fail(expectation, error.description)
-                } else if !error.message.contains(expectedText) {
-                    fail(expectation, error.description, mismatch: true)
-                } else {
-                    result.passed += 1
-                }
+            case .success(let module):
+                if module.customSectionIssues.contains(where: { $0.contains(text) }) { return .passed }
+                return .failed(expected: "a custom section with: \(text)", actual: "issues \(module.customSectionIssues)", messageMismatch: false)
+            case .failure(let error):
+                // A malformed annotation fails the text parser (it cannot become a section at all).
+                if command.type == "assert_malformed_custom", error.kind == .malformed, error.message.contains(text) { return .passed }
+                return .failed(expected: "\(command.type): \(text)", actual: error.description, messageMismatch: false)
             }
-        default:
-            result.notYetRun += 1
+        }
+        let wantedKind: WasmParserError.Kind = command.type == "assert_malformed" ? .malformed : .invalid
+        let expectation = "\(wantedKind) module: \(text)"
+        switch outcome {
+        case .success:
+            return .failed(expected: expectation, actual: "module loaded", messageMismatch: false)
+        case .failure(let error):
+            if error.kind != wantedKind { return .failed(expected: expectation, actual: error.description, messageMismatch: false) }
+            if !error.message.contains(text) { return .failed(expected: expectation, actual: error.description, messageMismatch: true) }
+            return .passed
         }
     }
 }

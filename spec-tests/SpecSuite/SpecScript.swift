@@ -1,6 +1,7 @@
 import Foundation
 
-/// One wast2json script: `{"source_filename": ..., "commands": [...]}` (see the suite's README).
+/// One script in the JSON form (wast2json, `wasm-tools json-from-wast`): `{"source_filename": ..., "commands":
+/// [...]}` (see the suite's README). `.wast` scripts are read into the same commands by `WastScript`.
 public struct SpecScript: Decodable, Sendable {
     public var sourceFilename: String
     public var commands: [SpecCommand]
@@ -12,8 +13,19 @@ public struct SpecScript: Decodable, Sendable {
 }
 
 public struct SpecCommand: Decodable, Sendable {
+    /// A module given inline by a `.wast` script.
+    public enum ModuleSource: Sendable {
+        case binary([UInt8])
+        /// The module's text.
+        case text([UInt8])
+        /// `(module quote ...)`: text that is meant to be judged by the parser.
+        case quote([UInt8])
+    }
+
     public var type: String
     public var line: Int
+    /// The module of a `.wast` command (JSON commands name a file instead).
+    public var source: ModuleSource?
     public var filename: String?
     public var name: String?
     public var text: String?
@@ -35,13 +47,22 @@ public struct SpecCommand: Decodable, Sendable {
         case binaryFilename = "binary_filename"
     }
 
-    /// True for modules given only as text (`.wat`), which need a text parser to judge.
-    public var isTextModule: Bool {
-        binaryFilename == nil && (moduleType == "text" || (filename?.hasSuffix(".wat") ?? false))
+    init(type: String, line: Int) {
+        self.type = type
+        self.line = line
     }
 
-    /// The binary module file to load: the module itself, or a text module's binary encoding.
-    public var binaryFile: String? { binaryFilename ?? filename }
+    /// The module the command is about: inline, or its file in `directory` (a text module's binary
+    /// encoding when the converter gave one, else the `.wat` itself).
+    func moduleSource(in directory: String) -> Result<ModuleSource, SpecRunner.ReadError> {
+        if let source { return .success(source) }
+        guard let file = binaryFilename ?? filename else { return .failure(.init(message: "no module in the command")) }
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
+            return .failure(.init(message: "cannot read \(file)"))
+        }
+        let isText = binaryFilename == nil && (moduleType == "text" || file.hasSuffix(".wat"))
+        return .success(isText ? .text([UInt8](data)) : .binary([UInt8](data)))
+    }
 }
 
 public struct SpecAction: Decodable, Sendable {

@@ -21,12 +21,9 @@ extension Instruction {
         case .index(let i):
             Self.appendUnsigned(UInt64(i), to: &bytes)
         case .indexPair(let a, let b):
+            // Memory indices (memory.init's second, memory.copy's both) are LEB128 too: 0 is the 2.0 zero byte.
             Self.appendUnsigned(UInt64(a), to: &bytes)
-            switch info.immediate {
-            case .memoryInit: bytes.append(0)
-            case .memoryCopy: bytes += [0, 0]
-            default: Self.appendUnsigned(UInt64(b), to: &bytes)
-            }
+            Self.appendUnsigned(UInt64(b), to: &bytes)
         case .memArg(let m):
             m.encode(into: &bytes)
         case .memArgLane(let m, let lane):

@@ -97,7 +97,7 @@ struct ModuleDecoder {
                 if id == .code || id == .data { try prepareBodyValidation() }
             }
             switch id {
-            case .custom: try decodeCustomSection(end: end)
+            case .custom: try decodeCustomSection(end: end, lastOrder: lastOrder)
             case .type: try decodeTypeSection()
             case .import: try decodeImportSection()
             case .function: try decodeFunctionSection()
@@ -138,13 +138,13 @@ struct ModuleDecoder {
         for _ in 0..<count { try element(&self) }
     }
 
-    mutating func decodeCustomSection(end: Int) throws(WasmParserError) {
+    mutating func decodeCustomSection(end: Int, lastOrder: Int) throws(WasmParserError) {
         let name = try reader.readName()
         guard reader.offset <= end else {
             throw malformed("unexpected end of section or function", at: end)
         }
         let payload = reader.offset..<end
-        module.customSections.append(CustomSection(name: name, range: payload))
+        module.customSections.append(CustomSection(name: name, range: payload, placement: lastOrder == 0 ? -1 : 2 * lastOrder + 1))
         if name == "name" {
             // A malformed name section does not make the module malformed (spec, appendix "Name Section").
             var names = NameSectionDecoder(reader: ByteReader(bytes: module.bytes, offset: payload.lowerBound, limit: end))

@@ -208,6 +208,16 @@ public struct FunctionBody: Hashable, Sendable {
 public struct CustomSection: Hashable, Sendable {
     public var name: String
     public var range: Range<Int>
+    /// Where the section goes among the others, for encoding: the standard section of order k (type 1,
+    /// import 2, … data 13, see `SectionID.order`) sits at 2k, so `2k + 1` is right after it and `2k - 1`
+    /// right before it; -1 is before everything, `Int.max` after everything.
+    public var placement: Int
+
+    public init(name: String, range: Range<Int>, placement: Int = .max) {
+        self.name = name
+        self.range = range
+        self.placement = placement
+    }
 }
 
 public struct NameSection: Hashable, Sendable {

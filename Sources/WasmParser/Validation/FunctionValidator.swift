@@ -181,7 +181,9 @@ public struct FunctionValidator {
         let frame = controls[controls.count - 1]
         try popTypes(of: frame.blockType, results: true, at: offset)
         guard operands.count == frame.height else {
-            throw typeMismatch("\(operands.count - frame.height) values left on the stack at the end of a block", at: offset)
+            let left = operands[frame.height...].map { $0?.description ?? "?" }.joined(separator: " ")
+            let results = types(of: frame.blockType, results: true).map(\.description).joined(separator: " ")
+            throw typeMismatch("block requires [\(results)] but stack has [\(left)]", at: offset)
         }
         controls.removeLast()
         resetInitialization(to: frame.initializationHeight)
