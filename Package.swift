@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "WasmParserTests", dependencies: ["WasmParser", "WasmTestSupport"]),
         .testTarget(name: "WasmVMTests", dependencies: ["WasmVM", "WasmTestSupport"]),
         .testTarget(name: "WASITests", dependencies: ["WASI", "WasmTestSupport"]),
-        .testTarget(name: "SpecSuiteTests", dependencies: ["SpecSuite"]),
+        .testTarget(name: "SpecSuiteTests", dependencies: ["SpecSuite", "WasmParser", "WasmTestSupport"]),
         .testTarget(name: "NebulaHTTPTests", dependencies: ["NebulaHTTP", "WasmTestSupport", "nebula-serve"]),
         .testTarget(name: "WasmrunTests", dependencies: ["wasmrun", "WasmTestSupport"]),
     ]

@@ -3,7 +3,7 @@ import WasmParser
 
 /// `wasmrun`'s command line, parsed by hand (the design card allows no packages).
 struct Options {
-    enum Command { case run, validate, inspect, help, version }
+    enum Command { case run, validate, inspect, print, wat2wasm, help, version }
 
     var command = Command.run
     var file: String?
@@ -19,6 +19,8 @@ struct Options {
     var stats = false
     /// `inspect --code`: also list the interpreter code of every defined function.
     var showCode = false
+    /// `wat2wasm -o FILE` (and `print -o FILE`): where to write; standard output when nil.
+    var output: String?
 
     struct UsageError: Error, CustomStringConvertible {
         var description: String
@@ -28,6 +30,8 @@ struct Options {
         usage: wasmrun [run] [options] FILE.wasm [ARGS...]
                wasmrun validate [--features SET] FILE.wasm
                wasmrun inspect [--code] [--features SET] FILE.wasm
+               wasmrun print [--features SET] [-o OUT.wat] FILE.wasm
+               wasmrun wat2wasm [--features SET] FILE.wat -o OUT.wasm
                wasmrun --help | --version
 
         Runs a WebAssembly module with WASI preview1: its `_start` (a command), or with --invoke one export.
@@ -38,6 +42,10 @@ struct Options {
           validate FILE         decode and validate; print `valid` (exit 0) or the error (exit 1)
           inspect FILE          list sections, imports, exports, memories, tables, globals, custom sections
                                 (inspect --code FILE also lists the interpreter code of each function)
+          print FILE            print the module in the text format (as `wasm-tools print` does)
+          wat2wasm FILE -o OUT  encode a text module (checked first) as a binary
+
+        FILE may be a binary module or a text one (.wat), told apart by its content.
 
         Options (before FILE):
           --invoke NAME         call export NAME instead of `_start`; ARGS are its arguments, parsed by its
@@ -72,6 +80,8 @@ struct Options {
         case "run": rest = rest.dropFirst()
         case "validate": options.command = .validate; rest = rest.dropFirst()
         case "inspect": options.command = .inspect; rest = rest.dropFirst()
+        case "print": options.command = .print; rest = rest.dropFirst()
+        case "wat2wasm": options.command = .wat2wasm; rest = rest.dropFirst()
         default: break
         }
         func value(_ flag: String) throws(UsageError) -> String {
@@ -114,14 +124,21 @@ struct Options {
                 }
                 options.features = features
             case "--code" where options.command == .inspect: options.showCode = true
+            case "-o", "--output" where options.command == .print || options.command == .wat2wasm: options.output = try value(argument)
             case let flag where flag.hasPrefix("--"):
                 throw UsageError(description: "unknown option \(flag)")
             default:
                 options.file = argument
             }
         }
+        // `wat2wasm in.wat -o out.wasm`: the output may follow the file.
+        if (options.command == .wat2wasm || options.command == .print), rest.first == "-o" || rest.first == "--output" {
+            rest = rest.dropFirst()
+            options.output = try value("-o")
+        }
         options.guestArguments = Array(rest)
         if options.file == nil { throw UsageError(description: "no module file given") }
+        if options.command == .wat2wasm && options.output == nil { throw UsageError(description: "wat2wasm needs -o OUT.wasm") }
         if options.command != .run && !options.guestArguments.isEmpty {
             throw UsageError(description: "unexpected arguments after the file: \(options.guestArguments.joined(separator: " "))")
         }

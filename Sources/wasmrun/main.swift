@@ -304,6 +304,44 @@ func inspect(_ path: String, showCode: Bool, features: Features) -> Int32 {
     return 0
 }
 
+/// `print`: any module (binary or text) in the text format.
+func printModule(_ options: Options) -> Int32 {
+    guard let path = options.file, let bytes = readModuleFile(path) else { return 1 }
+    do throws(WasmParserError) {
+        let module = try Module.load(textOrBinary: bytes, features: options.features)
+        let text = module.printed()
+        if let output = options.output {
+            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+                writeError("wasmrun: cannot write \(output)")
+                return 1
+            }
+        } else {
+            print(text, terminator: "")
+        }
+        return 0
+    } catch {
+        writeError("\(path): \(error)")
+        return 1
+    }
+}
+
+/// `wat2wasm`: a text module, validated, written as a binary.
+func watToWasm(_ options: Options) -> Int32 {
+    guard let path = options.file, let bytes = readModuleFile(path), let output = options.output else { return 1 }
+    do throws(WasmParserError) {
+        let binary = try Module.parse(text: bytes, features: options.features).encode()
+        _ = try Module.load(binary, features: options.features)
+        guard FileManager.default.createFile(atPath: output, contents: Data(binary)) else {
+            writeError("wasmrun: cannot write \(output)")
+            return 1
+        }
+        return 0
+    } catch {
+        writeError("\(path): \(error)")
+        return 1
+    }
+}
+
 let options: Options
 do throws(Options.UsageError) {
     options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -316,5 +354,7 @@ case .help: print(Options.usage); exit(0)
 case .version: print(version); exit(0)
 case .validate: exit(validate(options.file!, features: options.features))
 case .inspect: exit(inspect(options.file!, showCode: options.showCode, features: options.features))
+case .print: exit(printModule(options))
+case .wat2wasm: exit(watToWasm(options))
 case .run: exit(run(options))
 }

@@ -1,26 +1,53 @@
 import Foundation
 import XCTest
+import WasmParser
+import WasmTestSupport
 @testable import SpecSuite
 
-/// Runs the official spec suite in-process: any failure fails `swift test`.
+/// Runs the official spec suites vendored in `spec-tests/` in-process: any failure fails `swift test`.
 final class SpecSuiteTests: XCTestCase {
-    static var suiteDirectory: String {
-        if let env = ProcessInfo.processInfo.environment["NEBULA_SPEC_SUITE"], !env.isEmpty { return env }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.appendingPathComponent("../shared/spec-testsuite/json/core").standardized.path
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var core: String { repository.appendingPathComponent("spec-tests/core").path }
+    static var wasm3: String { repository.appendingPathComponent("spec-tests/3.0").path }
+
+    /// The 3.0 scripts about garbage collection (and the GC parts of two others): they need struct and
+    /// array instructions the interpreter does not have yet, and are counted, not judged, until it does.
+    static let garbageCollectionScripts: Set<String> = [
+        "array", "array_copy", "array_fill", "array_init_data", "array_init_elem", "array_new_data", "array_new_elem",
+        "binary-gc", "br_on_cast", "br_on_cast_fail", "extern", "i31", "ref_cast", "ref_eq", "ref_null", "ref_test",
+        "struct", "type-rec", "type-subtyping", "table_init", "table_init64",
+    ]
+
+    func testWebAssembly2Suite() throws {
+        let summary = try SpecRunner(options: SpecRunner.Options(suiteDirectory: Self.core)).run()
+        for failure in summary.failures.prefix(50) { XCTFail(failure.description) }
+        XCTAssertEqual(summary.files.count, 148, "all core scripts ran")
+        // Every command of the 2.0 suite is judged, the text-format ones included.
+        XCTAssertEqual(summary.failed, 0)
+        XCTAssertEqual(summary.skipped, 0)
+        XCTAssertEqual(summary.notYetRun, 0, "every command executed")
+        XCTAssertEqual(summary.passed, 54_006, "all commands of the 2.0 suite")
     }
 
-    func testWholeSuite() throws {
-        let runner = SpecRunner(options: SpecRunner.Options(suiteDirectory: Self.suiteDirectory))
-        let summary = try runner.run()
-        for failure in summary.failures.prefix(50) { XCTFail(failure.description) }
-        XCTAssertEqual(summary.failed, 0)
-        XCTAssertEqual(summary.files.count, 148, "all core scripts ran")
-        // Every command of the 2.0 suite runs, SIMD included; only assertions on text-format modules are
-        // skipped (Nebula reads binary modules only).
-        XCTAssertEqual(summary.notYetRun, 0, "every command executed")
-        XCTAssertEqual(summary.skipped, 1091, "only text-format module assertions are skipped")
-        XCTAssertGreaterThanOrEqual(summary.passed, 52915, "all binary-module commands judged")
+    func testWebAssembly3Suite() throws {
+        let summary = try SpecRunner(options: SpecRunner.Options(suiteDirectory: Self.wasm3)).run()
+        var gcCommands = 0
+        for file in summary.files {
+            if Self.garbageCollectionScripts.contains(file.name) {
+                gcCommands += file.failed + file.notYetRun
+                continue
+            }
+            for failure in file.failures.prefix(10) { XCTFail(failure.description) }
+            XCTAssertEqual(file.failed, 0, file.name)
+            XCTAssertEqual(file.notYetRun, 0, file.name)
+        }
+        let names = Set(summary.files.map(\.name))
+        for legacy in ["legacy/rethrow", "legacy/throw", "legacy/try_catch", "legacy/try_delegate"] {
+            XCTAssertTrue(names.contains(legacy), "\(legacy) ran")
+        }
+        XCTAssertEqual(summary.files.count, 264, "the 3.0 scripts with legacy/ and custom/ (proposals/ apart)")
+        XCTAssertGreaterThanOrEqual(summary.passed, 64_511)
+        XCTAssertLessThanOrEqual(gcCommands, 800, "only garbage-collection commands are left")
     }
 
     func testMissingSuiteIsReportedClearly() {
@@ -31,7 +58,7 @@ final class SpecSuiteTests: XCTestCase {
     }
 
     func testFiltersSelectFilesAndTypes() throws {
-        var options = SpecRunner.Options(suiteDirectory: Self.suiteDirectory)
+        var options = SpecRunner.Options(suiteDirectory: Self.core)
         options.files = ["binary-leb128"]
         options.onlyTypes = ["assert_malformed"]
         let summary = try SpecRunner(options: options).run()
@@ -41,5 +68,45 @@ final class SpecSuiteTests: XCTestCase {
         options.files = []
         options.excludeSIMD = true
         XCTAssertFalse(try SpecRunner(options: options).scriptNames().contains { $0.hasPrefix("simd_") })
+    }
+
+    /// The JSON form (`wast2json`, `wasm-tools json-from-wast`) of a script reads as the `.wast` does.
+    func testJSONFormOfTheSuite() throws {
+        var options = SpecRunner.Options(suiteDirectory: Self.repository.appendingPathComponent("Tests/Fixtures/json-suite").path)
+        options.features = .wasm3
+        let summary = try SpecRunner(options: options).run()
+        for failure in summary.failures { XCTFail(failure.description) }
+        XCTAssertEqual(summary.files.map(\.name), ["exceptions"])
+        XCTAssertEqual(summary.failed, 0)
+        XCTAssertEqual(summary.notYetRun, 0)
+        XCTAssertEqual(summary.passed, 8)
+    }
+
+    /// Every module of both suites that loads: printed as text, parsed, encoded and decoded, it is the
+    /// same module.
+    func testEveryModulePrintsAndParsesBack() throws {
+        var checked = 0
+        for suite in [Self.core, Self.wasm3] {
+            let runner = SpecRunner(options: SpecRunner.Options(suiteDirectory: suite))
+            let features = SpecRunner.features(forSuite: suite)
+            for script in try runner.scripts() {
+                for command in try runner.commands(of: script) where command.type == "module" || command.type == "module_definition" {
+                    guard let source = command.source, case .success(let module) = ScriptSession.load(source, features: features) else { continue }
+                    let text = module.printed()
+                    let back: Module
+                    do {
+                        back = try Module.load(Module.parse(text: text, features: features).encode(), features: features)
+                    } catch {
+                        XCTFail("\(script.name):\(command.line): the printed module does not parse back: \(error)\n\(text.prefix(2000))")
+                        continue
+                    }
+                    if let difference = firstDifference(module, back) {
+                        XCTFail("\(script.name):\(command.line): \(difference)")
+                    }
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 3700)
     }
 }

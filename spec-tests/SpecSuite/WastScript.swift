@@ -27,13 +27,13 @@ enum WastScript {
         return commands
     }
 
-    static func line(_ tokens: TokenStream) -> Int {
+    static func line(_ tokens: inout TokenStream) -> Int {
         tokens.location(of: tokens.current).line
     }
 
     static func command(_ tokens: inout TokenStream) throws(WasmParserError) -> SpecCommand {
         guard tokens.kind == .leftParen, tokens.peek().kind == .keyword else { throw tokens.unexpected() }
-        let line = self.line(tokens)
+        let line = self.line(&tokens)
         let word = try tokens.text(of: tokens.peek())
         var command = SpecCommand(type: word, line: line)
         switch word {
@@ -126,7 +126,8 @@ enum WastScript {
             return (.quote(text), name, kind)
         }
         // The module's own text, without `definition` and the name (which are the script's business).
-        let fieldsStart = tokens.current.start
+        let firstField = tokens.current
+        let fieldsStart = firstField.start
         var depth = 1
         while depth > 0 {
             switch tokens.kind {
@@ -139,7 +140,7 @@ enum WastScript {
         }
         let end = tokens.tokens[tokens.index - 1].start
         // Blank lines in front keep the script's line numbers in the parser's messages.
-        let line = tokens.source[..<fieldsStart].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let line = tokens.location(of: firstField).line - 1
         _ = start
         let text = [UInt8](repeating: 0x0A, count: line) + Array("(module ".utf8) + tokens.source[fieldsStart..<end] + Array(")".utf8)
         return (.text(text), name, kind)

@@ -445,7 +445,7 @@ extension TextParser {
         case .shuffle:
             // Lanes are the keywords that follow: there must be 16, each an unsigned 8-bit literal.
             var lanes = 0
-            while tokens.peek(lanes).kind == .keyword { lanes += 1 }
+            while tokens.isNumberLike(tokens.peek(lanes)) { lanes += 1 }
             guard lanes == 16 else { throw tokens.error("invalid lane length") }
             var bytes = [UInt8](repeating: 0, count: 16)
             for i in 0..<16 {
@@ -542,7 +542,7 @@ extension TextParser {
         }
         // The lanes are counted before they are read: too few or too many is the first thing wrong.
         var available = 0
-        while tokens.peek(available).kind == .keyword { available += 1 }
+        while tokens.isNumberLike(tokens.peek(available)) { available += 1 }
         guard available == count else { throw tokens.error("wrong number of lane literals") }
         var low: UInt64 = 0, high: UInt64 = 0
         for i in 0..<count {
@@ -565,6 +565,15 @@ extension TextParser {
 }
 
 extension TokenStream {
+    /// Whether a keyword token can stand for a literal (lanes of `v128.const` and `i8x16.shuffle`): lanes end
+    /// at the first token that cannot, such as the next instruction of a flat sequence.
+    func isNumberLike(_ token: Token) -> Bool {
+        guard token.kind == .keyword, let first = source[token.start..<token.end].first else { return false }
+        if (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { return true }
+        let word = String(decoding: source[token.start..<token.end], as: UTF8.self)
+        return TextParser.opcodes[word] == nil && !TextParser.structuralKeywords.contains(word)
+    }
+
     func hasPrefix(_ token: Token, _ prefix: StaticString) -> Bool {
         let length = prefix.utf8CodeUnitCount
         guard token.end - token.start >= length else { return false }

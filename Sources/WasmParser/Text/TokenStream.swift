@@ -65,8 +65,23 @@ public struct TokenStream {
         return WasmParserError(.malformed, message, offset: at, location: Lexer.location(of: at, in: source))
     }
 
-    /// Where a token is: line and column.
-    public func location(of token: Token) -> TextLocation { Lexer.location(of: token.start, in: source) }
+    /// Where a token is: line and column (a binary search in the line starts, computed on first use).
+    public mutating func location(of token: Token) -> TextLocation {
+        if lineStarts.isEmpty {
+            lineStarts = [0]
+            for (i, byte) in source.enumerated() where byte == 0x0A { lineStarts.append(i + 1) }
+        }
+        var low = 0, high = lineStarts.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if lineStarts[mid] <= token.start { low = mid } else { high = mid - 1 }
+        }
+        let column = source[lineStarts[low]..<token.start].reduce(1) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+        return TextLocation(line: low + 1, column: column)
+    }
+
+    /// Offsets where lines start, for `location(of:)`.
+    var lineStarts: [Int] = []
 
     /// The bytes of a token.
     public func bytes(of token: Token) -> ArraySlice<UInt8> { source[token.start..<token.end] }

@@ -1,0 +1,17 @@
+;; A small script in the JSON form the runner also reads (see build.sh): exceptions, a trap, a text module.
+(module
+  (tag $e (param i32))
+  (func (export "catch") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h)
+        (throw $e (local.get 0)))))
+  (func (export "throw") (throw $e (i32.const 7)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+)
+(assert_return (invoke "catch" (i32.const 42)) (i32.const 42))
+(assert_return (invoke "catch" (i32.const -1)) (i32.const -1))
+(assert_exception (invoke "throw"))
+(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
+(assert_return (invoke "div" (i32.const 7) (i32.const 2)) (i32.const 3))
+(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
+(assert_malformed (module quote "(func (i32.const nan))") "unexpected token")
