@@ -200,7 +200,7 @@ func run(_ options: Options) -> Int32 {
         // wasmtime's convention: the message, a backtrace, and status 134.
         var lines = ["error: wasm trap: \(trap.message)"]
         if case .exception(let exception) = trap.reason {
-            lines = ["error: uncaught wasm exception: tag \(exception.tagAddress), payload [\(exception.payload.map(format).joined(separator: ", "))]"]
+            lines = ["error: uncaught wasm exception: tag \(exception.tagAddress), payload [\(exception.payload.map(\.description).joined(separator: ", "))]"]
         }
         lines += trap.backtrace.prefix(32).map { "    at \($0)" }
         if trap.backtrace.count > 32 { lines.append("    ... \(trap.backtrace.count - 32) more frames") }
@@ -328,6 +328,10 @@ func printModule(_ options: Options) -> Int32 {
 /// `wat2wasm`: a text module, validated, written as a binary.
 func watToWasm(_ options: Options) -> Int32 {
     guard let path = options.file, let bytes = readModuleFile(path), let output = options.output else { return 1 }
+    guard Module.isText(bytes) else {
+        writeError("\(path): this is a binary module already (it starts with \\0asm); wat2wasm reads the text format")
+        return 1
+    }
     do throws(WasmParserError) {
         let binary = try Module.parse(text: bytes, features: options.features).encode()
         _ = try Module.load(binary, features: options.features)

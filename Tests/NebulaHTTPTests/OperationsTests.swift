@@ -147,6 +147,76 @@ final class OperationsTests: HarnessTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: harness.directory.appendingPathComponent("newfn.wasm").path))
     }
 
+    /// A text module uploads like a binary one (compiled once, at deploy), is kept as NAME.wat, and a binary
+    /// upload of the same name replaces it (NAME.wat goes, NAME.wasm comes).
+    func testAdminDeploysTextModules() throws {
+        let text = """
+            (module
+              (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+              (memory 1)
+              (data (i32.const 16) "from text")
+              (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 16))
+                (i32.store (i32.const 4) (i32.const 9))
+                (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+            """
+        let directory = harness.directory
+        let created = try request("PUT", "/admin/functions/textfn", body: Array(text.utf8))
+        XCTAssertEqual(created.status, 201, created.body)
+        XCTAssertTrue(created.body.contains("\"format\": \"text\""), created.body)
+        XCTAssertEqual(try post(port, "/functions/textfn", "")?.body, "from text")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("textfn.wat").path))
+        harness.platform.reload()
+        XCTAssertFalse(harness.logLines.contains { $0.contains("\"reload\"") && $0.contains("textfn") }, "the upload is not compiled twice")
+
+        let broken = try request("PUT", "/admin/functions/textfn", body: Array("(module (func (i32.add)))".utf8))
+        XCTAssertEqual(broken.status, 400)
+        XCTAssertTrue(broken.body.contains("type mismatch"), broken.body)
+        let unparsable = try request("PUT", "/admin/functions/textfn", body: Array("(module (fnuc))".utf8))
+        XCTAssertEqual(unparsable.status, 400)
+        XCTAssertTrue(unparsable.body.contains("1:10"), "text errors carry line:column: \(unparsable.body)")
+        XCTAssertEqual(try post(port, "/functions/textfn", "")?.body, "from text", "rejected uploads change nothing")
+
+        XCTAssertEqual(try request("PUT", "/admin/functions/textfn", body: Self.printer("binary now")).status, 200)
+        XCTAssertEqual(try post(port, "/functions/textfn", "")?.body, "binary now")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("textfn.wat").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("textfn.wasm").path))
+        XCTAssertEqual(try request("DELETE", "/admin/functions/textfn").status, 200)
+        XCTAssertEqual(try post(port, "/functions/textfn", "")?.status, 404)
+    }
+
+    /// NAME.wat on disk is served and hot-reloaded like NAME.wasm; both at once is an error that leaves the
+    /// serving version in place.
+    func testTextFunctionsOnDiskAndAmbiguousNames() throws {
+        func module(_ word: String) -> String {
+            """
+            (module
+              (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+              (memory 1)
+              (data (i32.const 16) "\(word)")
+              (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 16))
+                (i32.store (i32.const 4) (i32.const \(word.utf8.count)))
+                (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+            """
+        }
+        let wat = harness.directory.appendingPathComponent("disk.wat")
+        try Data(module("one").utf8).write(to: wat)
+        harness.platform.reload()
+        XCTAssertEqual(try post(port, "/functions/disk", "")?.body, "one")
+        try Data(module("two").utf8).write(to: wat)
+        harness.platform.reload()
+        XCTAssertEqual(try post(port, "/functions/disk", "")?.body, "two", "a changed .wat is reloaded")
+        try Data(Self.printer("three")).write(to: harness.directory.appendingPathComponent("disk.wasm"))
+        harness.platform.reload()
+        let rejection = try XCTUnwrap(harness.logLines.last { $0.contains("\"reject\"") && $0.contains("disk") })
+        XCTAssertTrue(rejection.contains("both disk.wasm and disk.wat exist"), rejection)
+        XCTAssertEqual(try post(port, "/functions/disk", "")?.body, "two", "the serving version stays")
+        try FileManager.default.removeItem(at: wat)
+        harness.platform.reload()
+        XCTAssertEqual(try post(port, "/functions/disk", "")?.body, "three", "with the .wat gone the .wasm is served")
+    }
+
     func testAtomicReplaceUnderLoad() throws {
         XCTAssertEqual(try request("PUT", "/admin/functions/flip", body: Self.printer("A")).status, 201)
         let answers = Collected<String>()

@@ -32,7 +32,7 @@ final class ServerHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let functions = repository.appendingPathComponent("functions")
-        for file in try FileManager.default.contentsOfDirectory(atPath: functions.path) where file.hasSuffix(".wasm") {
+        for file in try FileManager.default.contentsOfDirectory(atPath: functions.path) where file.hasSuffix(".wasm") || file.hasSuffix(".wat") {
             try FileManager.default.copyItem(at: functions.appendingPathComponent(file), to: directory.appendingPathComponent(file))
         }
         for (name, manifest) in [("wagi", #"{"wagi": true}"#), ("small", #"{"maxOutputBytes": 4, "contentType": "text/x-small"}"#),
@@ -78,6 +78,14 @@ final class ServerHarness: @unchecked Sendable {
         var deep = TestModule()
         deep.function([], [], export: "_start", [call(0)])
         try write("deep", deep)
+        // A text function whose exception escapes `_start` after unwinding through a second function.
+        let throwing = """
+            (module
+              (tag $oops (param i32 i64))
+              (func $inner (throw $oops (i32.const 7) (i64.const -1)))
+              (func (export "_start") (call $inner)))
+            """
+        try Data(throwing.utf8).write(to: directory.appendingPathComponent("throws.wat"))
         var bomb = TestModule()
         bomb.memory = Limits(min: 1)
         // Grow one page at a time until refused, then trap: the guest decides what to do when memory runs out.

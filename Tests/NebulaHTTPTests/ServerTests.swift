@@ -39,6 +39,33 @@ final class ServerTests: HarnessTestCase {
         XCTAssertTrue(try XCTUnwrap(try post(port, "/functions/env", "")).body.contains("arg[0]=env\n"))
     }
 
+    /// functions/json-check.wat, served from its text: every syntax error is a Wasm exception thrown from the
+    /// depth of the parser and caught in `_start`, and whitespace is skipped by tail calls.
+    func testExceptionsAndTailCallsInATextFunction() throws {
+        let cases: [(String, String)] = [
+            (#"{"a": [1, 2.5e3, true], "b": "\u00e9"}"#, #"{"valid": true, "values": 6, "depth": 2}"#),
+            ("[1, 2", #"{"valid": false, "offset": 5, "error": "expected ',' or ']'"}"#),
+            (#"{"k" 1}"#, #"{"valid": false, "offset": 5, "error": "expected ':'"}"#),
+            (String(repeating: "[", count: 400) + "x", #"{"valid": false, "offset": 400, "error": "unexpected character"}"#),
+            (String(repeating: "[", count: 513), #"{"valid": false, "offset": 512, "error": "nesting deeper than 512"}"#),
+            (String(repeating: " ", count: 300_000) + "null", #"{"valid": true, "values": 1, "depth": 0}"#),
+        ]
+        for (input, expected) in cases {
+            let r = try XCTUnwrap(try post(port, "/functions/json-check", input))
+            XCTAssertEqual(r.status, 200, r.body)
+            XCTAssertEqual(r.body, expected + "\n", String(input.prefix(40)))
+        }
+    }
+
+    func testUncaughtExceptionIs500WithJSON() throws {
+        let r = try XCTUnwrap(try post(port, "/functions/throws", ""))
+        XCTAssertEqual(r.status, 500)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any], r.body)
+        XCTAssertEqual(json["function"] as? String, "throws")
+        XCTAssertEqual(json["error"] as? String, "uncaught wasm exception: tag 0, payload [i32:7, i64:-1]", r.body)
+        XCTAssertEqual(try post(port, "/functions/fib", "5")?.body, "[0, 1, 1, 2, 3]\n", "the server keeps serving")
+    }
+
     func testRunawayGuestDoesNotHoldUpOthers() throws {
         let port = self.port
         let spin = Collected<Int>()

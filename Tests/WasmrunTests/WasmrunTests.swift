@@ -104,7 +104,7 @@ final class WasmrunTests: XCTestCase {
         let inspect = try wasmrun(["inspect", path])
         XCTAssertEqual(inspect.status, 0)
         XCTAssertTrue(inspect.stdout.contains("id: func 0 [i32] -> [i32]"), inspect.stdout)
-        XCTAssertTrue(inspect.stdout.contains("memory: min 1, max 2 pages"), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("memory 0: i32 min 1, max 2 pages"), inspect.stdout)
 
         let broken = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-broken-\(UUID().uuidString).wasm")
         try Data([0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01]).write(to: broken)
@@ -115,6 +115,61 @@ final class WasmrunTests: XCTestCase {
         let missing = try wasmrun(["validate", "/nonexistent.wasm"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("no such file"), missing.stderr)
+    }
+
+    /// Text modules wherever a module is taken (told by content, not by name), `print`, `wat2wasm`, features.
+    func testTextModulesPrintAndWat2wasm() throws {
+        let json = Self.repository.appendingPathComponent("functions/json-check.wat").path
+        let ran = try wasmrun([json], stdin: #"{"a": [1, 2.5e3, true]}"#)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(ran.stdout, #"{"valid": true, "values": 5, "depth": 2}"# + "\n")
+        let off = try wasmrun(["validate", "--features", "2.0", json])
+        XCTAssertEqual(off.status, 1)
+        XCTAssertTrue(off.stderr.contains("needs the exceptions feature"), off.stderr)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-text-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A text module named .wasm is still text; the binary it becomes prints back to equivalent text.
+        let source = directory.appendingPathComponent("add.wasm")
+        try Data("(module (func (export \"add\") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))".utf8).write(to: source)
+        XCTAssertEqual(try wasmrun(["--invoke", "add", source.path, "2", "40"]).stdout, "42\n")
+        let binary = directory.appendingPathComponent("add.bin")
+        XCTAssertEqual(try wasmrun(["wat2wasm", source.path, "-o", binary.path]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: binary).prefix(4), Data([0, 0x61, 0x73, 0x6D]))
+        XCTAssertEqual(try wasmrun(["--invoke", "add", binary.path, "2", "40"]).stdout, "42\n")
+        let printed = try wasmrun(["print", binary.path])
+        XCTAssertTrue(printed.stdout.contains("(func (;0;) (type 0) (param i32 i32) (result i32)"), printed.stdout)
+        XCTAssertTrue(printed.stdout.contains("i32.add"), printed.stdout)
+        let again = directory.appendingPathComponent("printed.wat")
+        XCTAssertEqual(try wasmrun(["print", binary.path, "-o", again.path]).status, 0)
+        XCTAssertEqual(try wasmrun(["--invoke", "add", again.path, "20", "22"]).stdout, "42\n")
+        let notText = try wasmrun(["wat2wasm", binary.path, "-o", directory.appendingPathComponent("x").path])
+        XCTAssertEqual(notText.status, 1)
+        XCTAssertTrue(notText.stderr.contains("binary module already"), notText.stderr)
+
+        let bad = directory.appendingPathComponent("bad.wat")
+        try Data("(module\n  (func (i32.const 1) (i32.addd)))".utf8).write(to: bad)
+        let rejected = try wasmrun(["validate", bad.path])
+        XCTAssertEqual(rejected.status, 1)
+        XCTAssertTrue(rejected.stderr.contains("2:24: unknown operator i32.addd"), rejected.stderr)
+    }
+
+    /// An exception no handler catches ends the run like a trap: a clear message and 134.
+    func testUncaughtExceptionEndsWith134() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-throw-\(UUID().uuidString).wat")
+        try Data("""
+            (module
+              (tag $e (param i32 f64))
+              (func $deep (param i32)
+                (if (local.get 0) (then (call $deep (i32.sub (local.get 0) (i32.const 1))) (return)))
+                (throw $e (i32.const 42) (f64.const 1.5)))
+              (func (export "_start") (call $deep (i32.const 1000))))
+            """.utf8).write(to: directory)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try wasmrun([directory.path])
+        XCTAssertEqual(result.status, 134)
+        XCTAssertTrue(result.stderr.contains("error: uncaught wasm exception: tag 0, payload [i32:42, f64:1.5]"), result.stderr)
     }
 
     func testUsageErrorsAndHelp() throws {

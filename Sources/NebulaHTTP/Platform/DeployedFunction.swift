@@ -14,6 +14,8 @@ public final class DeployedFunction: @unchecked Sendable {
     public let settings: FunctionSettings
     public let sha256: String
     public let size: Int
+    /// Whether the module came as a binary (`NAME.wasm`) or as text (`NAME.wat`).
+    public let isText: Bool
     public let deployedAt: Date
     /// Shared by all versions of the function, so counts survive a redeploy.
     public let stats: FunctionStats
@@ -29,6 +31,7 @@ public final class DeployedFunction: @unchecked Sendable {
         self.settings = settings
         sha256 = SHA256.hex(bytes)
         size = bytes.count
+        isText = Module.isText(bytes)
         deployedAt = Date()
         self.stats = stats
         self.fingerprint = fingerprint
@@ -42,7 +45,8 @@ public final class DeployedFunction: @unchecked Sendable {
         let limits = "{\"timeoutMs\": \(settings.timeoutMilliseconds), \"maxMemory\": \(settings.maxMemoryBytes), "
             + "\"maxOutputBytes\": \(settings.maxOutputBytes), \"fuel\": \(settings.fuel.map(String.init) ?? "null"), "
             + "\"maxConcurrency\": \(settings.maxConcurrency.map(String.init) ?? "null")}"
-        return "{\"name\": \(jsonString(name)), \"size\": \(size), \"sha256\": \"\(sha256)\", \"imports\": [\(imports)], "
+        return "{\"name\": \(jsonString(name)), \"size\": \(size), \"sha256\": \"\(sha256)\", "
+            + "\"format\": \"\(isText ? "text" : "binary")\", \"imports\": [\(imports)], "
             + "\"exports\": [\(exports)], \"limits\": \(limits), \"deployedAt\": \(jsonString(Timestamp.iso8601(deployedAt))), "
             + "\"stats\": \(stats.json)}"
     }
@@ -63,7 +67,7 @@ public final class DeployedFunction: @unchecked Sendable {
     }
 }
 
-/// Modification times and sizes of a function's module and manifest: a change means a new version.
+/// Modification times and sizes of a function's module (`.wasm` and `.wat`) and manifest: a change means a new version.
 struct FileFingerprint: Equatable, Sendable {
     var module: [Int] = []
     var manifest: [Int] = []
@@ -71,7 +75,7 @@ struct FileFingerprint: Equatable, Sendable {
     init() {}
 
     init(directory: String, name: String) {
-        module = FileFingerprint.stamp("\(directory)/\(name).wasm")
+        module = FunctionPlatform.moduleExtensions.flatMap { FileFingerprint.stamp("\(directory)/\(name).\($0)") + [-1] }
         manifest = FileFingerprint.stamp("\(directory)/\(name).json")
     }
 

@@ -25,8 +25,19 @@ extension FunctionPlatform {
         registryLock.lock()
         let existing = registry[name]
         registryLock.unlock()
-        guard let moduleBytes = bytes ?? (FileManager.default.contents(atPath: "\(directory)/\(name).wasm").map { [UInt8]($0) }) else {
-            return .failure(LoadError(status: 404, message: "no such function"))
+        let moduleBytes: [UInt8]
+        if let bytes {
+            moduleBytes = bytes
+        } else {
+            // A new manifest alone: the module stays as it is on disk.
+            switch moduleFile(name) {
+            case .success(let path):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    return .failure(LoadError(status: 404, message: "no such function"))
+                }
+                moduleBytes = [UInt8](data)
+            case .failure(let error): return .failure(error)
+            }
         }
         let manifestData = manifest ?? FileManager.default.contents(atPath: "\(directory)/\(name).json")
         // Validate (and translate) everything before touching the directory.
@@ -37,7 +48,12 @@ extension FunctionPlatform {
         }
         do {
             if let manifest { try FunctionPlatform.writeAtomically(manifest, to: "\(directory)/\(name).json") }
-            if let bytes { try FunctionPlatform.writeAtomically(Data(bytes), to: "\(directory)/\(name).wasm") }
+            if let bytes {
+                // Kept in the form it came in (text stays readable on disk); the other form, if any, goes.
+                let (keep, drop) = Module.isText(bytes) ? ("wat", "wasm") : ("wasm", "wat")
+                try FunctionPlatform.writeAtomically(Data(bytes), to: "\(directory)/\(name).\(keep)")
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(name).\(drop)")
+            }
         } catch {
             return .failure(LoadError(status: 500, message: "cannot write the function: \(error)"))
         }
@@ -54,8 +70,11 @@ extension FunctionPlatform {
         registryLock.lock()
         let existed = registry.removeValue(forKey: name) != nil
         registryLock.unlock()
-        let fileExisted = FileManager.default.fileExists(atPath: "\(directory)/\(name).wasm")
-        try? FileManager.default.removeItem(atPath: "\(directory)/\(name).wasm")
+        var fileExisted = false
+        for ext in FunctionPlatform.moduleExtensions {
+            fileExisted = FileManager.default.fileExists(atPath: "\(directory)/\(name).\(ext)") || fileExisted
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name).\(ext)")
+        }
         try? FileManager.default.removeItem(atPath: "\(directory)/\(name).json")
         if existed || fileExisted {
             log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"undeploy\", \"function\": \(jsonString(name))}")

@@ -46,7 +46,21 @@ public final class FunctionPlatform: @unchecked Sendable {
 
     var energyAvailable: Bool { energy.available }
 
-    /// Loads every `*.wasm` in `directory`; a module or manifest that fails is logged and skipped.
+    /// A function's module is `NAME.wasm` (binary) or `NAME.wat` (text), never both.
+    static let moduleExtensions = ["wasm", "wat"]
+
+    /// The module file of `name`: the one of `NAME.wasm` and `NAME.wat` that exists (409 when both do).
+    func moduleFile(_ name: String) -> Result<String, LoadError> {
+        let present = FunctionPlatform.moduleExtensions.map { "\(directory)/\(name).\($0)" }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        switch present.count {
+        case 0: return .failure(LoadError(status: 404, message: "no such function"))
+        case 1: return .success(present[0])
+        default: return .failure(LoadError(status: 409, message: "both \(name).wasm and \(name).wat exist: remove one"))
+        }
+    }
+
+    /// Loads every `*.wasm` and `*.wat` in `directory`; a module or manifest that fails is logged and skipped.
     public func load(directory: String) throws {
         _ = try FileManager.default.contentsOfDirectory(atPath: directory)
         self.directory = directory
@@ -57,7 +71,11 @@ public final class FunctionPlatform: @unchecked Sendable {
     /// loaded, removed ones dropped. A version that fails to load is logged and the previous one keeps serving.
     public func reload() {
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        let names = Set(files.filter { $0.hasSuffix(".wasm") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) })
+        let names = Set(files.compactMap { file -> String? in
+            guard !file.hasPrefix("."), let dot = file.lastIndex(of: "."),
+                  FunctionPlatform.moduleExtensions.contains(String(file[file.index(after: dot)...])) else { return nil }
+            return String(file[..<dot])
+        })
         for name in names.sorted() {
             let fingerprint = FileFingerprint(directory: directory, name: name)
             registryLock.lock()
@@ -121,8 +139,13 @@ public final class FunctionPlatform: @unchecked Sendable {
     }
 
     func loadFunction(_ name: String, fingerprint: FileFingerprint) -> Result<DeployedFunction, LoadError> {
-        guard let data = FileManager.default.contents(atPath: "\(directory)/\(name).wasm") else {
-            return .failure(LoadError(status: 500, message: "cannot read \(name).wasm"))
+        let path: String
+        switch moduleFile(name) {
+        case .success(let file): path = file
+        case .failure(let error): return .failure(error)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(LoadError(status: 500, message: "cannot read \((path as NSString).lastPathComponent)"))
         }
         let manifest = FileManager.default.contents(atPath: "\(directory)/\(name).json")
         return compile(name, bytes: [UInt8](data), manifest: manifest, fingerprint: fingerprint)

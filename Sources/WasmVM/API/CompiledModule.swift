@@ -32,11 +32,12 @@ public final class CompiledModule: @unchecked Sendable {
         }
     }
 
-    /// Decodes, validates and translates `bytes`, accepting the proposals in `features`.
+    /// Decodes, validates and translates `bytes`, accepting the proposals in `features`. Like wasmtime's
+    /// `Module::new`, the bytes may be a binary module or a text one (told apart by the binary's magic number).
     public convenience init(bytes: [UInt8], features: Features = .wasm3) throws(LoadError) {
         let module: Module
         do throws(WasmParserError) {
-            module = try Module.load(bytes, features: features)
+            module = try Module.load(textOrBinary: bytes, features: features)
         } catch {
             throw .parse(error)
         }
