@@ -132,7 +132,11 @@ extension ByteReader {
 
     /// Reads the immediates that follow `opcode`.
     public mutating func readImmediate(for opcode: Opcode) throws(WasmParserError) -> Immediate {
-        switch opcode.info.immediate {
+        try readImmediate(opcode.info.immediate)
+    }
+
+    mutating func readImmediate(_ kind: ImmediateKind) throws(WasmParserError) -> Immediate {
+        switch kind {
         case .none:
             return .none
         case .blockType:
@@ -193,14 +197,21 @@ extension ByteReader {
     }
 
     public mutating func readInstruction() throws(WasmParserError) -> Instruction {
+        try readInstructionAndInfo().instruction
+    }
+
+    /// Reads an instruction and hands back its table row, so that a caller (the validator) does not look it
+    /// up again: the table is a lazily initialized global, and each lookup costs a `swift_once`.
+    @inline(__always)
+    mutating func readInstructionAndInfo() throws(WasmParserError) -> (instruction: Instruction, info: OpcodeInfo) {
         let start = offset
         let opcode = try readOpcode()
-        let feature = opcode.info.feature
+        let info = opcode.info
+        let feature = info.feature
         if feature.rawValue != 0 && !features.isSuperset(of: feature) {
-            let info = opcode.info
             let code = info.prefix == 0 ? String(info.code, radix: 16) : "\(String(info.prefix, radix: 16)) \(String(info.code, radix: 16))"
             throw malformed("illegal opcode \(code) (\(opcode.mnemonic) needs the \(feature.name) feature)", at: start)
         }
-        return Instruction(opcode, try readImmediate(for: opcode))
+        return (Instruction(opcode, try readImmediate(info.immediate)), info)
     }
 }

@@ -72,8 +72,8 @@ public struct FunctionValidator {
         do throws(WasmParserError) {
             while !validator.isFinished {
                 let offset = reader.offset
-                let instruction = try reader.readInstruction()
-                try validator.validate(instruction, at: offset)
+                let (instruction, info) = try reader.readInstructionAndInfo()
+                try validator.validate(instruction, info, at: offset)
             }
             guard reader.offset == body.range.upperBound else {
                 throw WasmParserError(.malformed, "section size mismatch", offset: reader.offset)
@@ -245,8 +245,12 @@ public struct FunctionValidator {
     // MARK: Instructions
 
     public mutating func validate(_ instruction: Instruction, at offset: Int) throws(WasmParserError) {
-        let opcode = instruction.opcode
-        let info = opcode.info
+        try validate(instruction, instruction.opcode.info, at: offset)
+    }
+
+    /// `info` is the opcode's row, which the caller has at hand (looking it up is not free).
+    @inline(__always)
+    mutating func validate(_ instruction: Instruction, _ info: OpcodeInfo, at offset: Int) throws(WasmParserError) {
         if let signature = info.signature {
             // A memory instruction's address (its first operand) is i64 on a 64-bit memory.
             let address = try checkImmediates(instruction, info, at: offset)

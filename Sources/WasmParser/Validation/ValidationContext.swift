@@ -1,6 +1,6 @@
 /// What function bodies and constant expressions are checked against: the module's index spaces
 /// (imports first), as the spec's validation context C.
-public struct ValidationContext: Sendable {
+public final class ValidationContext: Sendable {
     public let features: Features
     public let types: [SubType]
     /// Canonical type ID of each type index (see `TypeRegistry`): equal IDs are the same type.
