@@ -68,11 +68,15 @@ public enum HeapType: Hashable, Sendable, CustomStringConvertible {
     case abstract(AbstractHeapType)
     /// A type index of the module (a canonical type ID in types that left their module: see `TypeRegistry`).
     case concrete(UInt32)
+    /// The validator's bottom heap type (the spec's `bot`): what `ref.as_non_null` and `br_on_null` make of an
+    /// operand of unknown type in unreachable code — a reference, below every heap type, never in a module.
+    case bottom
 
     public var description: String {
         switch self {
         case .abstract(let a): return a.description
         case .concrete(let i): return "\(i)"
+        case .bottom: return "bot"
         }
     }
 }

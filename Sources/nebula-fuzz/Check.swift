@@ -12,7 +12,7 @@ import WasmVM
 ///
 /// The caller (Utilities/fuzz.py) compares the verdict with a reference validator, and notices a crash (the
 /// process dies) or a hang (no line within its time bound).
-func runChecks() {
+func runChecks(features: Features) {
     let input = FileHandle.standardInput
     var buffer = [UInt8]()
     buffer.reserveCapacity(1 << 20)
@@ -28,15 +28,15 @@ func runChecks() {
     while let header = read(4) {
         let length = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
         guard let bytes = read(length) else { break }
-        let verdict = check(bytes)
+        let verdict = check(bytes, features: features)
         FileHandle.standardOutput.write(Data((verdict + "\n").utf8))
     }
 }
 
-func check(_ bytes: [UInt8]) -> String {
+func check(_ bytes: [UInt8], features: Features) -> String {
     let module: Module
     do throws(WasmParserError) {
-        module = try Module.load(bytes)
+        module = try Module.load(bytes, features: features)
     } catch {
         return "invalid \(error.kind) \(oneLine(error.description))"
     }
@@ -67,7 +67,8 @@ func check(_ bytes: [UInt8]) -> String {
             imports.define(module: item.module, name: item.name, .memory(memory))
         case .table(var type):
             type.elementType = compiled.canonical(type.elementType)
-            imports.define(module: item.module, name: item.name, .table(store.defineTable(type)))
+            guard let table = store.defineTable(type) else { return "valid link cannot make imported table" }
+            imports.define(module: item.module, name: item.name, .table(table))
         case .global(var type):
             type.valueType = compiled.canonical(type.valueType)
             imports.define(module: item.module, name: item.name, .global(store.defineGlobal(type, value: Value.zero(type.valueType))))

@@ -1,26 +1,41 @@
 import Foundation
+import WasmParser
 
 /// nebula-fuzz: the executable half of Nebula's fuzzing and differential testing (the Python halves are
 /// Utilities/fuzz.py and Utilities/differential.py).
 ///
-///     nebula-fuzz check              crash-freedom cases on stdin (see Check.swift)
-///     nebula-fuzz exports FILE       call every export of FILE and print the results (see Exports.swift)
-///     nebula-fuzz exports -          the same for each path read from stdin, each report ending in `==end`
+///     nebula-fuzz check [--features SET]            crash-freedom cases on stdin (see Check.swift)
+///     nebula-fuzz exports [--features SET] FILE     call every export of FILE and print the results (see Exports.swift)
+///     nebula-fuzz exports [--features SET] -        the same for each path read from stdin, each report ending in `==end`
+///
+/// SET is a feature set as `wasmrun --features` takes it (`2.0`, `3.0`, or a list); 3.0 when not given.
 func write(_ lines: [String]) {
     FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
 }
 
-let arguments = CommandLine.arguments
-switch (arguments.count, arguments.count > 1 ? arguments[1] : "") {
-case (2, "check"):
-    runChecks()
-case (3, "exports") where arguments[2] == "-":
-    while let path = readLine() {
-        write(reportExports(path: path) + ["==end"])
-    }
-case (3, "exports"):
-    write(reportExports(path: arguments[2]))
-default:
-    FileHandle.standardError.write(Data("usage: nebula-fuzz check | nebula-fuzz exports FILE.wasm | nebula-fuzz exports -\n".utf8))
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: nebula-fuzz check [--features SET] | nebula-fuzz exports [--features SET] FILE.wasm|-\n".utf8))
     exit(2)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else { usage() }
+arguments.removeFirst()
+var features = Features.wasm3
+if arguments.first == "--features" {
+    guard arguments.count >= 2, let set = Features.parse(arguments[1]) else { usage() }
+    features = set
+    arguments.removeFirst(2)
+}
+switch (command, arguments.count) {
+case ("check", 0):
+    runChecks(features: features)
+case ("exports", 1) where arguments[0] == "-":
+    while let path = readLine() {
+        write(reportExports(path: path, features: features) + ["==end"])
+    }
+case ("exports", 1):
+    write(reportExports(path: arguments[0], features: features))
+default:
+    usage()
 }

@@ -19,6 +19,18 @@ final class ValidatorTests: XCTestCase {
         assertInvalid(ModuleBuilder.function([], [.i32], body: [0x6A]), "type mismatch")
     }
 
+    /// An unknown operand in unreachable code is still a reference once `ref.as_non_null` or `br_on_null`
+    /// has taken it: the spec's `(ref bot)`, which matches every reference type and no number type.
+    /// (Found by fuzzing against wasm-tools: Nebula pushed "unknown" and accepted the i32.popcnt.)
+    func testNonNullOfAnUnknownOperandIsAReference() throws {
+        func module(_ text: String) throws -> [UInt8] { try Module.parse(text: Array(text.utf8)).encode() }
+        assertInvalid(try module("(module (func (result i32) unreachable ref.as_non_null i32.popcnt))"), "type mismatch")
+        assertValid(try module("(module (func (result funcref) unreachable ref.as_non_null))"))
+        assertValid(try module("(module (func (result externref) unreachable ref.as_non_null))"))
+        assertInvalid(try module("(module (func (result i32) (block unreachable br_on_null 0 i32.eqz drop) i32.const 0))"), "type mismatch")
+        assertValid(try module("(module (func (result (ref func)) (block unreachable br_on_null 0 return) unreachable))"))
+    }
+
     func testFunctionResultsMustMatchExactly() {
         assertInvalid(ModuleBuilder.function([], [.i32], body: []), "type mismatch")
         assertInvalid(ModuleBuilder.function([], [], body: [0x41, 1]), "type mismatch")

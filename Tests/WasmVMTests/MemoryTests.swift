@@ -62,6 +62,20 @@ final class MemoryTests: XCTestCase {
         }
     }
 
+    /// The embedder's define calls take sizes from anywhere (a fuzzed import, a host's configuration): a
+    /// 64-bit memory of 2^48 pages or a table of 2^40 elements is refused, never computed with (found by
+    /// fuzzing: the byte count overflowed and the process stopped).
+    func testDefiningHugeMemoriesAndTablesIsRefused() {
+        let store = Store()
+        XCTAssertNil(store.defineMemory(MemoryType(limits: Limits(min: 1 << 48), is64: true)))
+        XCTAssertNil(store.defineMemory(MemoryType(limits: Limits(min: UInt64.max), is64: true)))
+        XCTAssertNil(store.defineMemory(MemoryType(limits: Limits(min: 70_000))))
+        XCTAssertNil(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: 1 << 40), is64: true)))
+        XCTAssertNil(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: UInt64.max), is64: true)))
+        XCTAssertNotNil(store.defineMemory(MemoryType(limits: Limits(min: 1), is64: true)))
+        XCTAssertNotNil(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: 10), is64: true)))
+    }
+
     func testReusedMemoryNeverShowsAPreviousStoresData() throws {
         // write(addr, value) stores a byte (after growing to 3 pages); read(addr) loads it.
         var m = TestModule()

@@ -20,8 +20,8 @@ enum SpecHost {
         imports.define(module: "spectest", name: "global_i64", .global(store.defineGlobal(GlobalType(valueType: .i64, mutability: .constant), value: .i64(666))))
         imports.define(module: "spectest", name: "global_f32", .global(store.defineGlobal(GlobalType(valueType: .f32, mutability: .constant), value: .float(666.6))))
         imports.define(module: "spectest", name: "global_f64", .global(store.defineGlobal(GlobalType(valueType: .f64, mutability: .constant), value: .double(666.6))))
-        imports.define(module: "spectest", name: "table", .table(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: 10, max: 20)))))
-        imports.define(module: "spectest", name: "table64", .table(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: 10, max: 20), is64: true))))
+        imports.define(module: "spectest", name: "table", .table(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: 10, max: 20)))!))
+        imports.define(module: "spectest", name: "table64", .table(store.defineTable(TableType(elementType: .funcref, limits: Limits(min: 10, max: 20), is64: true))!))
         if let memory = store.defineMemory(MemoryType(limits: Limits(min: 1, max: 2))) {
             imports.define(module: "spectest", name: "memory", .memory(memory))
         }

@@ -130,6 +130,7 @@ extension HeapType {
         switch self {
         case .abstract(let a): bytes.append(a.rawValue)
         case .concrete(let i): Instruction.appendSigned(Int64(i), to: &bytes)
+        case .bottom: bytes.append(AbstractHeapType.none.rawValue)  // exists only inside the validator; never reaches a module
         }
     }
 }

@@ -8,6 +8,7 @@ extension Module {
             switch r.heapType {
             case .abstract(let a): used.formUnion(a.feature)
             case .concrete: used.insert(.functionReferences)
+            case .bottom: break
             }
             if !r.isNullable { used.insert(.functionReferences) }
         }

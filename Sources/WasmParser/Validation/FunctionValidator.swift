@@ -122,6 +122,17 @@ public struct FunctionValidator {
     /// Pops a reference of any type; returns it (`nil`: unknown).
     mutating func popReference(at offset: Int) throws(WasmParserError) -> ReferenceType? {
         guard let type = try pop(at: offset) else { return nil }
+        return try reference(type, at: offset)
+    }
+
+    /// Pops a reference of any type; an unknown operand (unreachable code) is the spec's `(ref bot)`: still a
+    /// reference, so what is pushed from it is one too.
+    mutating func popReferenceOrBottom(at offset: Int) throws(WasmParserError) -> ReferenceType {
+        guard let type = try pop(at: offset) else { return ReferenceType(nullable: false, .bottom) }
+        return try reference(type, at: offset)
+    }
+
+    func reference(_ type: ValueType, at offset: Int) throws(WasmParserError) -> ReferenceType {
         guard case .ref(let reference) = type else {
             throw typeMismatch("expected a reference, found \(type)", at: offset)
         }
@@ -527,15 +538,15 @@ public struct FunctionValidator {
             }
             push(context.referenceType(ofFunction: function))
         case (.refAsNonNull, _):
-            let reference = try popReference(at: offset)
-            push(reference.map { .ref(ReferenceType(nullable: false, $0.heapType)) })
+            let reference = try popReferenceOrBottom(at: offset)
+            push(.ref(ReferenceType(nullable: false, reference.heapType)))
         case (.brOnNull, .index(let depth)):
-            let reference = try popReference(at: offset)
+            let reference = try popReferenceOrBottom(at: offset)
             let frame = try label(depth, at: offset)
             let types = labelTypes(frame)
             try popTypes(types, at: offset)
             for t in types { push(t) }
-            push(reference.map { .ref(ReferenceType(nullable: false, $0.heapType)) })
+            push(.ref(ReferenceType(nullable: false, reference.heapType)))
         case (.brOnNonNull, .index(let depth)):
             let frame = try label(depth, at: offset)
             let types = labelTypes(frame)

@@ -16,6 +16,8 @@ extension ValidationContext {
     /// Whether every value of `a` is a value of `b`.
     public func isSubtype(heap a: HeapType, of b: HeapType) -> Bool {
         switch (a, b) {
+        case (.bottom, _): return true
+        case (_, .bottom): return false
         case (.abstract(let x), .abstract(let y)):
             return Self.isSubtype(abstract: x, of: y)
         case (.concrete(let x), .abstract(let y)):
@@ -73,6 +75,7 @@ extension ValidationContext {
         switch heap {
         case .abstract(let a): return a.top
         case .concrete(let i): return compositeKind(i)?.top ?? .any
+        case .bottom: return .any  // below every hierarchy; never asked of a module's own types
         }
     }
 

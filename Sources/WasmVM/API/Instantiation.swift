@@ -29,6 +29,8 @@ struct Instantiation {
         guard case .ref(let x) = a, case .ref(let y) = b else { return a == b }
         if x.isNullable && !y.isNullable { return false }
         switch (x.heapType, y.heapType) {
+        case (.bottom, _): return true
+        case (_, .bottom): return false
         case (.concrete(let i), .concrete(let j)):
             return TypeRegistry.shared.isSubtype(Int(i), of: Int(j))
         case (.abstract(let p), .abstract(let q)):
@@ -144,7 +146,9 @@ struct Instantiation {
         }
         // Tables: filled with null, or with their initializer's value.
         for (i, type) in module.tables.enumerated() {
-            let table = store.defineTable(TableType(elementType: compiled.canonical(type.elementType), limits: type.limits, is64: type.is64))
+            guard let table = store.defineTable(TableType(elementType: compiled.canonical(type.elementType), limits: type.limits, is64: type.is64)) else {
+                throw LinkError("table of \(type.limits.min) elements exceeds the limit of \(store.tableLimit(type)) elements")
+            }
             if let initializer = module.tableInitializers[i] {
                 let fill = try evaluate(initializer, globals: globals, functions: functionAddresses).low
                 table.storage.pointee.elements.update(repeating: fill, count: table.storage.pointee.count)

@@ -47,6 +47,9 @@ struct MemoryStorage {
     /// reservation starts smaller and the memory is copied to a larger one when it outgrows it. Returns nil
     /// if the system refuses the mapping.
     static func allocate(pages: Int, maxPages: Int, declaredMax: UInt64?, is64: Bool = false) -> UnsafeMutablePointer<MemoryStorage>? {
+        // A 64-bit memory may declare up to 2^48 pages, more than the address space: over the limit is refused
+        // here, before any size is computed from it.
+        guard pages >= 0, pages <= maxPages else { return nil }
         let bytes = pages * MemoryType.pageSize
         var reserved = Swift.max(Swift.min(Swift.max(pages, maxPages), largestReservation / MemoryType.pageSize) * MemoryType.pageSize, 4096)
         var base = MemoryPool.shared.take(reserved)

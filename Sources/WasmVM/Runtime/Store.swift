@@ -182,7 +182,7 @@ public final class Store {
 
     /// Defines a memory; nil if the system cannot map its initial size.
     public func defineMemory(_ type: MemoryType) -> Memory? {
-        guard let storage = MemoryStorage.allocate(pages: Int(type.limits.min), maxPages: memoryLimit(type),
+        guard let storage = MemoryStorage.allocate(pages: Int(clamping: type.limits.min), maxPages: memoryLimit(type),
                                                    declaredMax: type.limits.max, is64: type.is64) else {
             return nil
         }
@@ -200,8 +200,10 @@ public final class Store {
         return Tag(store: self, address: tags.count - 1)
     }
 
-    public func defineTable(_ type: TableType) -> Table {
-        let storage = TableStorage.allocate(count: Int(type.limits.min), maxCount: tableLimit(type),
+    /// Defines a table; nil if its initial size is over the store's table limit (`ResourceLimits.maxTableElements`).
+    public func defineTable(_ type: TableType) -> Table? {
+        guard type.limits.min <= UInt64(tableLimit(type)) else { return nil }
+        let storage = TableStorage.allocate(count: Int(clamping: type.limits.min), maxCount: tableLimit(type),
                                             declaredMax: type.limits.max, elementType: type.elementType, is64: type.is64)
         tables.append(storage)
         return Table(store: self, storage: storage)

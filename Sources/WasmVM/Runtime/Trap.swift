@@ -108,7 +108,7 @@ public struct WasmException: Sendable, Equatable, CustomStringConvertible {
         self.store = store
     }
 
-    public func isTag(_ tag: Tag) -> Bool { tag.address == tagAddress }
+    public func isTag(_ tag: Tag) -> Bool { tag.address == tagAddress && ObjectIdentifier(tag.store) == store }
 
     public var description: String {
         "uncaught exception (tag \(tagAddress), payload [\(payload.map(\.description).joined(separator: ", "))])"

@@ -139,6 +139,7 @@ extension ReferenceType {
     var hierarchy: AbstractHeapType {
         switch heapType {
         case .abstract(let a): return a.top
+        case .bottom: return .any
         case .concrete(let id):
             guard Int(id) < TypeRegistry.shared.count else { return .func }
             switch TypeRegistry.shared.type(Int(id)).composite {
@@ -162,6 +163,7 @@ extension Store {
             switch r.heapType {
             case .abstract(let a): return a == .func
             case .concrete(let id): return TypeRegistry.shared.isSubtype(functions[address].typeID, of: Int(id))
+            case .bottom: return false
             }
         case (.externref(let host), .ref(let r)) where r.hierarchy == .extern:
             return host == nil ? r.isNullable : r.heapType == .abstract(.extern)
