@@ -178,6 +178,9 @@ def parse_signatures(lines):
 
 def wasmtime_view(path, signatures):
     store_ = wasmtime.Store(engine)
+    # As nebula-fuzz limits its store: a memory of at most 1 GiB, a table of at most 1,000,000 elements
+    # (without them a table64 grown by 2^40 elements exhausts the host's memory).
+    store_.set_limits(memory_size=16384 * 65536, table_elements=1_000_000)
     module = wasmtime.Module.from_file(engine, path)
     try:
         instance = wasmtime.Instance(store_, module, [])

@@ -62,6 +62,9 @@ func reportExports(path: String, features: Features = .wasm3) -> [String] {
     }
     var limits = ResourceLimits()
     limits.maxCallDepth = 10_000
+    // The same growth limits as Utilities/differential.py gives wasmtime: growth past them is -1 in both.
+    limits.maxMemoryPages = 16_384
+    limits.maxTableElements = 1_000_000
     let store = Store(limits: limits)
     let instance: Instance
     do {

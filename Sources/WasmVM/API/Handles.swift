@@ -102,7 +102,9 @@ public struct Table {
 
     public func get(_ index: Int) throws(Trap) -> Value {
         guard index >= 0, index < count else { throw Trap(.outOfBoundsTableAccess) }
-        return Value(slot: storage.pointee.elements[index], type: storage.pointee.elementType)
+        let value = Value(slot: storage.pointee.elements[index], type: storage.pointee.elementType)
+        store.pinExceptions(in: [value])
+        return value
     }
 
     public func set(_ index: Int, _ value: Value) throws(Trap) {
@@ -118,7 +120,9 @@ public struct Global {
 
     public var value: Value {
         if type.valueType == .v128 { return .v128(V128(low: cell[0], high: cell[1])) }
-        return Value(slot: cell.pointee, type: type.valueType)
+        let value = Value(slot: cell.pointee, type: type.valueType)
+        store.pinExceptions(in: [value])
+        return value
     }
 
     public func set(_ value: Value) {

@@ -26,14 +26,22 @@ extension Store {
         return UnsafePointer(code)
     }()
 
-    /// A new exception of the tag at store address `tag`, its payload copied from `payload`.
+    /// A new exception of the tag at store address `tag`, its payload copied from `payload`, thrown by the
+    /// function running in the frame at `fp` (its frame is the top of the value stack in use).
     @inline(never)
-    func newException(tag: Int, payload: UnsafeMutablePointer<UInt64>) -> Int {
+    func newException(tag: Int, payload: UnsafeMutablePointer<UInt64>, fp: UnsafeMutablePointer<UInt64>) -> Int {
         let values = Array(UnsafeBufferPointer(start: payload, count: tags[tag].slotCount))
-        return allocateException(ExceptionObject(tag: tag, payload: values, exposed: false))
+        let running = runDepth == runEntryDepth ? runEntry : framesBase[runDepth - 1].function
+        return allocateException(ExceptionObject(tag: tag, payload: values, exposed: false),
+                                 stackTop: fp + functions[running].frameSize)
     }
 
-    func allocateException(_ object: ExceptionObject) -> Int {
+    /// Stores `object`, reusing a free slot; collects unreachable exceptions first when enough have been
+    /// made since the last collection. `stackTop`: the end of the value stack in use.
+    func allocateException(_ object: ExceptionObject, stackTop: UnsafeMutablePointer<UInt64>) -> Int {
+        if freeExceptions.isEmpty && exceptions.count >= nextExceptionCollection {
+            collectExceptions(stackTop: stackTop)
+        }
         if let index = freeExceptions.popLast() {
             exceptions[index] = object
             return index
@@ -100,14 +108,14 @@ extension Store {
             exceptions[exception].exposed = true
         } else if !exceptions[exception].exposed {
             // Nothing can refer to it any more: its payload was the only thing wanted.
-            exceptions[exception].payload = []
-            freeExceptions.append(exception)
+            free(exception)
         }
     }
 
     /// The embedder's view of an exception leaving the guest; it stays alive (the host may rethrow it).
     func escaping(_ exception: Int) -> WasmException {
         exceptions[exception].exposed = true
+        exceptions[exception].pinned = true
         let object = exceptions[exception]
         var slots = object.payload + [0]  // never empty, so the buffer has an address
         let payload = slots.withUnsafeMutableBufferPointer { Value.load(tags[object.tag].payload, from: $0.baseAddress!) }
@@ -131,7 +139,9 @@ extension Store {
         var slots = [UInt64](repeating: 0, count: tags[exception.tagAddress].slotCount + 1)
         slots.withUnsafeMutableBufferPointer { Value.store(exception.payload, to: $0.baseAddress!) }
         slots.removeLast()
-        return allocateException(ExceptionObject(tag: exception.tagAddress, payload: slots, exposed: false))
+        // Thrown from a host function: its caller's frame is the top of the stack in use.
+        return allocateException(ExceptionObject(tag: exception.tagAddress, payload: slots, exposed: false),
+                                 stackTop: stack.unsafelyUnwrapped + stackInUse)
     }
 
     /// `call_indirect`'s callee: bounds, null and type checks (an exact type, or a declared subtype).

@@ -23,7 +23,9 @@ extension Store {
         Value.store(arguments, to: fp)
         interruptHandle.reset()
         try call(address, fp: fp)
-        return Value.load(type.results, from: fp)
+        let results = Value.load(type.results, from: fp)
+        pinExceptions(in: results)
+        return results
     }
 
     func prepareStack() {
@@ -1068,7 +1070,7 @@ extension Store {
             case .throw:
                 let tag = context.pointee.tags[Int(truncatingIfNeeded: pc.pointee)]
                 pc += 1
-                let exception = newException(tag: tag, payload: fp + d)
+                let exception = newException(tag: tag, payload: fp + d, fp: fp)
                 let landing = try raise(exception, pc: pc, fp: fp, fuel: fuel)
                 (pc, fp, context) = (landing.pc, landing.fp, landing.context)
                 memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(fp)

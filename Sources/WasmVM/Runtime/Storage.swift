@@ -236,4 +236,9 @@ struct ExceptionObject {
     /// for `rethrow`, or the host saw it). An exception that was never exposed is freed when `catch` takes
     /// its payload.
     var exposed: Bool
+    /// Whether the embedder has seen it (a result, an argument of a host function, a global or table read,
+    /// an exception that escaped): it may come back at any time, so it is never collected.
+    var pinned = false
+    /// Whether the slot is on the free list (a stale `exnref` to it must not keep it alive).
+    var isFree = false
 }

@@ -41,6 +41,12 @@ public final class Store {
     /// Exceptions thrown in this store (see `ExceptionObject`), and the indices of freed ones to reuse.
     var exceptions: [ExceptionObject] = []
     var freeExceptions: [Int] = []
+    /// The object count at which the next allocation collects unreachable exceptions (ExceptionCollection.swift).
+    var nextExceptionCollection = 4096
+    /// How many collections have run (for tests and statistics).
+    public internal(set) var exceptionCollections = 0
+    /// Exception objects allocated and not freed (for tests and statistics).
+    public var liveExceptionCount: Int { exceptions.count - freeExceptions.count }
     /// An exception a host function threw, waiting for the interpreter to unwind to a handler.
     var pendingException = 0
 
@@ -171,7 +177,9 @@ public final class Store {
     /// Defines a host function taking and returning `Value`s.
     public func defineFunction(type: FunctionType, _ body: @escaping (Caller, [Value]) throws(Trap) -> [Value]) -> Function {
         defineFunction(type: type, raw: { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
-            let results = try body(caller, Value.load(type.parameters, from: slots))
+            let arguments = Value.load(type.parameters, from: slots)
+            caller.store.pinExceptions(in: arguments)
+            let results = try body(caller, arguments)
             guard results.count == type.results.count,
                   zip(results, type.results).allSatisfy({ caller.store.matches($0, $1) }) else {
                 throw Trap(.host("host function returned \(results) for results \(type.results)"))

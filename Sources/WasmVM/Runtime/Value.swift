@@ -169,7 +169,7 @@ extension Store {
             return host == nil ? r.isNullable : r.heapType == .abstract(.extern)
         case (.exnref(let exception), .ref(let r)) where r.hierarchy == .exn:
             guard let exception else { return r.isNullable }
-            return exception >= 0 && exception < exceptions.count && r.heapType == .abstract(.exn)
+            return exception >= 0 && exception < exceptions.count && !exceptions[exception].isFree && r.heapType == .abstract(.exn)
         default:
             return false
         }
