@@ -497,14 +497,17 @@ enum SIMDExecution {
     /// Products of adjacent signed 8-bit lanes, summed pairwise into 16-bit lanes (wrapping), without the
     /// intermediate 16-bit wrap for the i32 variant: callers widen before adding pairs of these.
     @inline(__always)
+    /// The relaxed dot product in the deterministic profile (the spec's `$ivdot_sat_` with both operands
+    /// signed): products of signed bytes, adjacent pairs added with signed saturation to 16 bits
+    /// ((-128)(-128) + (-128)(-128) = 32768 saturates to 32767).
     static func dotPairs(_ a: SIMD2<UInt64>, _ b: SIMD2<UInt64>) -> SIMD8<Int16> {
-        let x = SIMD16<Int16>(truncatingIfNeeded: i8(a)) &* SIMD16<Int16>(truncatingIfNeeded: i8(b))
-        var even = SIMD8<Int16>(), odd = SIMD8<Int16>()
+        let x = SIMD16<Int32>(truncatingIfNeeded: i8(a)) &* SIMD16<Int32>(truncatingIfNeeded: i8(b))
+        var sums = SIMD8<Int16>()
         for i in 0..<8 {
-            even[i] = x[2 * i]
-            odd[i] = x[2 * i + 1]
+            let sum = x[2 * i] + x[2 * i + 1]
+            sums[i] = Int16(clamping: sum)
         }
-        return even &+ odd
+        return sums
     }
 
     @inline(__always) static func read(_ fp: UnsafeMutablePointer<UInt64>, _ slot: Int) -> SIMD2<UInt64> {
