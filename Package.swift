@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "WasmVM", dependencies: ["WasmParser"], exclude: ["DESIGN.md"]),
         .target(name: "WASI", dependencies: ["WasmVM"]),
         .target(name: "NebulaHTTP", dependencies: ["WasmVM", "WASI"]),
-        .executableTarget(name: "wasmrun", dependencies: ["WasmParser", "WasmVM", "WASI"]),
+        .executableTarget(name: "wasmrun", dependencies: ["WasmParser", "WasmVM", "WASI", "NebulaHTTP"]),
         .executableTarget(name: "nebula-serve", dependencies: ["NebulaHTTP"]),
         .target(name: "SpecSuite", dependencies: ["WasmParser", "WasmVM"], path: "spec-tests/SpecSuite"),
         .executableTarget(name: "spec-tests", dependencies: ["SpecSuite", "WasmParser"], path: "spec-tests/Runner"),

@@ -95,7 +95,7 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-func jsonString(_ s: String) -> String {
+public func jsonString(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

@@ -320,7 +320,7 @@ public final class HTTPServer: @unchecked Sendable {
                                             inFlight: load.running, queued: load.queued, openConnections: connections.count)).utf8)))
         case "/":
             return readOnly(HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")],
-                                         body: Array(StatusPage.html(functions: platform.functions, energyAvailable: platform.energyAvailable).utf8)))
+                                         body: Array(StatusPage.html(functions: platform.functions, energy: platform.energy).utf8)))
         default:
             break
         }

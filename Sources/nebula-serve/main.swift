@@ -37,6 +37,9 @@ let usage = """
       --history FILE           append every invocation's record to FILE (JSON lines) [off]
       --history-max SIZE       rotate the history file beyond this size, keeping one old file [16MiB]
       --reload-interval S      seconds between scans of the functions directory [1]
+      --power-model MODEL      energy where RAPL is unreadable: cpu=W,memory=W (watts per busy core and per
+                               GB of memory), default, or off for none [default: cpu=3.5,memory=0.392]
+      --carbon-intensity G     grams of CO2e per kWh of the grid, for a carbon figure per call [off]
       --help                   this text
 
     SIZE is bytes, or a number with KiB, MiB or GiB. A function's manifest functions/NAME.json may set
@@ -64,6 +67,7 @@ var logFile: String?
 var historyFile: String?
 var historyMax = 16 << 20
 var reloadInterval = 1.0
+var energySettings = EnergySettings()
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" {
@@ -107,6 +111,11 @@ while let flag = arguments.popFirst() {
     case "--history": historyFile = value
     case "--history-max": historyMax = size(value, flag)
     case "--reload-interval": reloadInterval = seconds()
+    case "--power-model":
+        do throws(PowerModel.ParseError) { energySettings.model = try PowerModel.parse(value) } catch { fail("\(error)") }
+    case "--carbon-intensity":
+        guard let grams = EnergySettings.parseCarbonIntensity(value) else { fail("--carbon-intensity takes grams of CO2e per kWh, got \(value)") }
+        energySettings.carbonGramsPerKWh = grams
     default: fail("unknown option \(flag) (see --help)")
     }
 }
@@ -114,7 +123,7 @@ while let flag = arguments.popFirst() {
 let logLock = NSLock()
 let logHandle: FileHandle
 if let logFile {
-    if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
+    if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
     guard let handle = FileHandle(forWritingAtPath: logFile) else { fail("cannot open the log file \(logFile)") }
     handle.seekToEndOfFile()
     logHandle = handle
@@ -136,7 +145,7 @@ var history: CallHistory?
 if let historyFile {
     do { history = try CallHistory(path: historyFile, maxBytes: historyMax) } catch { fail("cannot open the history file \(historyFile): \(error)") }
 }
-let platform = FunctionPlatform(defaults: defaults, history: history, log: log)
+let platform = FunctionPlatform(defaults: defaults, history: history, energy: energySettings, log: log)
 do {
     try platform.load(directory: configuration.functionsDirectory)
 } catch {
@@ -165,7 +174,8 @@ func installShutdownHandlers(_ server: HTTPServer) -> [DispatchSourceSignal] {
 let signalSources = installShutdownHandlers(server)
 platform.watch(every: reloadInterval)
 log("{\"timestamp\": \"\(ISO8601DateFormatter().string(from: Date()))\", \"event\": \"start\", \"listen\": \"http://\(configuration.host):\(port)\", "
-    + "\"functions\": \(platform.functions.count), \"admin\": \(configuration.adminToken != nil), \"history\": \(historyFile != nil)}")
+    + "\"functions\": \(platform.functions.count), \"admin\": \(configuration.adminToken != nil), \"history\": \(historyFile != nil), "
+    + "\"energy\": \(jsonString(platform.energy.methodDescription))}")
 server.run()
 withExtendedLifetime(signalSources) {}
 exit(0)

@@ -1,4 +1,5 @@
 import Foundation
+import NebulaHTTP
 import WasmParser
 
 /// `wasmrun`'s command line, parsed by hand (the design card allows no packages).
@@ -17,6 +18,8 @@ struct Options {
     /// The proposals a module may use (default: all of WebAssembly 3.0 that Nebula implements).
     var features: Features = .wasm3
     var stats = false
+    /// How `--stats` accounts energy (`--power-model`, `--carbon-intensity`).
+    var energy = EnergySettings()
     /// `inspect --code`: also list the interpreter code of every defined function.
     var showCode = false
     /// `wat2wasm -o FILE` (and `print -o FILE`): where to write; standard output when nil.
@@ -64,7 +67,10 @@ struct Options {
           --max-memory SIZE     largest linear memory: bytes, or with KiB, MiB, GiB, or pages (default 4GiB)
           --max-call-depth N    deepest call nesting before `call stack exhausted` (default 50000)
           --stats               print to stderr: instructions executed, decode/validate/translate/run times,
-                                peak memory pages
+                                CPU time, peak memory pages, energy (RAPL, else the power model) and carbon
+          --power-model MODEL   energy where RAPL is unreadable: cpu=W,memory=W, default (cpu=3.5,memory=0.392)
+                                or off
+          --carbon-intensity G  grams of CO2e per kWh of the grid, for a carbon figure
           --version             print the version
           --help                this text
 
@@ -117,6 +123,17 @@ struct Options {
                 guard let n = Int(text), n > 0, n <= 10_000_000 else { throw UsageError(description: "--max-call-depth takes 1...10000000, got \(text)") }
                 options.maxCallDepth = n
             case "--stats": options.stats = true
+            case "--power-model":
+                let text = try value(argument)
+                do throws(PowerModel.ParseError) { options.energy.model = try PowerModel.parse(text) } catch {
+                    throw UsageError(description: error.description)
+                }
+            case "--carbon-intensity":
+                let text = try value(argument)
+                guard let grams = EnergySettings.parseCarbonIntensity(text) else {
+                    throw UsageError(description: "--carbon-intensity takes grams of CO2e per kWh, got \(text)")
+                }
+                options.energy.carbonGramsPerKWh = grams
             case "--features":
                 let text = try value(argument)
                 guard let features = Features.parse(text) else {

@@ -1,4 +1,5 @@
 import Foundation
+import NebulaHTTP
 import WASI
 import WasmParser
 import WasmVM
@@ -157,18 +158,40 @@ func run(_ options: Options) -> Int32 {
 
     var status: Int32 = 0
     start = DispatchTime.now().uptimeNanoseconds
+    // The run's footprint, as nebula-serve measures an invocation's (docs/footprint.md).
+    let energy = EnergyAccountant(options.energy)
+    let energyStart = options.stats ? energy.start() : nil
+    let cpuStart = Footprint.threadCPUSeconds()
+    var memoryBytes = 0
     defer {
         if options.stats {
-            timings.append(("run", elapsed(since: start)))
+            let runMilliseconds = elapsed(since: start)
+            timings.append(("run", runMilliseconds))
+            var footprint = Footprint()
+            footprint.wallSeconds = runMilliseconds / 1000
+            footprint.cpuSeconds = Footprint.threadCPUSeconds() - cpuStart
+            footprint.memoryBytes = memoryBytes
+            energy.finish(energyStart, &footprint)
             var lines = ["instructions executed: \(store.instructionsExecuted)"]
             lines += timings.map { String(format: "%@ time: %.3f ms", $0.0, $0.1) }
+            lines.append(String(format: "cpu time: %.3f ms", footprint.cpuSeconds * 1000))
+            if let joules = footprint.energyJoules, let source = footprint.energySource {
+                lines.append(String(format: "energy: %.6f J (%@)", joules, source == .rapl ? "measured by RAPL" : "estimated by the power model \(energy.settings.model!)"))
+            } else {
+                lines.append("energy: not measured (RAPL is not readable here and the power model is off)")
+            }
+            if let grams = footprint.carbonGrams {
+                lines.append(String(format: "carbon: %.9f g CO2e (at %g g/kWh)", grams, energy.settings.carbonGramsPerKWh ?? 0))
+            }
             writeError(lines.joined(separator: "\n"))
         }
     }
     do {
         let instance = try compiled.instantiate(store: store, imports: imports)
         defer {
-            if options.stats, let memory = instance.exports.lazy.compactMap({ if case .memory(let m) = $0.value { return m } else { return nil } }).first {
+            let memories = instance.exports.compactMap { if case .memory(let m) = $0.value { return m } else { return nil } }
+            memoryBytes = memories.reduce(0) { $0 + $1.byteCount }
+            if options.stats, let memory = memories.first {
                 writeError("peak memory: \(memory.pageCount) pages (\(memory.byteCount) bytes)")
             }
         }

@@ -27,7 +27,7 @@ final class ServerHarness: @unchecked Sendable {
 
     var logLines: [String] { logs.all }
 
-    init(history: CallHistory? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    init(history: CallHistory? = nil, energy: EnergySettings = EnergySettings(), configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nebula-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -51,7 +51,7 @@ final class ServerHarness: @unchecked Sendable {
         configuration.workers = 2
         configure(&configuration)
         let logs = self.logs
-        platform = FunctionPlatform(history: history, log: { line in logs.append(line) })
+        platform = FunctionPlatform(history: history, energy: energy, log: { line in logs.append(line) })
         try platform.load(directory: directory.path)
         server = HTTPServer(configuration: configuration, platform: platform, log: { line in logs.append(line) })
         port = try server.start()
@@ -160,6 +160,16 @@ class HarnessTestCase: XCTestCase {
     override func tearDown() {
         harness?.stop()
         super.tearDown()
+    }
+
+    /// Whether `condition` holds within `seconds`, polled every 50 ms (for what the server does on its own time).
+    func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
     }
 }
 

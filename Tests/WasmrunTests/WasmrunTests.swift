@@ -190,6 +190,16 @@ final class WasmrunTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("instructions executed:"), r.stderr)
         XCTAssertTrue(r.stderr.contains("translate time:"), r.stderr)
         XCTAssertTrue(r.stderr.contains("peak memory:"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("cpu time:"), r.stderr)
+        let rapl = FileManager.default.fileExists(atPath: "/sys/class/powercap/intel-rapl:0/energy_uj")
+        let modelled = try wasmrun(["--stats", "--power-model", "cpu=1000", "--carbon-intensity", "100", fib], stdin: "5")
+        XCTAssertTrue(modelled.stderr.contains(rapl ? "(measured by RAPL)" : "(estimated by the power model cpu=1000.0,memory=0.392)"), modelled.stderr)
+        XCTAssertTrue(modelled.stderr.contains("carbon: ") && modelled.stderr.contains("(at 100 g/kWh)"), modelled.stderr)
+        if !rapl {
+            let off = try wasmrun(["--stats", "--power-model", "off", fib], stdin: "5")
+            XCTAssertTrue(off.stderr.contains("energy: not measured"), off.stderr)
+        }
+        XCTAssertEqual(try wasmrun(["--power-model", "cpu=-1", fib]).status, 2)
     }
 
     // MARK: Every example function

@@ -6,6 +6,7 @@ import Glibc
 /// What one invocation cost. Measured on the worker thread that ran it; see docs/footprint.md for the method
 /// and its limits.
 public struct Footprint: Sendable {
+    public init() {}
     /// From taking the request off the queue to the response being ready.
     public var wallSeconds = 0.0
     /// Of which start-up: WASI set-up and instantiation (the module was decoded and translated at deploy).
@@ -16,25 +17,41 @@ public struct Footprint: Sendable {
     public var instructions: Int64 = 0
     /// Peak linear memory (memories never shrink: their size at the end).
     public var memoryBytes = 0
-    /// This invocation's share of the package energy over its run (RAPL), nil when RAPL is unreadable.
+    /// The invocation's energy: its share of the package energy over its run (RAPL), or the power model's
+    /// estimate where RAPL is unreadable; nil when neither applies (model off).
     public var energyJoules: Double?
+    /// Where `energyJoules` comes from.
+    public var energySource: EnergySource?
+    /// Grams of CO2e: energy × the configured grid intensity; nil when no intensity is set.
+    public var carbonGrams: Double?
 
     /// Response headers carrying the footprint.
     var headers: [(String, String)] {
-        [("X-Nebula-Duration-Ms", Footprint.milliseconds(wallSeconds)),
-         ("X-Nebula-Startup-Ms", Footprint.milliseconds(startupSeconds)),
-         ("X-Nebula-Cpu-Ms", Footprint.milliseconds(cpuSeconds)),
-         ("X-Nebula-Instructions", "\(instructions)"),
-         ("X-Nebula-Memory-Bytes", "\(memoryBytes)"),
-         ("X-Nebula-Energy-Joules", energyJoules.map { String(format: "%.6f", $0) } ?? "null")]
+        var headers = [("X-Nebula-Duration-Ms", Footprint.milliseconds(wallSeconds)),
+                       ("X-Nebula-Startup-Ms", Footprint.milliseconds(startupSeconds)),
+                       ("X-Nebula-Cpu-Ms", Footprint.milliseconds(cpuSeconds)),
+                       ("X-Nebula-Instructions", "\(instructions)"),
+                       ("X-Nebula-Memory-Bytes", "\(memoryBytes)"),
+                       ("X-Nebula-Energy-Joules", energyJoules.map(Footprint.joules) ?? "null"),
+                       ("X-Nebula-Energy-Source", energySource?.rawValue ?? "none")]
+        if let carbonGrams { headers.append(("X-Nebula-Carbon-Grams", Footprint.grams(carbonGrams))) }
+        return headers
     }
 
     /// The footprint as JSON object members (no braces), for log lines and history records.
     var jsonFields: String {
         "\"durationMs\": \(Footprint.milliseconds(wallSeconds)), \"startupMs\": \(Footprint.milliseconds(startupSeconds)), "
             + "\"cpuMs\": \(Footprint.milliseconds(cpuSeconds)), \"instructions\": \(instructions), "
-            + "\"memoryBytes\": \(memoryBytes), \"energyJoules\": \(energyJoules.map { String(format: "%.6f", $0) } ?? "null")"
+            + "\"memoryBytes\": \(memoryBytes), \"energyJoules\": \(energyJoules.map(Footprint.joules) ?? "null"), "
+            + "\"energySource\": \(energySource.map { "\"\($0.rawValue)\"" } ?? "null")"
+            + (carbonGrams.map { ", \"carbonGrams\": \(Footprint.grams($0))" } ?? "")
     }
+
+    /// Joules with nine decimals (nanojoules): a model estimate of a 20 µs call is tens of microjoules.
+    static func joules(_ value: Double) -> String { String(format: "%.9f", value) }
+
+    /// Grams with twelve decimals: a call's carbon is micrograms or less.
+    static func grams(_ value: Double) -> String { String(format: "%.12f", value) }
 
     /// Milliseconds with three decimals (by integer arithmetic: `String(format:)` costs microseconds per call).
     static func milliseconds(_ seconds: Double) -> String {
@@ -47,7 +64,7 @@ public struct Footprint: Sendable {
         return String(repeating: "0", count: max(0, count - text.count)) + text
     }
 
-    static func threadCPUSeconds() -> Double {
+    public static func threadCPUSeconds() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
@@ -57,21 +74,21 @@ public struct Footprint: Sendable {
 /// Package energy from Linux RAPL (`/sys/class/powercap/intel-rapl:N/energy_uj`), with counter wrap-around,
 /// and the machine's busy CPU time from `/proc/stat` to apportion it: an invocation is charged the package
 /// energy over its run times its thread's share of all CPU time spent on the machine meanwhile.
-final class EnergyMeter: @unchecked Sendable {
+public final class EnergyMeter: @unchecked Sendable {
     struct Domain {
         var energyPath: String
         var range: UInt64
     }
 
-    struct Reading {
+    public struct Reading: Sendable {
         var microjoules: [UInt64]
         var busyCPUSeconds: Double
     }
 
     let domains: [Domain]
-    var available: Bool { !domains.isEmpty }
+    public var available: Bool { !domains.isEmpty }
 
-    init(root: String = "/sys/class/powercap") {
+    public init(root: String = "/sys/class/powercap") {
         var found: [Domain] = []
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         // Package domains only (intel-rapl:0, intel-rapl:1, ...): their sub-domains are parts of them.

@@ -16,7 +16,7 @@ public final class FunctionPlatform: @unchecked Sendable {
     var statsByName: [String: FunctionStats] = [:]
     public private(set) var directory = "."
     let watchdog = Watchdog()
-    let energy = EnergyMeter()
+    public let energy: EnergyAccountant
     public let metrics = Metrics()
     var history: CallHistory?
     let log: (String) -> Void
@@ -24,8 +24,10 @@ public final class FunctionPlatform: @unchecked Sendable {
     /// Settings of functions whose manifest does not say otherwise.
     let defaults: FunctionSettings
 
-    public init(defaults: FunctionSettings = FunctionSettings(), history: CallHistory? = nil, log: @escaping (String) -> Void) {
+    public init(defaults: FunctionSettings = FunctionSettings(), history: CallHistory? = nil,
+                energy: EnergySettings = EnergySettings(), log: @escaping (String) -> Void) {
         self.defaults = defaults
+        self.energy = EnergyAccountant(energy)
         self.history = history
         self.log = log
     }
@@ -43,8 +45,6 @@ public final class FunctionPlatform: @unchecked Sendable {
         defer { registryLock.unlock() }
         return registry.values.sorted { $0.name < $1.name }
     }
-
-    var energyAvailable: Bool { energy.available }
 
     /// A function's module is `NAME.wasm` (binary) or `NAME.wat` (text), never both.
     static let moduleExtensions = ["wasm", "wat"]

@@ -41,6 +41,7 @@ public final class FunctionStats: @unchecked Sendable {
         public var meanCPUMs: Double?
         public var meanInstructions: Double?
         public var totalEnergyJoules: Double?
+        public var energySource: EnergySource?
     }
 
     let lock = NSLock()
@@ -50,6 +51,7 @@ public final class FunctionStats: @unchecked Sendable {
     var cpuSeconds = 0.0
     var energyJoules = 0.0
     var energyMeasured = false
+    var energySource: EnergySource?
     /// The latest durations (a ring), for percentiles.
     var recent: [Double] = []
     var recentNext = 0
@@ -75,6 +77,7 @@ public final class FunctionStats: @unchecked Sendable {
         if let joules = footprint.energyJoules {
             energyJoules += joules
             energyMeasured = true
+            energySource = footprint.energySource
         }
         if recent.count < FunctionStats.recentCapacity {
             recent.append(footprint.wallSeconds)
@@ -97,7 +100,7 @@ public final class FunctionStats: @unchecked Sendable {
         return Summary(count: n, outcomes: outcomes, p50Ms: percentile(0.50), p95Ms: percentile(0.95), p99Ms: percentile(0.99),
                        meanCPUMs: n > 0 ? cpuSeconds / Double(n) * 1000 : nil,
                        meanInstructions: n > 0 ? Double(instructions) / Double(n) : nil,
-                       totalEnergyJoules: energyMeasured ? energyJoules : nil)
+                       totalEnergyJoules: energyMeasured ? energyJoules : nil, energySource: energyMeasured ? energySource : nil)
     }
 
     /// The summary as a JSON object.
@@ -107,6 +110,7 @@ public final class FunctionStats: @unchecked Sendable {
         let outcomes = s.outcomes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ")
         return "{\"count\": \(s.count), \"outcomes\": {\(outcomes)}, \"p50Ms\": \(value(s.p50Ms)), \"p95Ms\": \(value(s.p95Ms)), "
             + "\"p99Ms\": \(value(s.p99Ms)), \"meanCpuMs\": \(value(s.meanCPUMs)), \"meanInstructions\": \(value(s.meanInstructions)), "
-            + "\"totalEnergyJoules\": \(s.totalEnergyJoules.map { String(format: "%.6f", $0) } ?? "null")}"
+            + "\"totalEnergyJoules\": \(s.totalEnergyJoules.map(Footprint.joules) ?? "null"), "
+            + "\"energySource\": \(s.energySource.map { "\"\($0.rawValue)\"" } ?? "null")}"
     }
 }

@@ -36,15 +36,13 @@ extension FunctionPlatform {
     public func invoke(_ function: DeployedFunction, _ invocation: Invocation) -> Outcome {
         let wallStart = DispatchTime.now().uptimeNanoseconds
         let cpuStart = Footprint.threadCPUSeconds()
-        let energyStart = energy.read()
+        let energyStart = energy.start()
         var footprint = Footprint()
         var stderrExcerpt = ""
         var response = run(function, invocation, footprint: &footprint, stderrExcerpt: &stderrExcerpt)
         footprint.cpuSeconds = Footprint.threadCPUSeconds() - cpuStart
         footprint.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
-        if let energyStart, let energyEnd = energy.read() {
-            footprint.energyJoules = energy.joules(from: energyStart, to: energyEnd, cpuSeconds: footprint.cpuSeconds)
-        }
+        energy.finish(energyStart, &footprint)
         response.headers += footprint.headers
         function.stats.record(status: response.status, footprint: footprint)
         metrics.observeInstantiation(footprint.startupSeconds)

@@ -58,11 +58,12 @@ public final class Metrics: @unchecked Sendable {
             out.append("nebula_cpu_seconds_total{function=\(Metrics.label(f.name))} \(Metrics.number(f.stats.cpuSeconds))")
             f.stats.lock.unlock()
         }
-        family("nebula_energy_joules_total", "counter", "Package energy apportioned to invocations (RAPL; absent when unavailable).")
+        family("nebula_energy_joules_total", "counter",
+               "Energy of invocations: source=\"rapl\" measured (package energy apportioned by CPU time), source=\"model\" estimated; absent when neither.")
         for f in sorted {
             f.stats.lock.lock()
-            if f.stats.energyMeasured {
-                out.append("nebula_energy_joules_total{function=\(Metrics.label(f.name))} \(Metrics.number(f.stats.energyJoules))")
+            if f.stats.energyMeasured, let source = f.stats.energySource {
+                out.append("nebula_energy_joules_total{function=\(Metrics.label(f.name)),source=\"\(source.rawValue)\"} \(Metrics.number(f.stats.energyJoules))")
             }
             f.stats.lock.unlock()
         }

@@ -5,14 +5,14 @@ import Foundation
 /// times with an input and lists each call's output, start-up versus total time and footprint, read from the
 /// X-Nebula-* response headers. `/?invoke=NAME&input=TEXT&calls=N` runs the form on load.
 enum StatusPage {
-    static func html(functions: [DeployedFunction], energyAvailable: Bool) -> String {
+    static func html(functions: [DeployedFunction], energy: EnergyAccountant) -> String {
         func cell(_ v: Double?, _ digits: Int = 2) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
         let rows = functions.map { f -> String in
             let s = f.stats.summary
             let errors = s.count - (s.outcomes["ok"] ?? 0)
             return "<tr><td><code>\(escape(f.name))</code></td><td>\(s.count)</td><td>\(errors)</td><td>\(cell(s.p50Ms))</td>"
                 + "<td>\(cell(s.p95Ms))</td><td>\(cell(s.p99Ms))</td><td>\(cell(s.meanCPUMs))</td><td>\(cell(s.meanInstructions, 0))</td>"
-                + "<td>\(s.totalEnergyJoules.map { String(format: "%.3f", $0) } ?? "n/a")</td><td>\(f.size)</td></tr>"
+                + "<td>\(energyText(s.totalEnergyJoules, s.energySource))</td><td>\(f.size)</td></tr>"
         }.joined(separator: "\n")
         let options = functions.map { "<option>\(escape($0.name))</option>" }.joined()
         return """
@@ -29,10 +29,10 @@ enum StatusPage {
         <body>
         <h1>Nebula</h1>
         <p class="note">WebAssembly functions: POST to <code>/functions/NAME</code>; the body is stdin, stdout the response.
-        Energy: \(energyAvailable ? "RAPL package energy apportioned by CPU time" : "not measured (RAPL is not readable on this machine)").</p>
+        Energy: \(escape(energy.methodDescription))\(energy.settings.carbonGramsPerKWh.map { "; carbon at \($0) g CO2e/kWh" } ?? "").</p>
         <h2>Functions</h2>
         <table id="functions"><thead><tr><th>function</th><th>calls</th><th>errors</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th>
-        <th>mean CPU ms</th><th>mean instructions</th><th>energy J</th><th>bytes</th></tr></thead>
+        <th>mean CPU ms</th><th>mean instructions</th><th>energy (total)</th><th>bytes</th></tr></thead>
         <tbody>
         \(rows)
         </tbody></table>
@@ -44,7 +44,7 @@ enum StatusPage {
         <button type="submit">invoke</button>
         </form>
         <table id="calls"><thead><tr><th>#</th><th>status</th><th>start-up ms</th><th>total ms</th><th>CPU ms</th>
-        <th>instructions</th><th>memory bytes</th><th>energy J</th><th>output</th></tr></thead><tbody></tbody></table>
+        <th>instructions</th><th>memory bytes</th><th>energy</th><th>output</th></tr></thead><tbody></tbody></table>
         <script>
         const form = document.getElementById("invoke");
         form.addEventListener("submit", async (event) => {
@@ -58,8 +58,11 @@ enum StatusPage {
             const text = await response.text();
             const h = (n) => response.headers.get("X-Nebula-" + n) ?? "";
             const row = body.insertRow();
+            const joules = Number(h("Energy-Joules")), source = h("Energy-Source");
+            const energy = h("Energy-Joules") === "null" || source === "none" ? "not measured"
+              : (source === "model" ? "≈ " : "") + (joules * 1000).toFixed(3) + " mJ" + (source === "model" ? ", estimated" : "");
             for (const value of [i, response.status, h("Startup-Ms"), h("Duration-Ms"), h("Cpu-Ms"), h("Instructions"),
-                                 h("Memory-Bytes"), h("Energy-Joules")]) row.insertCell().textContent = value;
+                                 h("Memory-Bytes"), energy]) row.insertCell().textContent = value;
             const pre = document.createElement("pre");
             pre.textContent = text.length > 2000 ? text.slice(0, 2000) + "…" : text;
             row.insertCell().appendChild(pre);
@@ -88,5 +91,12 @@ enum StatusPage {
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// Energy for people: millijoules, marked as an estimate when the power model made it.
+    static func energyText(_ joules: Double?, _ source: EnergySource?) -> String {
+        guard let joules, let source else { return "not measured" }
+        let value = String(format: "%.3f mJ", joules * 1000)
+        return source == .model ? "≈ \(value), estimated" : value
     }
 }
