@@ -130,6 +130,31 @@ final class ExecutionTests: XCTestCase {
         XCTAssertEqual(trapMessage { try f.invoke([.i32(200)]) }, "call stack exhausted")
     }
 
+    /// The stacks are sized by the limits in force at the outermost call: raising them between calls must
+    /// take effect (and must never let the guest run past stacks sized for the old limits), lowering them too.
+    func testLimitsChangedBetweenCallsTakeEffect() throws {
+        var m = TestModule()
+        m.function([.i32], [.i32], export: "f", [
+            get(0), op(.i32Eqz), block(.if, .value(.i32)), i32(0), op(.else),
+            get(0), i32(1), op(.i32Sub), call(0), end,
+        ])
+        var limits = ResourceLimits()
+        limits.maxCallDepth = 100
+        let store = Store(limits: limits)
+        let f = try instantiate(m, store: store).function("f")!
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(5_000)]) }, "call stack exhausted")
+        store.limits.maxCallDepth = 10_000
+        XCTAssertEqual(try f.invoke([.i32(5_000)]), [.i32(0)], "a raised limit is used, on stacks sized for it")
+        store.limits.maxCallDepth = 50
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(90)]) }, "call stack exhausted")
+        store.limits.stackSlots = 64
+        store.limits.maxCallDepth = 10_000
+        XCTAssertEqual(trapMessage { try f.invoke([.i32(5_000)]) }, "call stack exhausted", "the value stack bounds it too")
+        store.limits.stackSlots = Int.max
+        store.limits.maxCallDepth = Int.max
+        XCTAssertEqual(try f.invoke([.i32(20_000)]), [.i32(0)], "absurd limits are clamped, not overflowed")
+    }
+
     func testFuelStopsAnInfiniteLoop() throws {
         var m = TestModule()
         m.function([], [], export: "spin", [block(.loop), op(.br, .index(0)), end])

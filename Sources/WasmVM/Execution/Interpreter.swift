@@ -19,7 +19,7 @@ extension Store {
         guard let stack else { throw Trap(.callStackExhausted) }
         let fp = stack + stackInUse
         let needed = max(FunctionTranslator.slotCount(type.parameters), FunctionTranslator.slotCount(type.results))
-        guard stackInUse + needed <= limits.stackSlots else { throw Trap(.callStackExhausted) }
+        guard fp + needed <= stackLimit else { throw Trap(.callStackExhausted) }
         Value.store(arguments, to: fp)
         interruptHandle.reset()
         try call(address, fp: fp)
@@ -28,16 +28,26 @@ extension Store {
         return results
     }
 
+    /// Takes stacks sized by the current limits. Limits changed between calls take effect at the next
+    /// outermost call; a host function's nested call keeps the stacks in use.
     func prepareStack() {
-        if stack == nil {
-            limits.stackSlots = max(limits.stackSlots, 16)
-            limits.maxCallDepth = max(limits.maxCallDepth, 1)
-            guard let stacks = StackPool.shared.take(valueCount: limits.stackSlots, frameCount: limits.maxCallDepth + 1) else { return }
-            stack = stacks.values
-            frames = stacks.frames
-            framesBase = stacks.frames
-            stackLimit = stacks.values + limits.stackSlots
+        // Clamped so the byte sizes cannot overflow; beyond these the mapping fails anyway.
+        limits.stackSlots = min(max(limits.stackSlots, 16), 1 << 36)
+        limits.maxCallDepth = min(max(limits.maxCallDepth, 1), 1 << 30)
+        if let held = stacks {
+            if held.valueCount == limits.stackSlots && held.frameCount == limits.maxCallDepth + 1 || stackInUse > 0 { return }
+            StackPool.shared.recycle(held)
+            stacks = nil
+            stack = nil
+            frames = nil
         }
+        guard let taken = StackPool.shared.take(valueCount: limits.stackSlots, frameCount: limits.maxCallDepth + 1) else { return }
+        stacks = taken
+        stack = taken.values
+        frames = taken.frames
+        framesBase = taken.frames
+        stackLimit = taken.values + taken.valueCount
+        callDepthLimit = taken.frameCount - 1
     }
 
     /// Calls the function at `address` with its arguments at `fp` (results are written there).
@@ -163,7 +173,7 @@ extension Store {
         var memBase = context.pointee.memory?.pointee.base ?? UnsafeMutableRawPointer(stack)
         var memSize = UInt64(context.pointee.memory?.pointee.byteCount ?? 0)
 
-        guard fp + entryFunction.pointee.frameSize <= stack + limits.stackSlots else {
+        guard fp + entryFunction.pointee.frameSize <= stackLimit else {
             throw fault(.callStackExhausted, fuel: fuel)
         }
         Store.initializeFrame(fp + entryFunction.pointee.paramSlots, entryFunction.pointee.initTemplate, entryFunction.pointee.initCount)
@@ -761,7 +771,7 @@ extension Store {
                     runMemoryMoved = true
                     continue
                 }
-                guard runDepth < limits.maxCallDepth, calleeFP + function.pointee.frameSize <= stackLimit else {
+                guard runDepth < callDepthLimit, calleeFP + function.pointee.frameSize <= stackLimit else {
                     throw fault(.callStackExhausted, fuel: fuel)
                 }
                 let frame = framesBase + runDepth

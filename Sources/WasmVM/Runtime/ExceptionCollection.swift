@@ -33,7 +33,7 @@ extension Store {
         }
         if let stack {
             var slot = stack
-            let end = Swift.min(stackTop, stack + limits.stackSlots)
+            let end = Swift.min(stackTop, stackLimit)
             while slot < end {
                 consider(slot.pointee)
                 slot += 1
