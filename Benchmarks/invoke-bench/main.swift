@@ -2,8 +2,13 @@ import Foundation
 import NebulaHTTP
 
 /// The cost of one invocation as nebula-serve performs it (fresh store, WASI, instantiate, run `_start`),
-/// in-process: `invoke-bench [FUNCTION.wasm] [BODY] [ITERATIONS]`.
-let arguments = CommandLine.arguments
+/// in-process: `invoke-bench [FUNCTION.wasm] [BODY] [ITERATIONS] [--stages] [--rss]`.
+/// `invoke-bench --data-mib N [BODY] [ITERATIONS]` generates the function instead: N MiB of data segments, of
+/// which `_start` reads three bytes and writes one page (what start-up costs when the data is large).
+var arguments = CommandLine.arguments.filter { !$0.hasPrefix("--") || $0 == "--data-mib" }
+if let flag = arguments.firstIndex(of: "--data-mib"), flag + 1 < arguments.count, let mib = Int(arguments[flag + 1]) {
+    arguments.replaceSubrange(flag...(flag + 1), with: [try generateDataFunction(mebibytes: mib)])
+}
 let path = arguments.count > 1 ? arguments[1] : "functions/fib.wasm"
 let body = arguments.count > 2 ? arguments[2] : "10"
 let iterations = arguments.count > 3 ? Int(arguments[3]) ?? 2000 : 2000
@@ -52,4 +57,42 @@ if CommandLine.arguments.contains("--stages") {
     }
     let n = Double(iterations) * 1e3
     print(String(format: "setup %.1f µs, instantiate %.1f µs, run %.1f µs, teardown %.1f µs", t[0] / n, t[1] / n, t[2] / n, t[3] / n))
+}
+if CommandLine.arguments.contains("--rss") {
+    print("resident memory after \(iterations + 1) invocations: \(residentMebibytes()) MiB")
+}
+
+func residentMebibytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return -1 }
+    return (Int(line.split(separator: " ")[1]) ?? 0) / 1024
+}
+
+/// Writes `bigdata.wat` to a temporary folder: N MiB of data in memory 0, `_start` prints the first, middle
+/// and last data bytes and overwrites one byte.
+func generateDataFunction(mebibytes: Int) throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("invoke-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let count = mebibytes << 20
+    var data = [UInt8](repeating: 0, count: count)
+    for i in 0..<count { data[i] = UInt8(ascii: "a") + UInt8(i % 26) }
+    let pages = (count + 65536 + 65535) / 65536
+    let text = """
+        (module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") \(pages))
+          (func (export "_start")
+            (i32.store8 (i32.const 0) (i32.load8_u (i32.const 65536)))
+            (i32.store8 (i32.const 1) (i32.load8_u (i32.const \(65536 + count / 2))))
+            (i32.store8 (i32.const 2) (i32.load8_u (i32.const \(65536 + count - 1))))
+            (i32.store8 (i32.const 3) (i32.const 10))
+            (i32.store8 (i32.const 65536) (i32.const 90))
+            (i32.store (i32.const 16) (i32.const 0))
+            (i32.store (i32.const 20) (i32.const 4))
+            (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24))))
+          (data (i32.const 65536) "\(String(decoding: data, as: UTF8.self))"))
+        """
+    let file = directory.appendingPathComponent("bigdata.wat")
+    try Data(text.utf8).write(to: file)
+    return file.path
 }

@@ -122,6 +122,31 @@ final class ServerTests: HarnessTestCase {
         }
     }
 
+    /// Each request gets a fresh instance: no byte of one request's memory (a data byte, a byte past the data, a
+    /// byte of a page it grew), no global, table slot or memory size it changed, is visible to the next — on
+    /// the same worker and across both workers, before and after the memory comes from a copy-on-write image.
+    func testNoStateCrossesRequests() throws {
+        for i in 0..<8 {
+            let r = try XCTUnwrap(try post(port, "/functions/isolation", ""))
+            XCTAssertEqual(r.status, 200, r.body)
+            XCTAssertEqual(r.body, "a00120\n", "request \(i): data, past data, global, table, size, grown page")
+        }
+        let group = DispatchGroup(), port = self.port
+        let bodies = Bodies()
+        for _ in 0..<16 {
+            DispatchQueue.global().async(group: group) { bodies.append((try? post(port, "/functions/isolation", ""))?.body ?? "none") }
+        }
+        group.wait()
+        XCTAssertEqual(bodies.all, Array(repeating: "a00120\n", count: 16))
+    }
+
+    final class Bodies: @unchecked Sendable {
+        let lock = NSLock()
+        var items: [String] = []
+        func append(_ body: String) { lock.lock(); items.append(body); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+    }
+
     func testSixtyFourConcurrentClients() throws {
         let group = DispatchGroup()
         let bodies = Collected<String>()

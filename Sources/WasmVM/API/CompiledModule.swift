@@ -1,3 +1,4 @@
+import Foundation
 import WasmParser
 
 /// A module decoded, validated and translated once; instantiate it as often as needed (the HTTP server does
@@ -19,6 +20,10 @@ public final class CompiledModule: @unchecked Sendable {
     let exportIndex: [ExactName: Int]
     /// The defined functions' records, complete but for their instance context: instantiating copies them.
     let functionTemplates: UnsafeMutablePointer<FunctionInstance>
+    /// Memory 0's initial contents as a copy-on-write image, made at the second instantiation (a module
+    /// instantiated once gains nothing from it); see `MemoryImage`.
+    private var imageState: (instantiations: Int, image: MemoryImage?) = (0, nil)
+    private let imageLock = NSLock()
 
     public enum LoadError: Error, CustomStringConvertible {
         case parse(WasmParserError)
@@ -101,6 +106,17 @@ public final class CompiledModule: @unchecked Sendable {
         code.forEach { $0.deallocate() }
         constants.forEach { $0?.deallocate() }
         bytes.deallocate()
+    }
+
+    /// The memory image to map for an instantiation, if the module has one (made on first need).
+    func memoryImage() -> MemoryImage? {
+        imageLock.lock()
+        defer { imageLock.unlock() }
+        imageState.instantiations += 1
+        if imageState.instantiations == 2 {
+            imageState.image = MemoryImage.make(for: module, bytes: UnsafeRawBufferPointer(bytes))
+        }
+        return imageState.image
     }
 
     /// Instantiates the module in `store`, resolving its imports from `imports`, running active segments and the

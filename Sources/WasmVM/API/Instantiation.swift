@@ -222,7 +222,17 @@ struct Instantiation {
                 break
             }
         }
-        for (i, segment) in module.data.enumerated() {
+        // With an image, the active segments (which all fit memory 0, see `MemoryImage`) are one mapping.
+        var imaged = false
+        if !module.data.isEmpty, let image = compiled.memoryImage(), let memory = memories.first,
+           memory.pointee.byteCount >= image.byteCount, image.map(at: memory.pointee.base) {
+            memory.pointee.imageBytes = image.byteCount
+            imaged = true
+            for (i, segment) in module.data.enumerated() {
+                if case .active = segment.mode { dataPointer[i].count = 0 }
+            }
+        }
+        for (i, segment) in module.data.enumerated() where !imaged {
             guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
             let memory = memories[Int(memoryIndex)]
             var offset = try evaluate(offsetExpression, globals: globals, functions: functionAddresses).low

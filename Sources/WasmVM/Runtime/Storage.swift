@@ -19,17 +19,28 @@ struct MemoryStorage {
 
     /// Bytes of address space reserved at `base`: normally room for the maximum, so the memory never moves.
     var reservedBytes: Int
+    /// Bytes at `base` mapped privately from a `MemoryImage` (0: all anonymous).
+    var imageBytes = 0
 
     var pageCount: Int { byteCount / MemoryType.pageSize }
 
     /// Returns the reservation to the pool (zeroed by `madvise(MADV_DONTNEED)`, which drops the pages even
     /// if swapped out, and made inaccessible again), or unmaps it when the pool is full.
     func release() {
-        MemoryStorage.release(base, byteCount: byteCount, reservedBytes: reservedBytes)
+        MemoryStorage.release(base, byteCount: byteCount, reservedBytes: reservedBytes, imageBytes: imageBytes)
     }
 
-    static func release(_ base: UnsafeMutableRawPointer, byteCount: Int, reservedBytes: Int) {
-        if byteCount > 0 {
+    static func release(_ base: UnsafeMutableRawPointer, byteCount: Int, reservedBytes: Int, imageBytes: Int = 0) {
+        if imageBytes > 0 {
+            // `MADV_DONTNEED` would bring the image's bytes back, not zeros: anonymous pages replace the file
+            // mapping and the grown pages alike. Should that fail, the reservation is not reused.
+            let length = Swift.max(byteCount, imageBytes)
+            let mapped = mmap(base, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0)
+            guard mapped == base else {
+                munmap(base, reservedBytes)
+                return
+            }
+        } else if byteCount > 0 {
             madvise(base, byteCount, MADV_DONTNEED)
             mprotect(base, byteCount, PROT_NONE)
         }
@@ -97,9 +108,10 @@ struct MemoryStorage {
             return false
         }
         if byteCount > 0 { newBase.copyMemory(from: base, byteCount: byteCount) }
-        MemoryStorage.release(base, byteCount: byteCount, reservedBytes: reservedBytes)
+        MemoryStorage.release(base, byteCount: byteCount, reservedBytes: reservedBytes, imageBytes: imageBytes)
         base = newBase
         reservedBytes = reserved
+        imageBytes = 0
         // The new pages beyond the copied ones are already accessible; `grow` makes the same range accessible again.
         return true
     }

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WasmParser
+
+/// A module's first memory as its active data segments leave it, written once to an in-memory file. Each
+/// instance maps the file privately over its memory's reservation (copy-on-write): instantiation costs one
+/// `mmap` whatever the amount of data, pages nobody touches are never copied, and pages only read are
+/// shared by every instance. Release maps anonymous inaccessible pages back over it (see `MemoryStorage`).
+///
+/// Made only where it gives exactly what applying the segments in order gives: the memory is defined by the
+/// module (not imported), every active segment targets it at a constant offset and fits in its initial size
+/// (so none traps). Below `minimumDataBytes` a copy is cheaper than a mapping and its page faults.
+final class MemoryImage: @unchecked Sendable {
+    let descriptor: Int32
+    /// Bytes mapped from the file: up to the last data byte, rounded up to whole pages.
+    let byteCount: Int
+
+    static let minimumDataBytes = 64 * 1024
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    private init(descriptor: Int32, byteCount: Int) {
+        self.descriptor = descriptor
+        self.byteCount = byteCount
+    }
+
+    deinit { close(descriptor) }
+
+    /// The image of `module`'s memory 0, or nil when the module does not qualify or the system has no
+    /// memory files (instantiation then copies the segments).
+    static func make(for module: Module, bytes: UnsafeRawBufferPointer, minimumDataBytes: Int = minimumDataBytes) -> MemoryImage? {
+        guard let memory = module.memories.first,
+              !module.imports.contains(where: { if case .memory = $0.descriptor { return true } else { return false } }),
+              memory.limits.min <= UInt64(Int.max / MemoryType.pageSize) else { return nil }
+        let initialBytes = Int(memory.limits.min) * MemoryType.pageSize
+        var placements: [(offset: Int, range: Range<Int>)] = []
+        var dataBytes = 0, end = 0
+        for segment in module.data {
+            guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
+            guard memoryIndex == 0, let offset = constantOffset(offsetExpression, is64: memory.is64),
+                  offset <= initialBytes, segment.range.count <= initialBytes - offset,
+                  segment.range.upperBound <= bytes.count else { return nil }
+            placements.append((offset, segment.range))
+            dataBytes += segment.range.count
+            end = max(end, offset + segment.range.count)
+        }
+        guard dataBytes >= minimumDataBytes, end > 0 else { return nil }
+        let length = min((end + pageSize - 1) / pageSize * pageSize, initialBytes)
+        guard let descriptor = memoryFile(), ftruncate(descriptor, off_t(length)) == 0 else { return nil }
+        let image = MemoryImage(descriptor: descriptor, byteCount: length)
+        for placement in placements where !placement.range.isEmpty {
+            var written = 0
+            while written < placement.range.count {
+                let n = pwrite(descriptor, bytes.baseAddress! + placement.range.lowerBound + written,
+                               placement.range.count - written, off_t(placement.offset + written))
+                guard n > 0 else { return nil }
+                written += n
+            }
+        }
+        return image
+    }
+
+    /// Maps the image over the start of a memory whose first `byteCount` bytes are accessible and zero.
+    func map(at base: UnsafeMutableRawPointer) -> Bool {
+        let mapped = mmap(base, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, descriptor, 0)
+        return mapped == base
+    }
+
+    /// The value of an offset expression that is a single constant, as the address it gives.
+    static func constantOffset(_ expression: ConstantExpression, is64: Bool) -> Int? {
+        guard expression.instructions.count == 1 else { return nil }
+        switch expression.instructions[0].immediate {
+        case .i32(let v) where !is64: return Int(UInt32(bitPattern: v))
+        case .i64(let v) where is64 && v >= 0: return Int(v)
+        default: return nil
+        }
+    }
+
+    /// An anonymous file in memory: `memfd_create` (looked up at run time: Glibc's Swift overlay does not
+    /// declare it), else a file created and unlinked at once in /dev/shm.
+    static func memoryFile() -> Int32? {
+        typealias MemfdCreate = @convention(c) (UnsafePointer<CChar>, UInt32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memfd_create") {
+            let create = unsafeBitCast(symbol, to: MemfdCreate.self)
+            let fd = create("nebula-memory-image", 1 /* MFD_CLOEXEC */)
+            if fd >= 0 { return fd }
+        }
+        var template = Array("/dev/shm/nebula-image-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return nil }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+}
