@@ -14,6 +14,29 @@ final class EnergyModelTests: XCTestCase {
         XCTAssertEqual(PowerModel.cloudAverage, PowerModel(cpuWattsPerCore: 3.5, memoryWattsPerGB: 0.392))
     }
 
+    /// Header figures are printed by integer arithmetic; they must read exactly as `%.Nf` would print them.
+    func testFixedDecimalsMatchPrintf() {
+        var generator = SplitMix(state: 42)
+        var values: [Double] = [0, 1, 0.5, 1e-10, 4.9999999999e-10, 5e-10, 123.456789012, 8.9e8, 1e12, -0.25, -1e-13, -0.0, .infinity]
+        for _ in 0..<2000 { values.append(Double(bitPattern: generator.next() >> 2 | 0x3000_0000_0000_0000).truncatingRemainder(dividingBy: 1e6)) }
+        for value in values {
+            for decimals in [3, 9, 12] {
+                XCTAssertEqual(Footprint.fixed(value, decimals: decimals), String(format: "%.\(decimals)f", value), "\(value) with \(decimals)")
+            }
+        }
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     func testParsing() throws {
         XCTAssertNil(try PowerModel.parse("off"))
         XCTAssertEqual(try PowerModel.parse("default"), .cloudAverage)

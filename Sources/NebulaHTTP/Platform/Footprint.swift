@@ -48,10 +48,21 @@ public struct Footprint: Sendable {
     }
 
     /// Joules with nine decimals (nanojoules): a model estimate of a 20 µs call is tens of microjoules.
-    static func joules(_ value: Double) -> String { String(format: "%.9f", value) }
+    static func joules(_ value: Double) -> String { fixed(value, decimals: 9) }
 
     /// Grams with twelve decimals: a call's carbon is micrograms or less.
-    static func grams(_ value: Double) -> String { String(format: "%.12f", value) }
+    static func grams(_ value: Double) -> String { fixed(value, decimals: 12) }
+
+    /// `value` with `decimals` digits after the point, as `%.Nf` gives it, by integer arithmetic where the
+    /// scaled value fits 63 bits (`String(format:)` costs microseconds, on every call's headers).
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        var scale = 1.0, unit = 1
+        for _ in 0..<decimals { scale *= 10; unit *= 10 }
+        let scaled = (abs(value) * scale).rounded()
+        guard value.isFinite, scaled < 9.0e18 else { return String(format: "%.\(decimals)f", value) }
+        let n = Int(scaled)
+        return (value.sign == .minus ? "-" : "") + "\(n / unit)." + digits(n % unit, decimals)
+    }
 
     /// Milliseconds with three decimals (by integer arithmetic: `String(format:)` costs microseconds per call).
     static func milliseconds(_ seconds: Double) -> String {
