@@ -44,10 +44,10 @@ if CommandLine.arguments.contains("--stages") {
         configuration.stdin = .bytes(Array(body.utf8))
         configuration.stdout = .buffer(OutputBuffer(limit: 1 << 20))
         let wasi = try WASI(configuration)
-        var imports = Imports()
-        wasi.define(in: &imports, store: store, for: function.module.module)
+        let plan = function.wasiPlan!
+        let values = wasi.importValues(plan, store: store)
         lap(0)
-        let instance = try function.module.instantiate(store: store, imports: imports)
+        let instance = try function.module.instantiate(store: store, importValues: values)
         lap(1)
         _ = try wasi.start(instance)
         lap(2)

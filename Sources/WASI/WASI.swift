@@ -35,6 +35,8 @@ public final class WASI {
     var stdinPosition = 0
     /// Directory listings of `fd_readdir`, by descriptor, so that cookies stay stable between calls.
     var listings: [UInt32: [(name: String, inode: UInt64, type: WASIFileType)]] = [:]
+    /// `NAME=value` strings, made when the guest first asks.
+    lazy var environmentStrings: [String] = configuration.environment.map { "\($0.name)=\($0.value)" }
 
     public enum SetupError: Error, CustomStringConvertible {
         case cannotOpenDirectory(String, String)
@@ -104,6 +106,52 @@ public final class WASI {
             imports.define(module: item.module, name: item.name, .function(store.defineFunction(type: type, raw: { _, slots in
                 if type.results.first == .i32 { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
             })))
+        }
+    }
+}
+
+/// Meeting a module's imports with WASI, worked out once per module so that a server instantiating it per
+/// request defines exactly its functions, by position, with no name or type lookups.
+extension WASI {
+    public struct ImportPlan: Sendable {
+        enum Slot: Sendable {
+            case function(WASIFunction)
+            /// A preview1 name Nebula does not provide: answers `ENOSYS` (as `define` does).
+            case missing(InternedFunctionType)
+        }
+        let slots: [Slot]
+    }
+
+    /// The plan for `module`, or nil if it imports anything WASI does not provide (instantiate it with
+    /// `define` and `Imports` then, which names what is missing).
+    public static func plan(for module: CompiledModule) -> ImportPlan? {
+        var slots: [ImportPlan.Slot] = []
+        for item in module.module.imports {
+            guard item.module == moduleName, case .function(let typeIndex) = item.descriptor else { return nil }
+            if let function = WASIFunction(rawValue: item.name) {
+                slots.append(.function(function))
+            } else {
+                guard let type = module.canonicalFunctionType(at: typeIndex),
+                      !type.parameters.contains(where: \.isReference), !type.results.contains(where: \.isReference) else { return nil }
+                slots.append(.missing(InternedFunctionType(type)))
+            }
+        }
+        return ImportPlan(slots: slots)
+    }
+
+    /// This instance's functions for `plan`, defined in `store`, in the module's import order (for
+    /// `CompiledModule.instantiate(store:importValues:)`).
+    public func importValues(_ plan: ImportPlan, store: Store) -> [ExternalValue] {
+        plan.slots.map { slot in
+            switch slot {
+            case .function(let function):
+                return .function(store.defineFunction(type: function.type, raw: body(function)))
+            case .missing(let type):
+                let errno = type.type.results.first == .i32
+                return .function(store.defineFunction(type: type, raw: { _, slots in
+                    if errno { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
+                }))
+            }
         }
     }
 }

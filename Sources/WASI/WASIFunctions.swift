@@ -5,8 +5,116 @@ import Foundation
 import WasmParser
 import WasmVM
 
-/// The preview1 functions. Each returns an errno in slot 0 (see `Store.defineFunction(type:raw:)` for the
-/// slot convention); pointers are guest addresses checked by `GuestMemory`.
+/// The preview1 functions Nebula provides, one case each: the name a module imports, the parameters (every
+/// function returns an errno but `proc_exit`, which returns nothing), and (`WASI.body`) what it does.
+public enum WASIFunction: String, CaseIterable, Sendable {
+    case argsSizesGet = "args_sizes_get"
+    case argsGet = "args_get"
+    case environSizesGet = "environ_sizes_get"
+    case environGet = "environ_get"
+    case clockResGet = "clock_res_get"
+    case clockTimeGet = "clock_time_get"
+    case randomGet = "random_get"
+    case schedYield = "sched_yield"
+    case procRaise = "proc_raise"
+    case procExit = "proc_exit"
+    case pollOneoff = "poll_oneoff"
+    case fdWrite = "fd_write"
+    case fdPwrite = "fd_pwrite"
+    case fdRead = "fd_read"
+    case fdPread = "fd_pread"
+    case fdClose = "fd_close"
+    case fdSeek = "fd_seek"
+    case fdTell = "fd_tell"
+    case fdFdstatGet = "fd_fdstat_get"
+    case fdFdstatSetFlags = "fd_fdstat_set_flags"
+    case fdFdstatSetRights = "fd_fdstat_set_rights"
+    case fdFilestatGet = "fd_filestat_get"
+    case fdFilestatSetSize = "fd_filestat_set_size"
+    case fdFilestatSetTimes = "fd_filestat_set_times"
+    case fdSync = "fd_sync"
+    case fdDatasync = "fd_datasync"
+    case fdAdvise = "fd_advise"
+    case fdAllocate = "fd_allocate"
+    case fdRenumber = "fd_renumber"
+    case fdPrestatGet = "fd_prestat_get"
+    case fdPrestatDirName = "fd_prestat_dir_name"
+    case fdReaddir = "fd_readdir"
+    case pathOpen = "path_open"
+    case pathFilestatGet = "path_filestat_get"
+    case pathFilestatSetTimes = "path_filestat_set_times"
+    case pathCreateDirectory = "path_create_directory"
+    case pathRemoveDirectory = "path_remove_directory"
+    case pathUnlinkFile = "path_unlink_file"
+    case pathRename = "path_rename"
+    case pathLink = "path_link"
+    case pathSymlink = "path_symlink"
+    case pathReadlink = "path_readlink"
+    case sockAccept = "sock_accept"
+    case sockRecv = "sock_recv"
+    case sockSend = "sock_send"
+    case sockShutdown = "sock_shutdown"
+
+    public var parameters: [ValueType] {
+        switch self {
+        case .argsSizesGet: [.i32, .i32]
+        case .argsGet: [.i32, .i32]
+        case .environSizesGet: [.i32, .i32]
+        case .environGet: [.i32, .i32]
+        case .clockResGet: [.i32, .i32]
+        case .clockTimeGet: [.i32, .i64, .i32]
+        case .randomGet: [.i32, .i32]
+        case .schedYield: []
+        case .procRaise: [.i32]
+        case .procExit: [.i32]
+        case .pollOneoff: [.i32, .i32, .i32, .i32]
+        case .fdWrite: [.i32, .i32, .i32, .i32]
+        case .fdPwrite: [.i32, .i32, .i32, .i64, .i32]
+        case .fdRead: [.i32, .i32, .i32, .i32]
+        case .fdPread: [.i32, .i32, .i32, .i64, .i32]
+        case .fdClose: [.i32]
+        case .fdSeek: [.i32, .i64, .i32, .i32]
+        case .fdTell: [.i32, .i32]
+        case .fdFdstatGet: [.i32, .i32]
+        case .fdFdstatSetFlags: [.i32, .i32]
+        case .fdFdstatSetRights: [.i32, .i64, .i64]
+        case .fdFilestatGet: [.i32, .i32]
+        case .fdFilestatSetSize: [.i32, .i64]
+        case .fdFilestatSetTimes: [.i32, .i64, .i64, .i32]
+        case .fdSync: [.i32]
+        case .fdDatasync: [.i32]
+        case .fdAdvise: [.i32, .i64, .i64, .i32]
+        case .fdAllocate: [.i32, .i64, .i64]
+        case .fdRenumber: [.i32, .i32]
+        case .fdPrestatGet: [.i32, .i32]
+        case .fdPrestatDirName: [.i32, .i32, .i32]
+        case .fdReaddir: [.i32, .i32, .i32, .i64, .i32]
+        case .pathOpen: [.i32, .i32, .i32, .i32, .i32, .i64, .i64, .i32, .i32]
+        case .pathFilestatGet: [.i32, .i32, .i32, .i32, .i32]
+        case .pathFilestatSetTimes: [.i32, .i32, .i32, .i32, .i64, .i64, .i32]
+        case .pathCreateDirectory: [.i32, .i32, .i32]
+        case .pathRemoveDirectory: [.i32, .i32, .i32]
+        case .pathUnlinkFile: [.i32, .i32, .i32]
+        case .pathRename: [.i32, .i32, .i32, .i32, .i32, .i32]
+        case .pathLink: [.i32, .i32, .i32, .i32, .i32, .i32, .i32]
+        case .pathSymlink: [.i32, .i32, .i32, .i32, .i32]
+        case .pathReadlink: [.i32, .i32, .i32, .i32, .i32, .i32]
+        case .sockAccept: [.i32, .i32, .i32]
+        case .sockRecv: [.i32, .i32, .i32, .i32, .i32, .i32]
+        case .sockSend: [.i32, .i32, .i32, .i32, .i32]
+        case .sockShutdown: [.i32, .i32]
+        }
+    }
+
+    public var results: [ValueType] { self == .procExit ? [] : [.i32] }
+
+    /// The function type, interned once per process (defining it per request costs no type lookup).
+    public var type: InternedFunctionType { WASIFunction.types[WASIFunction.allCases.firstIndex(of: self)!] }
+    static let types = WASIFunction.allCases.map { InternedFunctionType(FunctionType(parameters: $0.parameters, results: $0.results)) }
+}
+
+/// The bodies. Each returns an errno in slot 0 (see `Store.defineFunction(type:raw:)` for the slot
+/// convention); pointers are guest addresses checked by `GuestMemory`.
 extension WASI {
     typealias Entry = (String, [ValueType], [ValueType], HostFunctionBody)
 
@@ -27,102 +135,83 @@ extension WASI {
         }
     }
 
-    /// The functions named by `wanted` (all when nil). Closures are only formed for wanted names: a server
-    /// builds this for every request.
+    /// The functions named by `wanted` (all when nil), as the generic `define` defines them.
     func functionTable(_ wanted: Set<String>? = nil) -> [Entry] {
-        let i32 = ValueType.i32, i64 = ValueType.i64
-        var table: [Entry] = []
-        func want(_ name: String) -> Bool { wanted?.contains(name) ?? true }
-        func add(_ name: String, _ params: [ValueType], _ body: @escaping (GuestMemory, UnsafeMutablePointer<UInt64>) throws -> Void) {
-            table.append((name, params, [i32], errnoFunction(body)))
-        }
-        func a(_ slots: UnsafeMutablePointer<UInt64>, _ i: Int) -> UInt64 { slots[i] & 0xFFFF_FFFF }
+        WASIFunction.allCases.filter { wanted?.contains($0.rawValue) ?? true }.map { ($0.rawValue, $0.parameters, $0.results, body($0)) }
+    }
 
+    /// The host function for `function`, bound to this WASI instance.
+    func body(_ function: WASIFunction) -> HostFunctionBody {
+        func a(_ slots: UnsafeMutablePointer<UInt64>, _ i: Int) -> UInt64 { slots[i] & 0xFFFF_FFFF }
+        switch function {
         // Arguments and environment: NUL-terminated strings packed in a buffer, with a pointer table.
-        if want("args_sizes_get") {
-            add("args_sizes_get", [i32, i32]) { m, s in
+        case .argsSizesGet:
+            return errnoFunction { m, s in
                 try m.setU32(UInt32(self.configuration.arguments.count), a(s, 0))
                 try m.setU32(UInt32(self.configuration.arguments.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
             }
-        }
-        if want("args_get") {
-            add("args_get", [i32, i32]) { m, s in try self.writeStrings(self.configuration.arguments, m, a(s, 0), a(s, 1)) }
-        }
-        let environment = configuration.environment.map { "\($0.name)=\($0.value)" }
-        if want("environ_sizes_get") {
-            add("environ_sizes_get", [i32, i32]) { m, s in
-                try m.setU32(UInt32(environment.count), a(s, 0))
-                try m.setU32(UInt32(environment.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
+        case .argsGet:
+            return errnoFunction { m, s in try self.writeStrings(self.configuration.arguments, m, a(s, 0), a(s, 1)) }
+        case .environSizesGet:
+            return errnoFunction { m, s in
+                try m.setU32(UInt32(self.environmentStrings.count), a(s, 0))
+                try m.setU32(UInt32(self.environmentStrings.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
             }
-        }
-        if want("environ_get") {
-            add("environ_get", [i32, i32]) { m, s in try self.writeStrings(environment, m, a(s, 0), a(s, 1)) }
-        }
-
+        case .environGet:
+            return errnoFunction { m, s in try self.writeStrings(self.environmentStrings, m, a(s, 0), a(s, 1)) }
         // Clocks and randomness.
-        if want("clock_res_get") {
-            add("clock_res_get", [i32, i32]) { m, s in
+        case .clockResGet:
+            return errnoFunction { m, s in
                 var spec = timespec()
                 guard clock_getres(try Self.clock(s[0]), &spec) == 0 else { throw WASIErrno.inval }
                 try m.setU64(UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec), a(s, 1))
             }
-        }
-        if want("clock_time_get") {
-            add("clock_time_get", [i32, i64, i32]) { m, s in
+        case .clockTimeGet:
+            return errnoFunction { m, s in
                 var spec = timespec()
                 guard clock_gettime(try Self.clock(s[0]), &spec) == 0 else { throw WASIErrno.inval }
                 try m.setU64(UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec), a(s, 2))
             }
-        }
-        if want("random_get") {
-            add("random_get", [i32, i32]) { m, s in
+        case .randomGet:
+            return errnoFunction { m, s in
                 try m.withBytes(a(s, 0), a(s, 1)) { buffer in
                     var generator = SystemRandomNumberGenerator()
                     for i in 0..<buffer.count { buffer[i] = UInt8.random(in: 0...255, using: &generator) }
                 }
             }
-        }
-        if want("sched_yield") {
-            add("sched_yield", []) { _, _ in sched_yield() }
-        }
-        if want("proc_raise") {
-            add("proc_raise", [i32]) { _, _ in throw WASIErrno.nosys }
-        }
-        if want("proc_exit") { table.append(("proc_exit", [i32], [], { (_: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
+        case .schedYield:
+            return errnoFunction { _, _ in sched_yield() }
+        case .procRaise:
+            return errnoFunction { _, _ in throw WASIErrno.nosys }
+        case .procExit:
+            return { (_: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
             throw Trap(.exit(Int32(truncatingIfNeeded: slots[0])))
-        })) }
-        if want("poll_oneoff") {
-            add("poll_oneoff", [i32, i32, i32, i32]) { m, s in try self.pollOneoff(m, a(s, 0), a(s, 1), a(s, 2), a(s, 3)) }
-        }
-
+            }
+        case .pollOneoff:
+            return errnoFunction { m, s in try self.pollOneoff(m, a(s, 0), a(s, 1), a(s, 2), a(s, 3)) }
         // Descriptors.
-        if want("fd_write") {
-            add("fd_write", [i32, i32, i32, i32]) { m, s in
+        case .fdWrite:
+            return errnoFunction { m, s in
                 try m.setU32(UInt32(try self.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
                 try self.stopIfFlooded(fd: UInt32(a(s, 0)))
             }
-        }
-        if want("fd_pwrite") {
-            add("fd_pwrite", [i32, i32, i32, i64, i32]) { m, s in
+        case .fdPwrite:
+            return errnoFunction { m, s in
                 try m.setU32(UInt32(try self.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
                 try self.stopIfFlooded(fd: UInt32(a(s, 0)))
             }
-        }
-        if want("fd_read") {
-            add("fd_read", [i32, i32, i32, i32]) { m, s in
+        case .fdRead:
+            return errnoFunction { m, s in
                 try m.setU32(UInt32(try self.read(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
             }
-        }
-        if want("fd_pread") {
-            add("fd_pread", [i32, i32, i32, i64, i32]) { m, s in
+        case .fdPread:
+            return errnoFunction { m, s in
                 try m.setU32(UInt32(try self.read(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
             }
-        }
-        if want("fd_close") {
-            add("fd_close", [i32]) { _, s in try self.closeDescriptor(UInt32(a(s, 0))) }
-        }
-        if want("fd_seek") {
-            add("fd_seek", [i32, i64, i32, i32]) { m, s in
+        case .fdClose:
+            return errnoFunction { _, s in try self.closeDescriptor(UInt32(a(s, 0))) }
+        case .fdSeek:
+            return errnoFunction { m, s in
                 let fd = try self.hostFile(UInt32(a(s, 0)))
                 let whence: Int32
                 switch s[2] & 0xFF {
@@ -135,16 +224,14 @@ extension WASI {
                 guard position >= 0 else { throw WASIErrno.current }
                 try m.setU64(UInt64(position), a(s, 3))
             }
-        }
-        if want("fd_tell") {
-            add("fd_tell", [i32, i32]) { m, s in
+        case .fdTell:
+            return errnoFunction { m, s in
                 let position = lseek(try self.hostFile(UInt32(a(s, 0))), 0, SEEK_CUR)
                 guard position >= 0 else { throw WASIErrno.current }
                 try m.setU64(UInt64(position), a(s, 1))
             }
-        }
-        if want("fd_fdstat_get") {
-            add("fd_fdstat_get", [i32, i32]) { m, s in
+        case .fdFdstatGet:
+            return errnoFunction { m, s in
                 let (type, flags) = try self.fdstat(UInt32(a(s, 0)))
                 var bytes = [UInt8](repeating: 0, count: 24)
                 bytes[0] = type.rawValue
@@ -153,21 +240,18 @@ extension WASI {
                 withUnsafeBytes(of: allRights.littleEndian) { bytes.replaceSubrange(16..<24, with: $0) }
                 try m.write(bytes, a(s, 1))
             }
-        }
-        if want("fd_fdstat_set_flags") {
-            add("fd_fdstat_set_flags", [i32, i32]) { _, s in
+        case .fdFdstatSetFlags:
+            return errnoFunction { _, s in
                 let fd = try self.hostFile(UInt32(a(s, 0)))
                 var flags = fcntl(fd, F_GETFL) & ~(O_APPEND | O_NONBLOCK)
                 if s[1] & 1 != 0 { flags |= O_APPEND }
                 if s[1] & 4 != 0 { flags |= O_NONBLOCK }
                 guard fcntl(fd, F_SETFL, flags) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("fd_fdstat_set_rights") {
-            add("fd_fdstat_set_rights", [i32, i64, i64]) { _, s in _ = try self.descriptor(UInt32(a(s, 0))) }
-        }
-        if want("fd_filestat_get") {
-            add("fd_filestat_get", [i32, i32]) { m, s in
+        case .fdFdstatSetRights:
+            return errnoFunction { _, s in _ = try self.descriptor(UInt32(a(s, 0))) }
+        case .fdFilestatGet:
+            return errnoFunction { m, s in
                 let fd = UInt32(a(s, 0))
                 var info = stat()
                 switch try self.descriptor(fd) {
@@ -178,39 +262,32 @@ extension WASI {
                     try m.write(Self.filestat(nil), a(s, 1))
                 }
             }
-        }
-        if want("fd_filestat_set_size") {
-            add("fd_filestat_set_size", [i32, i64]) { _, s in
+        case .fdFilestatSetSize:
+            return errnoFunction { _, s in
                 guard ftruncate(try self.hostFile(UInt32(a(s, 0))), off_t(truncatingIfNeeded: s[1])) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("fd_filestat_set_times") {
-            add("fd_filestat_set_times", [i32, i64, i64, i32]) { _, s in
+        case .fdFilestatSetTimes:
+            return errnoFunction { _, s in
                 var times = Self.timespecs(s[1], s[2], s[3])
                 guard futimens(try self.hostFile(UInt32(a(s, 0)), directoriesToo: true), &times) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("fd_sync") {
-            add("fd_sync", [i32]) { _, s in guard fsync(try self.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
-        }
-        if want("fd_datasync") {
-            add("fd_datasync", [i32]) { _, s in guard fdatasync(try self.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
-        }
-        if want("fd_advise") {
-            add("fd_advise", [i32, i64, i64, i32]) { _, s in
+        case .fdSync:
+            return errnoFunction { _, s in guard fsync(try self.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
+        case .fdDatasync:
+            return errnoFunction { _, s in guard fdatasync(try self.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
+        case .fdAdvise:
+            return errnoFunction { _, s in
                 _ = try self.hostFile(UInt32(a(s, 0)))
                 guard s[3] & 0xFF <= 5 else { throw WASIErrno.inval }
             }
-        }
-        if want("fd_allocate") {
-            add("fd_allocate", [i32, i64, i64]) { _, s in
+        case .fdAllocate:
+            return errnoFunction { _, s in
                 let fd = try self.hostFile(UInt32(a(s, 0)))
                 let result = posix_fallocate(fd, off_t(truncatingIfNeeded: s[1]), off_t(truncatingIfNeeded: s[2]))
                 guard result == 0 else { throw WASIErrno.fromHost(result) }
             }
-        }
-        if want("fd_renumber") {
-            add("fd_renumber", [i32, i32]) { _, s in
+        case .fdRenumber:
+            return errnoFunction { _, s in
                 let from = UInt32(a(s, 0)), to = UInt32(a(s, 1))
                 let descriptor = try self.descriptor(from)
                 _ = try self.descriptor(to)
@@ -218,94 +295,80 @@ extension WASI {
                 self.descriptors[to] = descriptor
                 self.descriptors[from] = nil
             }
-        }
-        if want("fd_prestat_get") {
-            add("fd_prestat_get", [i32, i32]) { m, s in
+        case .fdPrestatGet:
+            return errnoFunction { m, s in
                 guard case .directory(_, let guestPath?) = try self.descriptor(UInt32(a(s, 0))) else { throw WASIErrno.badf }
                 try m.setU32(0, a(s, 1))
                 try m.setU32(UInt32(guestPath.utf8.count), a(s, 1) + 4)
             }
-        }
-        if want("fd_prestat_dir_name") {
-            add("fd_prestat_dir_name", [i32, i32, i32]) { m, s in
+        case .fdPrestatDirName:
+            return errnoFunction { m, s in
                 guard case .directory(_, let guestPath?) = try self.descriptor(UInt32(a(s, 0))) else { throw WASIErrno.badf }
                 let name = Array(guestPath.utf8)
                 guard a(s, 2) >= UInt64(name.count) else { throw WASIErrno.nametoolong }
                 try m.write(name, a(s, 1))
             }
-        }
-        if want("fd_readdir") {
-            add("fd_readdir", [i32, i32, i32, i64, i32]) { m, s in
+        case .fdReaddir:
+            return errnoFunction { m, s in
                 try m.setU32(UInt32(try self.readdir(UInt32(a(s, 0)), m, a(s, 1), a(s, 2), cookie: s[3])), a(s, 4))
             }
-        }
-
         // Paths, always resolved inside a descriptor's directory.
-        if want("path_open") {
-            add("path_open", [i32, i32, i32, i32, i32, i64, i64, i32, i32]) { m, s in
+        case .pathOpen:
+            return errnoFunction { m, s in
                 let fd = try self.pathOpen(UInt32(a(s, 0)), lookup: UInt32(a(s, 1)), path: try m.string(a(s, 2), a(s, 3)),
                                            oflags: UInt32(a(s, 4)), rights: s[5], fdflags: UInt32(a(s, 7)))
                 try m.setU32(fd, a(s, 8))
             }
-        }
-        if want("path_filestat_get") {
-            add("path_filestat_get", [i32, i32, i32, i32, i32]) { m, s in
+        case .pathFilestatGet:
+            return errnoFunction { m, s in
                 let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
                 var info = stat()
                 guard fstatat(dir, path, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw WASIErrno.current }
                 try m.write(Self.filestat(info), a(s, 4))
             }
-        }
-        if want("path_filestat_set_times") {
-            add("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]) { m, s in
+        case .pathFilestatSetTimes:
+            return errnoFunction { m, s in
                 let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
                 var times = Self.timespecs(s[4], s[5], s[6])
                 guard utimensat(dir, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_create_directory") {
-            add("path_create_directory", [i32, i32, i32]) { m, s in
+        case .pathCreateDirectory:
+            return errnoFunction { m, s in
                 let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 guard mkdirat(dir, path, 0o755) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_remove_directory") {
-            add("path_remove_directory", [i32, i32, i32]) { m, s in
+        case .pathRemoveDirectory:
+            return errnoFunction { m, s in
                 let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 guard path != "." else { throw WASIErrno.inval }
                 guard unlinkat(dir, path, AT_REMOVEDIR) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_unlink_file") {
-            add("path_unlink_file", [i32, i32, i32]) { m, s in
+        case .pathUnlinkFile:
+            return errnoFunction { m, s in
                 let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 guard unlinkat(dir, path, 0) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_rename") {
-            add("path_rename", [i32, i32, i32, i32, i32, i32]) { m, s in
+        case .pathRename:
+            return errnoFunction { m, s in
                 let (from, fromPath) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 let (to, toPath) = try self.resolve(UInt32(a(s, 3)), try m.string(a(s, 4), a(s, 5)), follow: false)
                 guard renameat(from, fromPath, to, toPath) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_link") {
-            add("path_link", [i32, i32, i32, i32, i32, i32, i32]) { m, s in
+        case .pathLink:
+            return errnoFunction { m, s in
                 let (from, fromPath) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
                 let (to, toPath) = try self.resolve(UInt32(a(s, 4)), try m.string(a(s, 5), a(s, 6)), follow: false)
                 guard linkat(from, fromPath, to, toPath, 0) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_symlink") {
-            add("path_symlink", [i32, i32, i32, i32, i32]) { m, s in
+        case .pathSymlink:
+            return errnoFunction { m, s in
                 let target = try m.string(a(s, 0), a(s, 1))
                 guard !target.hasPrefix("/") else { throw WASIErrno.notcapable }
                 let (dir, path) = try self.resolve(UInt32(a(s, 2)), try m.string(a(s, 3), a(s, 4)), follow: false)
                 guard symlinkat(target, dir, path) == 0 else { throw WASIErrno.current }
             }
-        }
-        if want("path_readlink") {
-            add("path_readlink", [i32, i32, i32, i32, i32, i32]) { m, s in
+        case .pathReadlink:
+            return errnoFunction { m, s in
                 let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
                 let n = readlinkat(dir, path, &buffer, buffer.count)
@@ -314,21 +377,15 @@ extension WASI {
                 try m.write(bytes, a(s, 3))
                 try m.setU32(UInt32(bytes.count), a(s, 5))
             }
-        }
-
         // Sockets are not offered to guests.
-        if want("sock_accept") {
-            add("sock_accept", [i32, i32, i32]) { _, _ in throw WASIErrno.nosys }
+        case .sockAccept:
+            return errnoFunction { _, _ in throw WASIErrno.nosys }
+        case .sockRecv:
+            return errnoFunction { _, _ in throw WASIErrno.nosys }
+        case .sockSend:
+            return errnoFunction { _, _ in throw WASIErrno.nosys }
+        case .sockShutdown:
+            return errnoFunction { _, _ in throw WASIErrno.nosys }
         }
-        if want("sock_recv") {
-            add("sock_recv", [i32, i32, i32, i32, i32, i32]) { _, _ in throw WASIErrno.nosys }
-        }
-        if want("sock_send") {
-            add("sock_send", [i32, i32, i32, i32, i32]) { _, _ in throw WASIErrno.nosys }
-        }
-        if want("sock_shutdown") {
-            add("sock_shutdown", [i32, i32]) { _, _ in throw WASIErrno.nosys }
-        }
-        return table
     }
 }

@@ -130,6 +130,50 @@ final class WASITests: XCTestCase {
         XCTAssertThrowsError(try run(other)) { XCTAssertEqual("\($0)", "unknown import: env.foo") }
     }
 
+    /// The server's way to link: an import plan made once per module, functions defined by position per
+    /// instance. It must give what `define` gives, ENOSYS stubs included, and check types all the same.
+    func testImportPlanLinksLikeDefine() throws {
+        let module = guest([("args_sizes_get", [i32, i32], [i32]), ("environ_get", [i32, i32], [i32]),
+                            ("sock_open_v2_future", [i32], [i32]), fdWrite], data: [(300, [104, 105]), (16, [44, 1, 0, 0, 2, 0, 0, 0])], [
+            WasmTestSupport.i32(0), WasmTestSupport.i32(4), call(0), op(.drop),
+            WasmTestSupport.i32(100), WasmTestSupport.i32(200), call(1), op(.drop),
+            WasmTestSupport.i32(1), WasmTestSupport.i32(16), WasmTestSupport.i32(1), WasmTestSupport.i32(24), call(3), op(.drop),
+            WasmTestSupport.i32(0), call(2),
+        ])
+        let compiled = try CompiledModule(bytes: module.bytes)
+        let plan = try XCTUnwrap(WASI.plan(for: compiled))
+        for _ in 0..<3 {
+            var configuration = WASI.Configuration()
+            let stdout = OutputBuffer(limit: 1 << 20)
+            configuration.stdout = .buffer(stdout)
+            configuration.arguments = ["prog", "x"]
+            configuration.environment = [("K", "v")]
+            let wasi = try WASI(configuration), store = Store()
+            let instance = try compiled.instantiate(store: store, importValues: wasi.importValues(plan, store: store))
+            XCTAssertEqual(try instance.function("run")!.invoke(), [.i32(UInt32(WASIErrno.nosys.rawValue))])
+            let memory = instance.memory("memory")!
+            XCTAssertEqual(try memory.loadUInt32(at: 0), 2)
+            XCTAssertEqual(try memory.read(at: 200, count: 4), Array("K=v\0".utf8))
+            XCTAssertEqual(stdout.bytes, Array("hi".utf8))
+        }
+
+        var other = TestModule()
+        other.importFunction("env", "foo", [], [])
+        other.importFunction("wasi_snapshot_preview1", "fd_write", [i32, i32, i32, i32], [i32])
+        XCTAssertNil(WASI.plan(for: try CompiledModule(bytes: other.bytes)), "a non-WASI import: link by name, which names it")
+
+        var wrongType = TestModule()
+        wrongType.importFunction("wasi_snapshot_preview1", "fd_write", [i32], [i32])
+        let wrong = try CompiledModule(bytes: wrongType.bytes)
+        let wasi = try WASI(WASI.Configuration()), store = Store()
+        XCTAssertThrowsError(try wrong.instantiate(store: store, importValues: wasi.importValues(XCTUnwrap(WASI.plan(for: wrong)), store: store))) {
+            XCTAssertTrue("\($0)".hasPrefix("incompatible import type for wasi_snapshot_preview1.fd_write"), "\($0)")
+        }
+        XCTAssertThrowsError(try wrong.instantiate(store: store, importValues: [])) {
+            XCTAssertEqual("\($0)", "expected 1 import values, got 0")
+        }
+    }
+
     // MARK: Sandbox
 
     func withSandbox(_ body: (String, String) throws -> Void) throws {

@@ -21,6 +21,9 @@ public final class DeployedFunction: @unchecked Sendable {
     public let stats: FunctionStats
     /// The files it came from, to notice changes (hot reload). Set before the function is installed, never after.
     var fingerprint: FileFingerprint
+    /// How WASI meets its imports, worked out at load (nil: it imports something else; each request then
+    /// links by name, which reports what is missing).
+    public let wasiPlan: WASI.ImportPlan?
     let running = NSLock()
     var inFlight = 0
 
@@ -35,6 +38,7 @@ public final class DeployedFunction: @unchecked Sendable {
         deployedAt = Date()
         self.stats = stats
         self.fingerprint = fingerprint
+        wasiPlan = WASI.plan(for: module)
     }
 
     /// The listing entry of `GET /admin/functions`.

@@ -91,11 +91,16 @@ extension FunctionPlatform {
         let startupBegan = DispatchTime.now().uptimeNanoseconds
         do {
             let wasi = try WASI(configuration)
-            var imports = Imports()
-            wasi.define(in: &imports, store: store, for: function.module.module)
             let deadline = watchdog.watch(store.interruptHandle, milliseconds: settings.timeoutMilliseconds)
             defer { watchdog.cancel(deadline) }
-            let instance = try function.module.instantiate(store: store, imports: imports)
+            let instance: Instance
+            if let plan = function.wasiPlan {
+                instance = try function.module.instantiate(store: store, importValues: wasi.importValues(plan, store: store))
+            } else {
+                var imports = Imports()
+                wasi.define(in: &imports, store: store, for: function.module.module)
+                instance = try function.module.instantiate(store: store, imports: imports)
+            }
             footprint.startupSeconds = Double(DispatchTime.now().uptimeNanoseconds - startupBegan) / 1e9
             outcome = Result { () throws(Trap) -> Int32 in try wasi.start(instance) }
         } catch let trap as Trap {

@@ -125,6 +125,16 @@ public final class CompiledModule: @unchecked Sendable {
         try Instantiation(module: self, store: store, imports: imports).run()
     }
 
+    /// Instantiates the module with one value per import, in the module's import order (as wasmtime's
+    /// `Instance::new` takes them): no lookup by name, each value checked against its import's type just the
+    /// same. Throws `LinkError` when the count differs from the module's imports.
+    public func instantiate(store: Store, importValues: [ExternalValue]) throws -> Instance {
+        guard importValues.count == module.imports.count else {
+            throw LinkError("expected \(module.imports.count) import values, got \(importValues.count)")
+        }
+        return try Instantiation(module: self, store: store, imports: Imports(), positional: importValues).run()
+    }
+
     /// The function type at a type index in canonical form (the type a host function must have to be
     /// imported where the module expects this type); nil if the index is not a function type.
     public func canonicalFunctionType(at typeIndex: UInt32) -> FunctionType? {

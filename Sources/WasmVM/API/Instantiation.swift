@@ -7,14 +7,17 @@ struct Instantiation {
     let compiled: CompiledModule
     let store: Store
     let imports: Imports
+    /// Import values in the module's import order, when given so (then `imports` is not consulted).
+    let positional: [ExternalValue]?
     /// Held once: `compiled.module` is a struct of arrays, and copying it per access costs a retain each.
     let module: Module
 
-    init(module: CompiledModule, store: Store, imports: Imports) {
+    init(module: CompiledModule, store: Store, imports: Imports, positional: [ExternalValue]? = nil) {
         compiled = module
         self.module = module.module
         self.store = store
         self.imports = imports
+        self.positional = positional
     }
 
     func limitsMatch(_ actual: Limits, _ expected: Limits) -> Bool {
@@ -51,8 +54,8 @@ struct Instantiation {
         var globalTypes: [GlobalType] = []
         var tagAddresses: [Int] = []
 
-        for item in module.imports {
-            guard let value = imports.lookup(module: item.module, name: item.name) else {
+        for (index, item) in module.imports.enumerated() {
+            guard let value = positional.map({ $0[index] }) ?? imports.lookup(module: item.module, name: item.name) else {
                 throw LinkError("unknown import: \(item.module).\(item.name)")
             }
             func incompatible(_ detail: String) -> LinkError {

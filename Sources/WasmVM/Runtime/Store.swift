@@ -180,6 +180,19 @@ public final class Store {
         return Function(store: self, address: address)
     }
 
+    /// Defines a host function of a type interned beforehand (a server defining the same functions in a
+    /// store per request skips the type lookup).
+    public func defineFunction(type: InternedFunctionType, raw body: @escaping HostFunctionBody) -> Function {
+        let index = hostFunctions.count
+        hostFunctions.append(body)
+        let address = addFunction(FunctionInstance(
+            code: nil, context: nil, typeID: type.id, paramSlots: type.parameterSlots,
+            resultSlots: type.resultSlots, initTemplate: nil, initCount: 0,
+            frameSize: Swift.max(type.parameterSlots, type.resultSlots), hostIndex: index,
+            functionIndex: UInt32(index), namesIndex: -1))
+        return Function(store: self, address: address)
+    }
+
     /// Defines a host function taking and returning `Value`s.
     public func defineFunction(type: FunctionType, _ body: @escaping (Caller, [Value]) throws(Trap) -> [Value]) -> Function {
         defineFunction(type: type, raw: { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
@@ -315,5 +328,21 @@ final class StackPool: @unchecked Sendable {
             munmap(stacks.values, stacks.valueCount * 8)
             munmap(stacks.frames, stacks.frameCount * MemoryLayout<CallFrame>.stride)
         }
+    }
+}
+
+/// A function type with its process-wide canonical ID (types are interned once per process, shared by all
+/// stores) and slot counts: made once, used to define host functions in many stores.
+public struct InternedFunctionType: Sendable {
+    public let type: FunctionType
+    let id: Int
+    let parameterSlots: Int
+    let resultSlots: Int
+
+    public init(_ type: FunctionType) {
+        self.type = type
+        id = TypeRegistry.shared.intern(type)
+        parameterSlots = FunctionTranslator.slotCount(type.parameters)
+        resultSlots = FunctionTranslator.slotCount(type.results)
     }
 }
