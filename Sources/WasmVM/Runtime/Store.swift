@@ -168,16 +168,7 @@ public final class Store {
     /// written to `slots[0..<results]` (each value in one 64-bit slot, as `Value.slot` encodes it; a v128 in
     /// two, low half first).
     public func defineFunction(type: FunctionType, raw body: @escaping HostFunctionBody) -> Function {
-        let index = hostFunctions.count
-        hostFunctions.append(body)
-        let paramSlots = FunctionTranslator.slotCount(type.parameters)
-        let resultSlots = FunctionTranslator.slotCount(type.results)
-        let address = addFunction(FunctionInstance(
-            code: nil, context: nil, typeID: internType(type), paramSlots: paramSlots,
-            resultSlots: resultSlots, initTemplate: nil, initCount: 0,
-            frameSize: Swift.max(paramSlots, resultSlots), hostIndex: index,
-            functionIndex: UInt32(index), namesIndex: -1))
-        return Function(store: self, address: address)
+        defineFunction(type: InternedFunctionType(type), raw: body)
     }
 
     /// Defines a host function of a type interned beforehand (a server defining the same functions in a
