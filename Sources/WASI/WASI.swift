@@ -103,9 +103,7 @@ public final class WASI {
             guard imports.lookup(module: item.module, name: item.name) == nil,
                   case .function(let typeIndex) = item.descriptor, let type = module?.functionType(at: typeIndex),
                   !type.parameters.contains(where: \.isReference), !type.results.contains(where: \.isReference) else { continue }
-            imports.define(module: item.module, name: item.name, .function(store.defineFunction(type: type, raw: { _, slots in
-                if type.results.first == .i32 { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
-            })))
+            imports.define(module: item.module, name: item.name, .function(store.defineFunction(type: type, raw: WASI.unavailable(type))))
         }
     }
 }
@@ -147,11 +145,16 @@ extension WASI {
             case .function(let function):
                 return .function(store.defineFunction(type: function.type, raw: body(function)))
             case .missing(let type):
-                let errno = type.type.results.first == .i32
-                return .function(store.defineFunction(type: type, raw: { _, slots in
-                    if errno { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
-                }))
+                return .function(store.defineFunction(type: type, raw: WASI.unavailable(type.type)))
             }
+        }
+    }
+
+    /// A preview1 function Nebula does not provide: returns `ENOSYS` (when it returns an i32), does nothing else.
+    static func unavailable(_ type: FunctionType) -> HostFunctionBody {
+        let errno = type.results.first == .i32
+        return { _, slots in
+            if errno { slots[0] = UInt64(WASIErrno.nosys.rawValue) }
         }
     }
 }

@@ -117,12 +117,18 @@ final class ExecutionTests: XCTestCase {
         XCTAssertEqual(try f.invoke([.i32(10_000)]), [.i32(10_000)], "the store runs again after the trap")
     }
 
-    func testCallDepthLimitIsConfigurable() throws {
+    /// f(n) = n == 0 ? 0 : f(n - 1): n + 1 frames deep.
+    var countdown: TestModule {
         var m = TestModule()
         m.function([.i32], [.i32], export: "f", [
             get(0), op(.i32Eqz), block(.if, .value(.i32)), i32(0), op(.else),
             get(0), i32(1), op(.i32Sub), call(0), end,
         ])
+        return m
+    }
+
+    func testCallDepthLimitIsConfigurable() throws {
+        let m = countdown
         var limits = ResourceLimits()
         limits.maxCallDepth = 100
         let f = try instantiate(m, store: Store(limits: limits)).function("f")!
@@ -133,11 +139,7 @@ final class ExecutionTests: XCTestCase {
     /// The stacks are sized by the limits in force at the outermost call: raising them between calls must
     /// take effect (and must never let the guest run past stacks sized for the old limits), lowering them too.
     func testLimitsChangedBetweenCallsTakeEffect() throws {
-        var m = TestModule()
-        m.function([.i32], [.i32], export: "f", [
-            get(0), op(.i32Eqz), block(.if, .value(.i32)), i32(0), op(.else),
-            get(0), i32(1), op(.i32Sub), call(0), end,
-        ])
+        let m = countdown
         var limits = ResourceLimits()
         limits.maxCallDepth = 100
         let store = Store(limits: limits)

@@ -227,12 +227,15 @@ struct Instantiation {
         }
         // With an image, the active segments (which all fit memory 0, see `MemoryImage`) are one mapping.
         var imaged = false
-        if !module.data.isEmpty, let image = compiled.memoryImage(), let memory = memories.first,
-           memory.pointee.byteCount >= image.byteCount, image.map(at: memory.pointee.base) {
-            memory.pointee.imageBytes = image.byteCount
-            imaged = true
-            for (i, segment) in module.data.enumerated() {
-                if case .active = segment.mode { dataPointer[i].count = 0 }
+        if !module.data.isEmpty, let image = compiled.memoryImage(), let memory = memories.first {
+            let outcome = image.map(at: memory.pointee.base)
+            guard outcome.usable else { throw LinkError("cannot map the memory image of \(image.byteCount) bytes") }
+            if outcome.mapped {
+                memory.pointee.imageBytes = image.byteCount
+                imaged = true
+                for (i, segment) in module.data.enumerated() {
+                    if case .active = segment.mode { dataPointer[i].count = 0 }
+                }
             }
         }
         for (i, segment) in module.data.enumerated() where !imaged {

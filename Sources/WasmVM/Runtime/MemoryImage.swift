@@ -29,7 +29,7 @@ final class MemoryImage: @unchecked Sendable {
 
     /// The image of `module`'s memory 0, or nil when the module does not qualify or the system has no
     /// memory files (instantiation then copies the segments).
-    static func make(for module: Module, bytes: UnsafeRawBufferPointer, minimumDataBytes: Int = minimumDataBytes) -> MemoryImage? {
+    static func make(for module: Module, bytes: UnsafeRawBufferPointer) -> MemoryImage? {
         guard let memory = module.memories.first,
               !module.imports.contains(where: { if case .memory = $0.descriptor { return true } else { return false } }),
               memory.limits.min <= UInt64(Int.max / MemoryType.pageSize) else { return nil }
@@ -47,8 +47,9 @@ final class MemoryImage: @unchecked Sendable {
         }
         guard dataBytes >= minimumDataBytes, end > 0 else { return nil }
         let length = min((end + pageSize - 1) / pageSize * pageSize, initialBytes)
-        guard let descriptor = memoryFile(), ftruncate(descriptor, off_t(length)) == 0 else { return nil }
-        let image = MemoryImage(descriptor: descriptor, byteCount: length)
+        guard let descriptor = memoryFile() else { return nil }
+        let image = MemoryImage(descriptor: descriptor, byteCount: length)  // closes the file on every return
+        guard ftruncate(descriptor, off_t(length)) == 0 else { return nil }
         for placement in placements where !placement.range.isEmpty {
             var written = 0
             while written < placement.range.count {
@@ -62,9 +63,12 @@ final class MemoryImage: @unchecked Sendable {
     }
 
     /// Maps the image over the start of a memory whose first `byteCount` bytes are accessible and zero.
-    func map(at base: UnsafeMutableRawPointer) -> Bool {
-        let mapped = mmap(base, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, descriptor, 0)
-        return mapped == base
+    /// On failure the range is made anonymous, accessible and zero again (a failed `MAP_FIXED` may have
+    /// unmapped it) so the segments can be copied instead; false if even that fails.
+    func map(at base: UnsafeMutableRawPointer) -> (mapped: Bool, usable: Bool) {
+        if mmap(base, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, descriptor, 0) == base { return (true, true) }
+        let restored = mmap(base, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0)
+        return (false, restored == base)
     }
 
     /// The value of an offset expression that is a single constant, as the address it gives.
