@@ -49,17 +49,21 @@ final class MemoryImageTests: XCTestCase {
         XCTAssertEqual(try contents(c, probes + [40_000, 100_000]), "0aabbcbbaa00a0", "and so does a new one")
     }
 
-    /// A released imaged memory goes back to the reservation pool: whatever instance gets it next (with or
-    /// without an image) must find zeros where the image and the grown pages were.
+    /// An imaged memory its module does not keep (its set is full, see `MemorySlots`) goes back to the
+    /// reservation pool: whatever instance gets it next (with or without an image) must find zeros where the
+    /// image and the grown pages were.
     func testAReleasedMemoryIsZeroForTheNextInstance() throws {
         let module = try CompiledModule(bytes: Array(Self.source.utf8))
         _ = try module.instantiate(store: Store())
         do {
+            let kept = try (0..<MemorySlots.capacity).map { _ in try module.instantiate(store: Store()) }
             let imaged = try module.instantiate(store: Store())
+            XCTAssertGreaterThan(imaged.store.memories[0].pointee.imageBytes, 0)
             XCTAssertEqual(try imaged.function("grow")!.invoke([.i32(2)]), [.i32(3)])
             for offset: UInt32 in [500, 1000, 100_000, 200_000, 300_000] {
                 _ = try imaged.function("store")!.invoke([.i32(offset), .i32(7)])
             }
+            _ = kept
         }
         let plain = try CompiledModule(bytes: Array("""
             (module (memory (export "memory") 3)

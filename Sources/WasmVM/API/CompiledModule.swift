@@ -20,10 +20,17 @@ public final class CompiledModule: @unchecked Sendable {
     let exportIndex: [ExactName: Int]
     /// The defined functions' records, complete but for their instance context: instantiating copies them.
     let functionTemplates: UnsafeMutablePointer<FunctionInstance>
-    /// Memory 0's initial contents as a copy-on-write image, made at the second instantiation (a module
-    /// instantiated once gains nothing from it); see `MemoryImage`.
-    private var imageState: (instantiations: Int, image: MemoryImage?) = (0, nil)
-    private let imageLock = NSLock()
+    /// Memory 0 prepared once: its initial contents as a copy-on-write image (see `MemoryImage`) and memories
+    /// kept ready between instances (see `MemorySlots`). Made at the second instantiation: a module
+    /// instantiated once gains nothing from them.
+    private var prepared = PreparedMemory()
+    private let preparedLock = NSLock()
+
+    struct PreparedMemory {
+        var instantiations = 0
+        var image: MemoryImage?
+        var slots: MemorySlots?
+    }
 
     public enum LoadError: Error, CustomStringConvertible {
         case parse(WasmParserError)
@@ -108,15 +115,24 @@ public final class CompiledModule: @unchecked Sendable {
         bytes.deallocate()
     }
 
-    /// The memory image to map for an instantiation, if the module has one (made on first need).
-    func memoryImage() -> MemoryImage? {
-        imageLock.lock()
-        defer { imageLock.unlock() }
-        imageState.instantiations += 1
-        if imageState.instantiations == 2 {
-            imageState.image = MemoryImage.make(for: module, bytes: UnsafeRawBufferPointer(bytes))
+    /// What is prepared of memory 0 for an instantiation (made on first need).
+    func preparedMemory() -> PreparedMemory {
+        preparedLock.lock()
+        defer { preparedLock.unlock() }
+        prepared.instantiations += 1
+        if prepared.instantiations == 2, let layout = InitialMemoryLayout(module, byteCount: bytes.count) {
+            let image = MemoryImage.make(for: layout, bytes: UnsafeRawBufferPointer(bytes))
+            prepared.image = image
+            prepared.slots = MemorySlots(layout: layout, bytes: UnsafeRawBufferPointer(bytes), image: image)
         }
-        return imageState.image
+        return prepared
+    }
+
+    /// Memory 0's kept memories, once made (for tests).
+    var memorySlots: MemorySlots? {
+        preparedLock.lock()
+        defer { preparedLock.unlock() }
+        return prepared.slots
     }
 
     /// Instantiates the module in `store`, resolving its imports from `imports`, running active segments and the

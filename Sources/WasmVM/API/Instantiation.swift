@@ -120,7 +120,17 @@ struct Instantiation {
             store.functions[first + i].namesIndex = namesIndex
             functionAddresses.append(first + i)
         }
-        for type in module.memories {
+        // Memory 0 comes ready (its data in place) from the module's kept memories when it can.
+        let prepared = module.memories.isEmpty ? nil : compiled.preparedMemory()
+        var initialized = false
+        for (i, type) in module.memories.enumerated() {
+            if i == 0, let slots = prepared?.slots,
+               let storage = slots.take(maxPages: store.memoryLimit(type), declaredMax: type.limits.max, is64: type.is64) {
+                store.memories.append(storage)
+                memories.append(storage)
+                initialized = true
+                continue
+            }
             guard let defined = store.defineMemory(type) else {
                 throw LinkError("cannot allocate a memory of \(type.limits.min) pages")
             }
@@ -225,20 +235,21 @@ struct Instantiation {
                 break
             }
         }
-        // With an image, the active segments (which all fit memory 0, see `MemoryImage`) are one mapping.
-        var imaged = false
-        if !module.data.isEmpty, let image = compiled.memoryImage(), let memory = memories.first {
+        // With an image, the active segments (which all fit memory 0, see `InitialMemoryLayout`) are one mapping.
+        if !initialized, !module.data.isEmpty, let image = prepared?.image, let memory = memories.first {
             let outcome = image.map(at: memory.pointee.base)
             guard outcome.usable else { throw LinkError("cannot map the memory image of \(image.byteCount) bytes") }
             if outcome.mapped {
                 memory.pointee.imageBytes = image.byteCount
-                imaged = true
-                for (i, segment) in module.data.enumerated() {
-                    if case .active = segment.mode { dataPointer[i].count = 0 }
-                }
+                initialized = true
             }
         }
-        for (i, segment) in module.data.enumerated() where !imaged {
+        if initialized {
+            for (i, segment) in module.data.enumerated() {
+                if case .active = segment.mode { dataPointer[i].count = 0 }
+            }
+        }
+        for (i, segment) in module.data.enumerated() where !initialized {
             guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
             let memory = memories[Int(memoryIndex)]
             var offset = try evaluate(offsetExpression, globals: globals, functions: functionAddresses).low

@@ -9,9 +9,8 @@ import WasmParser
 /// `mmap` whatever the amount of data, pages nobody touches are never copied, and pages only read are
 /// shared by every instance. Release maps anonymous inaccessible pages back over it (see `MemoryStorage`).
 ///
-/// Made only where it gives exactly what applying the segments in order gives: the memory is defined by the
-/// module (not imported), every active segment targets it at a constant offset and fits in its initial size
-/// (so none traps). Below `minimumDataBytes` a copy is cheaper than a mapping and its page faults.
+/// Made only where it gives exactly what applying the segments in order gives (see `InitialMemoryLayout`).
+/// Below `minimumDataBytes` a copy is cheaper than a mapping and its page faults.
 final class MemoryImage: @unchecked Sendable {
     let descriptor: Int32
     /// Bytes mapped from the file: up to the last data byte, rounded up to whole pages.
@@ -25,32 +24,20 @@ final class MemoryImage: @unchecked Sendable {
         self.byteCount = byteCount
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        if let view = contents { munmap(UnsafeMutableRawPointer(mutating: view), byteCount) }
+        close(descriptor)
+    }
 
-    /// The image of `module`'s memory 0, or nil when the module does not qualify or the system has no
-    /// memory files (instantiation then copies the segments).
-    static func make(for module: Module, bytes: UnsafeRawBufferPointer) -> MemoryImage? {
-        guard let memory = module.memories.first,
-              !module.imports.contains(where: { if case .memory = $0.descriptor { return true } else { return false } }),
-              memory.limits.min <= UInt64(Int.max / MemoryType.pageSize) else { return nil }
-        let initialBytes = Int(memory.limits.min) * MemoryType.pageSize
-        var placements: [(offset: Int, range: Range<Int>)] = []
-        var dataBytes = 0, end = 0
-        for segment in module.data {
-            guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
-            guard memoryIndex == 0, let offset = constantOffset(offsetExpression, is64: memory.is64),
-                  offset <= initialBytes, segment.range.count <= initialBytes - offset,
-                  segment.range.upperBound <= bytes.count else { return nil }
-            placements.append((offset, segment.range))
-            dataBytes += segment.range.count
-            end = max(end, offset + segment.range.count)
-        }
-        guard dataBytes >= minimumDataBytes, end > 0 else { return nil }
-        let length = min((end + pageSize - 1) / pageSize * pageSize, initialBytes)
+    /// The image of memory 0 as `layout` gives it, or nil when there is too little data to be worth a
+    /// mapping or the system has no memory files (instantiation then copies the segments).
+    static func make(for layout: InitialMemoryLayout, bytes: UnsafeRawBufferPointer) -> MemoryImage? {
+        guard layout.dataBytes >= minimumDataBytes, layout.end > 0 else { return nil }
+        let length = min((layout.end + pageSize - 1) / pageSize * pageSize, layout.initialBytes)
         guard let descriptor = memoryFile() else { return nil }
         let image = MemoryImage(descriptor: descriptor, byteCount: length)  // closes the file on every return
         guard ftruncate(descriptor, off_t(length)) == 0 else { return nil }
-        for placement in placements where !placement.range.isEmpty {
+        for placement in layout.placements where !placement.range.isEmpty {
             var written = 0
             while written < placement.range.count {
                 let n = pwrite(descriptor, bytes.baseAddress! + placement.range.lowerBound + written,
@@ -62,6 +49,19 @@ final class MemoryImage: @unchecked Sendable {
         return image
     }
 
+    /// The image of `module`'s memory 0, or nil when the module does not qualify (see `InitialMemoryLayout`).
+    static func make(for module: Module, bytes: UnsafeRawBufferPointer) -> MemoryImage? {
+        InitialMemoryLayout(module, byteCount: bytes.count).flatMap { make(for: $0, bytes: bytes) }
+    }
+
+    /// The image's bytes, mapped shared and read-only (the same pages every instance maps privately): what
+    /// a reused memory's written pages are restored from. Made on first use.
+    lazy var contents: UnsafeRawPointer? = {
+        let view = mmap(nil, byteCount, PROT_READ, MAP_SHARED, descriptor, 0)
+        guard let view, view != MAP_FAILED else { return nil }
+        return UnsafeRawPointer(view)
+    }()
+
     /// Maps the image over the start of a memory whose first `byteCount` bytes are accessible and zero.
     /// On failure the range is made anonymous, accessible and zero again (a failed `MAP_FIXED` may have
     /// unmapped it) so the segments can be copied instead; false if even that fails.
@@ -69,16 +69,6 @@ final class MemoryImage: @unchecked Sendable {
         if mmap(base, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, descriptor, 0) == base { return (true, true) }
         let restored = mmap(base, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0)
         return (false, restored == base)
-    }
-
-    /// The value of an offset expression that is a single constant, as the address it gives.
-    static func constantOffset(_ expression: ConstantExpression, is64: Bool) -> Int? {
-        guard expression.instructions.count == 1 else { return nil }
-        switch expression.instructions[0].immediate {
-        case .i32(let v) where !is64: return Int(UInt32(bitPattern: v))
-        case .i64(let v) where is64 && v >= 0: return Int(v)
-        default: return nil
-        }
     }
 
     /// An anonymous file in memory: `memfd_create` (looked up at run time: Glibc's Swift overlay does not
@@ -96,5 +86,62 @@ final class MemoryImage: @unchecked Sendable {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
+    }
+}
+
+/// Memory 0's initial contents, when they are known before instantiation: the memory is defined by the
+/// module (not imported) and every active data segment targets it at a constant offset and fits in its
+/// initial size, so applying the segments in order cannot trap and always leaves the same bytes.
+struct InitialMemoryLayout {
+    let initialBytes: Int
+    /// The active segments in order (a later one overwrites an earlier one): where each goes, and its bytes
+    /// in the module.
+    let placements: [(offset: Int, range: Range<Int>)]
+    let dataBytes: Int
+    /// One past the last byte any segment writes (0 without data).
+    let end: Int
+    /// The first byte any segment writes (`end` without data).
+    let start: Int
+
+    init?(_ module: Module, byteCount: Int) {
+        guard let memory = module.memories.first,
+              !module.imports.contains(where: { if case .memory = $0.descriptor { return true } else { return false } }),
+              memory.limits.min <= UInt64(Int.max / MemoryType.pageSize) else { return nil }
+        initialBytes = Int(memory.limits.min) * MemoryType.pageSize
+        var placements: [(offset: Int, range: Range<Int>)] = []
+        var dataBytes = 0, start = Int.max, end = 0
+        for segment in module.data {
+            guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
+            guard memoryIndex == 0, let offset = Self.constantOffset(offsetExpression, is64: memory.is64),
+                  offset <= initialBytes, segment.range.count <= initialBytes - offset,
+                  segment.range.upperBound <= byteCount else { return nil }
+            placements.append((offset, segment.range))
+            dataBytes += segment.range.count
+            if !segment.range.isEmpty {
+                start = min(start, offset)
+                end = max(end, offset + segment.range.count)
+            }
+        }
+        self.placements = placements
+        self.dataBytes = dataBytes
+        self.end = end
+        self.start = min(start, end)
+    }
+
+    /// Applies the segments to a memory whose first `initialBytes` bytes are accessible and zero.
+    func apply(to base: UnsafeMutableRawPointer, bytes: UnsafeRawBufferPointer) {
+        for placement in placements where !placement.range.isEmpty {
+            (base + placement.offset).copyMemory(from: bytes.baseAddress! + placement.range.lowerBound, byteCount: placement.range.count)
+        }
+    }
+
+    /// The value of an offset expression that is a single constant, as the address it gives.
+    static func constantOffset(_ expression: ConstantExpression, is64: Bool) -> Int? {
+        guard expression.instructions.count == 1 else { return nil }
+        switch expression.instructions[0].immediate {
+        case .i32(let v) where !is64: return Int(UInt32(bitPattern: v))
+        case .i64(let v) where is64 && v >= 0: return Int(v)
+        default: return nil
+        }
     }
 }

@@ -21,6 +21,9 @@ struct MemoryStorage {
     var reservedBytes: Int
     /// Bytes at `base` mapped privately from a `MemoryImage` (0: all anonymous).
     var imageBytes = 0
+    /// The module's ready memories this one returns to when its store is released (see `MemorySlots`),
+    /// retained while the memory is in use.
+    var slots: Unmanaged<MemorySlots>?
 
     var pageCount: Int { byteCount / MemoryType.pageSize }
 
@@ -62,7 +65,7 @@ struct MemoryStorage {
         // here, before any size is computed from it.
         guard pages >= 0, pages <= maxPages else { return nil }
         let bytes = pages * MemoryType.pageSize
-        var reserved = Swift.max(Swift.min(Swift.max(pages, maxPages), largestReservation / MemoryType.pageSize) * MemoryType.pageSize, 4096)
+        var reserved = reservation(pages: pages, maxPages: maxPages)
         var base = MemoryPool.shared.take(reserved)
         while base == nil && reserved / 2 >= Swift.max(bytes, 4096) {
             reserved /= 2
@@ -77,6 +80,11 @@ struct MemoryStorage {
         storage.initialize(to: MemoryStorage(base: base, byteCount: bytes, maxPages: maxPages, declaredMax: declaredMax,
                                              is64: is64, reservedBytes: reserved))
         return storage
+    }
+
+    /// The address space reserved for a memory of `pages` that may grow to `maxPages` (when the system grants it).
+    static func reservation(pages: Int, maxPages: Int) -> Int {
+        Swift.max(Swift.min(Swift.max(pages, maxPages), largestReservation / MemoryType.pageSize) * MemoryType.pageSize, 4096)
     }
 
     /// Grows by `delta` pages; returns the old page count, or nil when the limit forbids it (or the system

@@ -95,6 +95,11 @@ public final class Store {
     deinit {
         functions.deallocate()
         for memory in memories {
+            // A memory taken from its module's ready set goes back there, restored, if it can.
+            if let slots = memory.pointee.slots {
+                memory.pointee.slots = nil
+                if slots.takeRetainedValue().giveBack(memory) { continue }
+            }
             memory.pointee.release()
             memory.deallocate()
         }
