@@ -4,6 +4,8 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     public var functionsDirectory = "./functions"
     public var workers = 0  // 0: one per core
+    /// Threads accepting and serving connections; 0: `HTTPServer.defaultEventLoops(cores:)`.
+    public var eventLoops = 0
     public var queueCapacity = 256
     public var maxConnections = 1024
     public var limits = HTTPLimits()

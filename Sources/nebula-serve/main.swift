@@ -18,6 +18,7 @@ let usage = """
       --port N                 TCP port; 0 picks a free one [8080]
       --functions DIR          where the .wasm files (and NAME.json manifests) are [./functions]
       --workers N              threads running functions [one per core]
+      --event-loops N          threads accepting and serving connections [one per 4 cores]
       --queue N                invocations that may wait for a worker; beyond, 503 [256]
       --max-connections N      open connections; beyond, 503 and close [1024]
       --max-body SIZE          request body limit, 413 beyond [10MiB]
@@ -88,6 +89,7 @@ while let flag = arguments.popFirst() {
     case "--port": configuration.port = integer(0...65535)
     case "--functions": configuration.functionsDirectory = value
     case "--workers": configuration.workers = integer(1...1024)
+    case "--event-loops": configuration.eventLoops = integer(1...256)
     case "--queue": configuration.queueCapacity = integer(1...1_000_000)
     case "--max-connections": configuration.maxConnections = integer(1...100_000)
     case "--max-body": configuration.limits.maxBodyBytes = size(value, flag)

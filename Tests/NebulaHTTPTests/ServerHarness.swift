@@ -60,10 +60,13 @@ final class ServerHarness: @unchecked Sendable {
         thread.start()
     }
 
-    func stop() {
+    /// Shuts the server down; false when it did not stop within 15 seconds.
+    @discardableResult
+    func stop() -> Bool {
         server.requestShutdown()
-        _ = stopped.wait(timeout: .now() + 15)
+        let result = stopped.wait(timeout: .now() + 15)
         try? FileManager.default.removeItem(at: directory)
+        return result == .success
     }
 
     /// `_start` commands that misbehave, plus manifests giving them short deadlines.

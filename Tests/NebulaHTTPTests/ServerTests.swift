@@ -320,6 +320,63 @@ final class ServerLimitTests: XCTestCase {
         XCTAssertEqual(c.response()?.status, 503)
         XCTAssertTrue(c.isClosedByServer())
     }
+
+    /// Three event loops on one port: the kernel spreads connections over them, every request is answered
+    /// (invocations go through the shared worker pool and come back to the loop that owns the connection),
+    /// the connection cap counts all loops together, and shutdown stops every loop.
+    func testSeveralEventLoops() throws {
+        let harness = try ServerHarness { $0.eventLoops = 3 }
+        XCTAssertEqual(harness.server.loops.count, 3)
+        let group = DispatchGroup(), port = harness.port
+        let bodies = Collected<String>()
+        for i in 0..<36 {
+            DispatchQueue.global().async(group: group) {
+                let client = try? RawClient(port: port)
+                let health = client?.request("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                let fib = client?.request("POST /functions/fib HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n\(10 + i % 3)")
+                bodies.append("\(health?.status ?? 0) \(fib?.status ?? 0) \(fib?.body ?? "")")
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        let sequence = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89]
+        let expected = (0..<36).map { i in "200 200 \(sequence.prefix(10 + i % 3))\n" }
+        XCTAssertEqual(bodies.items.sorted(), expected.sorted())
+        XCTAssertTrue(harness.stop(), "every loop stops")
+        let accepted = harness.server.loops.map(\.acceptedCount)
+        XCTAssertEqual(accepted.reduce(0, +), 36)
+        XCTAssertGreaterThan(accepted.filter { $0 > 0 }.count, 1, "connections spread over the loops: \(accepted)")
+        XCTAssertEqual(harness.server.openConnections, 0)
+    }
+
+    func testConnectionCapCountsEveryLoop() throws {
+        let harness = try ServerHarness {
+            $0.eventLoops = 3
+            $0.maxConnections = 4
+        }
+        defer { harness.stop() }
+        var open: [RawClient] = []
+        for _ in 0..<4 {
+            let client = try RawClient(port: harness.port)
+            XCTAssertEqual(client.request("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")?.status, 200)
+            open.append(client)
+        }
+        XCTAssertEqual(harness.server.openConnections, 4)
+        let refused = try RawClient(port: harness.port)
+        XCTAssertEqual(refused.response()?.status, 503)
+        XCTAssertTrue(refused.isClosedByServer())
+        _ = open.removeLast()  // closes the socket
+        // The slot comes back once the server sees the close.
+        var admitted: Int?
+        for _ in 0..<50 where admitted != 200 {
+            usleep(20_000)
+            admitted = try RawClient(port: harness.port).request("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")?.status
+        }
+        XCTAssertEqual(admitted, 200)
+    }
+
+    func testDefaultEventLoopsFollowTheCoreCount() {
+        XCTAssertEqual([1, 2, 4, 5, 8, 16, 64].map(HTTPServer.defaultEventLoops(cores:)), [1, 1, 1, 2, 2, 4, 16])
+    }
 }
 
 /// Results gathered from several threads.

@@ -38,7 +38,7 @@ public final class CallHistory: @unchecked Sendable {
         let old = path + ".1"
         try? FileManager.default.removeItem(atPath: old)
         try? FileManager.default.moveItem(atPath: path, toPath: old)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         handle = try? FileHandle(forWritingTo: URL(fileURLWithPath: path))
         size = 0
     }
