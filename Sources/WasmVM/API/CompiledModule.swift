@@ -20,6 +20,8 @@ public final class CompiledModule: @unchecked Sendable {
     let exportIndex: [ExactName: Int]
     /// The defined functions' records, complete but for their instance context: instantiating copies them.
     let functionTemplates: UnsafeMutablePointer<FunctionInstance>
+    /// How many of each thing an instance holds, counted once (see `InstanceShape`).
+    let shape: InstanceShape
     /// Memory 0 prepared once: its initial contents as a copy-on-write image (see `MemoryImage`) and memories
     /// kept ready between instances (see `MemorySlots`). Made at the second instantiation: a module
     /// instantiated once gains nothing from them.
@@ -97,6 +99,7 @@ public final class CompiledModule: @unchecked Sendable {
         let typeIDs = context.canonicalTypeIDs
         self.typeIDs = typeIDs
         importedFunctionCount = imported
+        shape = InstanceShape(module)
         functionTemplates = .allocate(capacity: max(translated.count, 1))
         for (i, f) in translated.enumerated() {
             (functionTemplates + i).initialize(to: FunctionInstance(

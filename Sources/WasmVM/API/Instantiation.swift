@@ -47,12 +47,19 @@ struct Instantiation {
     }
 
     func run() throws -> Instance {
-        var functionAddresses: [Int] = []
-        var tables: [UnsafeMutablePointer<TableStorage>] = []
-        var memories: [UnsafeMutablePointer<MemoryStorage>] = []
-        var globals: [UnsafeMutablePointer<UInt64>] = []
+        let shape = compiled.shape
+        // Every per-instance array in one block (see `InstanceShape`); the store frees it.
+        var arena = Arena(store.allocateRaw(UInt64.self, count: shape.words), words: shape.words)
+        let functionPointer = arena.take(Int.self, shape.functions)
+        let typeIDs = arena.take(Int.self, shape.types)
+        let tagPointer = arena.take(Int.self, shape.tags)
+        let memoryPointer = arena.take(UnsafeMutablePointer<MemoryStorage>.self, shape.memories)
+        let globalPointer = arena.take(UnsafeMutablePointer<UInt64>.self, shape.globals)
+        let tablePointer = arena.take(UnsafeMutablePointer<TableStorage>.self, shape.tables)
+        let elementPointer = arena.take(SegmentStorage.self, shape.elements)
+        let dataPointer = arena.take(SegmentStorage.self, shape.data)
+        var functionCount = 0, tableCount = 0, memoryCount = 0, globalCount = 0, tagCount = 0
         var globalTypes: [GlobalType] = []
-        var tagAddresses: [Int] = []
 
         for (index, item) in module.imports.enumerated() {
             guard let value = positional.map({ $0[index] }) ?? imports.lookup(module: item.module, name: item.name) else {
@@ -68,31 +75,36 @@ struct Instantiation {
                 guard TypeRegistry.shared.isSubtype(store.functions[f.address].typeID, of: expected) else {
                     throw incompatible("expected \(compiled.canonical(module.functionType(at: typeIndex)!)), found \(f.type)")
                 }
-                functionAddresses.append(f.address)
+                functionPointer[functionCount] = f.address
+                functionCount += 1
             case (.table(let expected), .table(let t)):
                 let elementType = compiled.canonical(expected.elementType)
                 guard t.type.is64 == expected.is64, t.type.elementType == elementType, limitsMatch(t.type.limits, expected.limits) else {
                     throw incompatible("expected \(expected), found \(t.type)")
                 }
-                tables.append(t.storage)
+                tablePointer[tableCount] = t.storage
+                tableCount += 1
             case (.memory(let expected), .memory(let m)):
                 guard m.type.is64 == expected.is64, limitsMatch(m.type.limits, expected.limits) else {
                     throw incompatible("expected \(expected), found \(m.type)")
                 }
-                memories.append(m.storage)
+                memoryPointer[memoryCount] = m.storage
+                memoryCount += 1
             case (.global(let expected), .global(let g)):
                 let expectedType = compiled.canonical(expected.valueType)
                 let matches = g.type.mutability == expected.mutability
                     && (expected.mutability == .variable ? g.type.valueType == expectedType : isSubtype(g.type.valueType, of: expectedType))
                 guard matches else { throw incompatible("expected \(expected), found \(g.type)") }
-                globals.append(g.cell)
+                globalPointer[globalCount] = g.cell
+                globalCount += 1
                 globalTypes.append(g.type)
             case (.tag(let expected), .tag(let t)):
                 guard t.store === store else { throw incompatible("tag belongs to another store") }
                 guard store.tags[t.address].typeID == compiled.typeIDs[Int(expected.typeIndex)] else {
                     throw incompatible("expected a tag of \(compiled.canonical(module.functionType(at: expected.typeIndex)!)), found \(t.type)")
                 }
-                tagAddresses.append(t.address)
+                tagPointer[tagCount] = t.address
+                tagCount += 1
             default:
                 throw incompatible("expected \(item.descriptor.kind), found \(value.kindName)")
             }
@@ -113,13 +125,15 @@ struct Instantiation {
         store.modules.append(compiled)
 
         // Function records are copied from the module's template, then bound to this instance.
-        let first = store.addFunctions(from: compiled.functionTemplates, count: compiled.functions.count)
-        functionAddresses.reserveCapacity(functionAddresses.count + compiled.functions.count)
-        for i in 0..<compiled.functions.count {
-            store.functions[first + i].context = context
-            store.functions[first + i].namesIndex = namesIndex
-            functionAddresses.append(first + i)
+        let defined = compiled.functions.count
+        let first = store.addFunctions(from: compiled.functionTemplates, count: defined)
+        let records = store.functions + first
+        for i in 0..<defined {
+            records[i].context = context
+            records[i].namesIndex = namesIndex
+            functionPointer[functionCount + i] = first + i
         }
+        functionCount += defined
         // Memory 0 comes ready (its data in place) from the module's kept memories when it can.
         let prepared = module.memories.isEmpty ? nil : compiled.preparedMemory()
         var initialized = false
@@ -127,34 +141,34 @@ struct Instantiation {
             if i == 0, let slots = prepared?.slots,
                let storage = slots.take(maxPages: store.memoryLimit(type), declaredMax: type.limits.max, is64: type.is64) {
                 store.memories.append(storage)
-                memories.append(storage)
+                memoryPointer[memoryCount] = storage
+                memoryCount += 1
                 initialized = true
                 continue
             }
             guard let defined = store.defineMemory(type) else {
                 throw LinkError("cannot allocate a memory of \(type.limits.min) pages")
             }
-            memories.append(defined.storage)
+            memoryPointer[memoryCount] = defined.storage
+            memoryCount += 1
         }
-        let memory = memories.first
+        let memory = shape.memories > 0 ? memoryPointer[0] : nil
         for tag in module.tags {
             let payload = module.functionType(at: tag.typeIndex)!.parameters.map(compiled.canonical)
-            tagAddresses.append(store.addTag(typeID: compiled.typeIDs[Int(tag.typeIndex)], payload: payload).address)
+            tagPointer[tagCount] = store.addTag(typeID: compiled.typeIDs[Int(tag.typeIndex)], payload: payload).address
+            tagCount += 1
         }
-
-        let functionPointer = store.allocateRaw(Int.self, count: functionAddresses.count)
-        functionPointer.initialize(from: functionAddresses, count: functionAddresses.count)
-        let typeIDs = store.allocateRaw(Int.self, count: module.types.count)
-        typeIDs.initialize(from: compiled.typeIDs, count: module.types.count)
-        let tagPointer = store.allocateRaw(Int.self, count: tagAddresses.count)
-        tagPointer.initialize(from: tagAddresses, count: tagAddresses.count)
+        typeIDs.initialize(from: compiled.typeIDs, count: shape.types)
 
         // Globals, in order: an initializer may read imported globals and (3.0) the globals defined before it.
         for global in module.globals {
-            let value = try evaluate(global.initializer, globals: globals, functions: functionAddresses)
-            let cell = store.newGlobalCell(value.low)
+            let value = try evaluate(global.initializer, globals: globalPointer, functions: functionPointer)
+            let cell = arena.take(UInt64.self, 2)
+            cell[0] = value.low
             cell[1] = value.high
-            globals.append(cell)
+            store.globalCells.append(cell)
+            globalPointer[globalCount] = cell
+            globalCount += 1
             globalTypes.append(GlobalType(valueType: compiled.canonical(global.type.valueType), mutability: global.type.mutability))
         }
         // Tables: filled with null, or with their initializer's value.
@@ -163,33 +177,26 @@ struct Instantiation {
                 throw LinkError("table of \(type.limits.min) elements exceeds the limit of \(store.tableLimit(type)) elements")
             }
             if let initializer = module.tableInitializers[i] {
-                let fill = try evaluate(initializer, globals: globals, functions: functionAddresses).low
+                let fill = try evaluate(initializer, globals: globalPointer, functions: functionPointer).low
                 table.storage.pointee.elements.update(repeating: fill, count: table.storage.pointee.count)
             }
-            tables.append(table.storage)
+            tablePointer[tableCount] = table.storage
+            tableCount += 1
         }
-        let memoryPointer = store.allocateRaw(UnsafeMutablePointer<MemoryStorage>.self, count: memories.count)
-        memoryPointer.initialize(from: memories, count: memories.count)
-        let globalPointer = store.allocateRaw(UnsafeMutablePointer<UInt64>.self, count: globals.count)
-        globalPointer.initialize(from: globals, count: globals.count)
-        let tablePointer = store.allocateRaw(UnsafeMutablePointer<TableStorage>.self, count: tables.count)
-        tablePointer.initialize(from: tables, count: tables.count)
 
         // Element segments become arrays of references; data segments point into the module's bytes.
-        let elementPointer = store.allocateRaw(SegmentStorage.self, count: module.elements.count)
         for (i, segment) in module.elements.enumerated() {
-            var references: [UInt64] = []
+            let references = arena.take(UInt64.self, segment.initializers.count)
             switch segment.initializers {
             case .functions(let indices):
-                references = indices.map { UInt64(functionAddresses[Int($0)]) + 1 }
+                for (j, index) in indices.enumerated() { references[j] = UInt64(functionPointer[Int(index)]) + 1 }
             case .expressions(let expressions):
-                for e in expressions { references.append(try evaluate(e, globals: globals, functions: functionAddresses).low) }
+                for (j, e) in expressions.enumerated() {
+                    references[j] = try evaluate(e, globals: globalPointer, functions: functionPointer).low
+                }
             }
-            let storage = store.allocateRaw(UInt64.self, count: references.count)
-            storage.initialize(from: references, count: references.count)
-            (elementPointer + i).initialize(to: SegmentStorage(pointer: UnsafeRawPointer(storage), count: references.count))
+            (elementPointer + i).initialize(to: SegmentStorage(pointer: UnsafeRawPointer(references), count: segment.initializers.count))
         }
-        let dataPointer = store.allocateRaw(SegmentStorage.self, count: module.data.count)
         for (i, segment) in module.data.enumerated() {
             let base = compiled.bytes.baseAddress.map { UnsafeRawPointer($0 + segment.range.lowerBound) }
             (dataPointer + i).initialize(to: SegmentStorage(pointer: base, count: segment.range.count))
@@ -200,14 +207,16 @@ struct Instantiation {
                                                data: dataPointer, memories: memoryPointer, tags: tagPointer))
 
         var exports: [(name: String, value: ExternalValue)] = []
+        exports.reserveCapacity(module.exports.count)
         for export in module.exports {
             let value: ExternalValue
+            let index = Int(export.index)
             switch export.kind {
-            case .function: value = .function(Function(store: store, address: functionAddresses[Int(export.index)]))
-            case .table: value = .table(Table(store: store, storage: tables[Int(export.index)]))
-            case .memory: value = .memory(Memory(store: store, storage: memories[Int(export.index)]))
-            case .global: value = .global(Global(store: store, cell: globals[Int(export.index)], type: globalTypes[Int(export.index)]))
-            case .tag: value = .tag(Tag(store: store, address: tagAddresses[Int(export.index)]))
+            case .function: value = .function(Function(store: store, address: functionPointer[index]))
+            case .table: value = .table(Table(store: store, storage: tablePointer[index]))
+            case .memory: value = .memory(Memory(store: store, storage: memoryPointer[index]))
+            case .global: value = .global(Global(store: store, cell: globalPointer[index], type: globalTypes[index]))
+            case .tag: value = .tag(Tag(store: store, address: tagPointer[index]))
             }
             exports.append((export.name, value))
         }
@@ -217,8 +226,8 @@ struct Instantiation {
         for (i, segment) in module.elements.enumerated() {
             switch segment.mode {
             case .active(let tableIndex, let offsetExpression):
-                let table = tables[Int(tableIndex)]
-                var offset = try evaluate(offsetExpression, globals: globals, functions: functionAddresses).low
+                let table = tablePointer[Int(tableIndex)]
+                var offset = try evaluate(offsetExpression, globals: globalPointer, functions: functionPointer).low
                 if !table.pointee.is64 { offset = UInt64(UInt32(truncatingIfNeeded: offset)) }
                 let count = UInt64(elementPointer[i].count)
                 guard offset <= UInt64(table.pointee.count), count <= UInt64(table.pointee.count) - offset else {
@@ -236,7 +245,7 @@ struct Instantiation {
             }
         }
         // With an image, the active segments (which all fit memory 0, see `InitialMemoryLayout`) are one mapping.
-        if !initialized, !module.data.isEmpty, let image = prepared?.image, let memory = memories.first {
+        if !initialized, !module.data.isEmpty, let image = prepared?.image, let memory {
             let outcome = image.map(at: memory.pointee.base)
             guard outcome.usable else { throw LinkError("cannot map the memory image of \(image.byteCount) bytes") }
             if outcome.mapped {
@@ -251,8 +260,8 @@ struct Instantiation {
         }
         for (i, segment) in module.data.enumerated() where !initialized {
             guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
-            let memory = memories[Int(memoryIndex)]
-            var offset = try evaluate(offsetExpression, globals: globals, functions: functionAddresses).low
+            let memory = memoryPointer[Int(memoryIndex)]
+            var offset = try evaluate(offsetExpression, globals: globalPointer, functions: functionPointer).low
             if !memory.pointee.is64 { offset = UInt64(UInt32(truncatingIfNeeded: offset)) }
             let count = UInt64(dataPointer[i].count)
             guard offset <= UInt64(memory.pointee.byteCount), count <= UInt64(memory.pointee.byteCount) - offset else {
@@ -264,14 +273,26 @@ struct Instantiation {
             dataPointer[i].count = 0
         }
         if let start = module.start {
-            _ = try store.invoke(functionAddresses[Int(start)], [])
+            _ = try store.invoke(functionPointer[Int(start)], [])
         }
         return instance
     }
 
     /// Evaluates a validated constant expression (constants, `ref.null`, `ref.func`, `global.get`, and the
     /// extended-constant integer arithmetic) to its slot encoding; `high` is a v128's second slot.
-    func evaluate(_ expression: ConstantExpression, globals: [UnsafeMutablePointer<UInt64>], functions: [Int]) throws -> (low: UInt64, high: UInt64) {
+    func evaluate(_ expression: ConstantExpression, globals: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>,
+                  functions: UnsafeMutablePointer<Int>) throws -> (low: UInt64, high: UInt64) {
+        // Nearly every initializer and offset is one constant: no stack for those.
+        if expression.instructions.count == 1 {
+            let instruction = expression.instructions[0]
+            switch (instruction.opcode, instruction.immediate) {
+            case (_, .i32(let v)): return (UInt64(UInt32(bitPattern: v)), 0)
+            case (_, .i64(let v)): return (UInt64(bitPattern: v), 0)
+            case (.refFunc, .index(let index)): return (UInt64(functions[Int(index)]) + 1, 0)
+            case (.globalGet, .index(let index)): return (globals[Int(index)][0], globals[Int(index)][1])
+            default: break
+            }
+        }
         var stack: [(low: UInt64, high: UInt64)] = []
         func binary(_ op: (UInt64, UInt64) -> UInt64) throws {
             guard stack.count >= 2 else { throw LinkError("malformed constant expression") }

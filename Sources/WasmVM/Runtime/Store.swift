@@ -52,7 +52,10 @@ public final class Store {
 
     var memories: [UnsafeMutablePointer<MemoryStorage>] = []
     var tables: [UnsafeMutablePointer<TableStorage>] = []
+    /// Every global's cell (the exception collector scans them); instances' cells live in their arena,
+    /// host-made ones (`newGlobalCell`) are also in `ownedGlobalCells` and freed one by one.
     var globalCells: [UnsafeMutablePointer<UInt64>] = []
+    var ownedGlobalCells: [UnsafeMutablePointer<UInt64>] = []
     var contexts: [UnsafeMutablePointer<InstanceContext>] = []
     var rawAllocations: [UnsafeMutableRawPointer] = []
 
@@ -107,7 +110,7 @@ public final class Store {
             table.pointee.elements.deallocate()
             table.deallocate()
         }
-        for cell in globalCells { cell.deallocate() }
+        for cell in ownedGlobalCells { cell.deallocate() }
         for context in contexts { context.deallocate() }
         for raw in rawAllocations { raw.deallocate() }
         if let stacks { StackPool.shared.recycle(stacks) }
@@ -153,6 +156,7 @@ public final class Store {
         cell.initialize(repeating: 0, count: 2)
         cell.pointee = value
         globalCells.append(cell)
+        ownedGlobalCells.append(cell)
         return cell
     }
 
