@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # nebula-serve under load, against nginx serving a static file on the same box in the same run.
-# Needs: apt-get install wrk nginx. Usage: Benchmarks/http-bench.sh [SECONDS] [CONNECTIONS]
+# Needs: apt-get install wrk nginx. Usage: Benchmarks/http-bench.sh [SECONDS] [CONNECTIONS] [EVENT_LOOPS]
+# NEBULA_BIN_DIR=DIR uses DIR/nebula-serve instead of building this checkout's.
+# Runs keep-alive connections first, then `Connection: close` (a new TCP connection per request) for both.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${1:-30}
 connections=${2:-64}
-swift build -c release --product nebula-serve >/dev/null
-bin=$(swift build -c release --show-bin-path)
+loops=${3:-0}
+# NEBULA_BIN_DIR=... runs another build's nebula-serve (an older commit's, for a before/after in one run).
+if [ -z "${NEBULA_BIN_DIR:-}" ]; then
+  swift build -c release --product nebula-serve >/dev/null
+  bin=$(swift build -c release --show-bin-path)
+else
+  bin=$NEBULA_BIN_DIR
+fi
 work=$(mktemp -d)
 chmod 755 "$work"
 trap 'kill $serve_pid $nginx_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
-"$bin/nebula-serve" --port 18181 --functions "$root/functions" 2>"$work/serve.log" &
+loop_flag=()
+[ "$loops" != 0 ] && loop_flag=(--event-loops "$loops")
+"$bin/nebula-serve" --port 18181 --functions "$root/functions" "${loop_flag[@]}" 2>"$work/serve.log" &
 serve_pid=$!
 printf '[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]\n' > "$work/fib.txt"
 cat > "$work/nginx.conf" <<CONF
@@ -45,3 +55,9 @@ wrk -t2 -c"$connections" -d"${seconds}s" --latency http://127.0.0.1:18182/fib.tx
 ours=$(awk '/Requests\/sec/ {print $2}' "$work/nebula.txt")
 theirs=$(awk '/Requests\/sec/ {print $2}' "$work/nginx.txt")
 echo "nebula-serve: $ours req/s; nginx: $theirs req/s; ratio $(awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "%.1f%%", 100 * a / b}')"
+echo "== Connection: close (new connection per request), ${connections} connections, ${seconds}s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Connection: close" -s "$work/post.lua" http://127.0.0.1:18181/functions/fib | tee "$work/nebula-close.txt"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Connection: close" http://127.0.0.1:18182/fib.txt | tee "$work/nginx-close.txt"
+ours=$(awk '/Requests\/sec/ {print $2}' "$work/nebula-close.txt")
+theirs=$(awk '/Requests\/sec/ {print $2}' "$work/nginx-close.txt")
+echo "Connection: close: nebula-serve: $ours req/s; nginx: $theirs req/s; ratio $(awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "%.1f%%", 100 * a / b}')"
