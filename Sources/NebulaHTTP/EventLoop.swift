@@ -27,6 +27,9 @@ final class EventLoop: @unchecked Sendable {
     var acceptedCount = 0
     let completionLock = NSLock()
     var completions: [(UInt64, HTTPResponse)] = []
+    /// A wake byte is on its way for completions not yet taken: later ones need not write another (under
+    /// `completionLock`; a busy loop would otherwise get a pipe write and a wake-up per response).
+    var wakePending = false
     var shutdownStarted: UInt64?
     var dateCache = (second: 0, text: "")
     /// One read buffer for the loop thread (allocating and zeroing 64 KiB per read was measurable).
@@ -258,6 +261,7 @@ final class EventLoop: @unchecked Sendable {
         completionLock.lock()
         let done = completions
         completions.removeAll(keepingCapacity: true)
+        wakePending = false
         completionLock.unlock()
         for (id, response) in done {
             guard let connection = byID[id] else { continue }

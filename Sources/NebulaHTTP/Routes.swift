@@ -79,8 +79,10 @@ extension EventLoop {
             let response = job()
             completionLock.lock()
             completions.append((id, response))
+            let wakeNeeded = !wakePending
+            wakePending = true
             completionLock.unlock()
-            wake()
+            if wakeNeeded { wake() }
         }
         if !accepted {
             connection.processing = false
