@@ -56,6 +56,8 @@ public final class FunctionStats: @unchecked Sendable {
     var recent: [Double] = []
     var recentNext = 0
     static let recentCapacity = 4096
+    /// The last ten minutes in ten-second intervals, for the status pages' charts.
+    var timeline = LatencyTimeline()
 
     /// ok (2xx/3xx), timeout (504), rejected (503: busy), error (any other status).
     static func outcome(status: Int) -> String {
@@ -67,10 +69,13 @@ public final class FunctionStats: @unchecked Sendable {
         }
     }
 
-    func record(status: Int, footprint: Footprint) {
+    func record(status: Int, footprint: Footprint, now: Double = LatencyTimeline.now()) {
         lock.lock()
         defer { lock.unlock() }
-        outcomes[FunctionStats.outcome(status: status), default: 0] += 1
+        let outcome = FunctionStats.outcome(status: status)
+        outcomes[outcome, default: 0] += 1
+        timeline.record(now: now, seconds: footprint.wallSeconds, error: outcome != "ok", cpuSeconds: footprint.cpuSeconds,
+                        instructions: footprint.instructions)
         duration.observe(footprint.wallSeconds)
         instructions += footprint.instructions
         cpuSeconds += footprint.cpuSeconds
@@ -85,6 +90,13 @@ public final class FunctionStats: @unchecked Sendable {
             recent[recentNext] = footprint.wallSeconds
             recentNext = (recentNext + 1) % FunctionStats.recentCapacity
         }
+    }
+
+    /// The last minutes, interval by interval, oldest first.
+    func timelinePoints(now: Double = LatencyTimeline.now()) -> [LatencyTimeline.Point] {
+        lock.lock()
+        defer { lock.unlock() }
+        return timeline.points(now: now)
     }
 
     public var summary: Summary {
