@@ -25,6 +25,8 @@ public final class HTTPServer: @unchecked Sendable {
     let sharedLock = NSLock()
     var shutdownRequested = false
     var openConnectionCount = 0
+    /// Status page runs (`/?invoke=...`, `/?compare=...`) in progress: at most one.
+    let pageRuns = Gate(capacity: 1)
 
     public init(configuration: ServerConfiguration, platform: FunctionPlatform, log: @escaping (String) -> Void) {
         self.configuration = configuration
@@ -160,5 +162,34 @@ public final class HTTPServer: @unchecked Sendable {
         finished.wait()
         workers.stop()
         log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"shutdown\", \"message\": \"stopped\"}")
+    }
+}
+
+/// A counting gate: `tryEnter` succeeds while fewer than `capacity` holders are inside.
+final class Gate: @unchecked Sendable {
+    let capacity: Int
+    private let lock = NSLock()
+    private var inside = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func tryEnter() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard inside < capacity else { return false }
+        inside += 1
+        return true
+    }
+
+    func leave() {
+        lock.lock()
+        inside -= 1
+        lock.unlock()
+    }
+
+    var holders: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return inside
     }
 }

@@ -33,8 +33,31 @@ extension EventLoop {
                                          body: Array(platform.metrics.exposition(functions: platform.functions, gauges: Metrics.Gauges(
                                             inFlight: load.running, queued: load.queued, openConnections: server.openConnections)).utf8)))
         case "/":
-            return readOnly(HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")],
-                                         body: Array(StatusPage.html(functions: platform.functions, energy: platform.energy).utf8)))
+            guard request.method == "GET" || isHead else {
+                return reply(.error(405, "method \(request.method) not allowed").with(header: ("Allow", "GET, HEAD")))
+            }
+            // Calls the page runs for its visitor go to a worker; the plain page is answered here.
+            guard let experiment = PageExperiment.Request(query: request.query) else {
+                return reply(StatusPage.response(StatusPage.html(functions: platform.functions, energy: platform.energy)))
+            }
+            // One page run at a time: a single request can ask for a thousand calls, and must not be a way to
+            // occupy every worker.
+            guard server.pageRuns.tryEnter() else {
+                return reply(.error(503, "a status page run is already in progress; try again when it ends").with(header: ("Retry-After", "5")))
+            }
+            let runner = PageExperiment(platform: platform, serverName: configuration.host, serverPort: server.port,
+                                        remoteAddress: connection.remoteAddress)
+            let gate = server.pageRuns
+            let submitted = runOnWorker(connection, keepAlive: keepAlive, isHead: isHead, function: nil) { [self] in
+                defer { gate.leave() }
+                let samples = runner.run(experiment)
+                let response = StatusPage.response(StatusPage.html(functions: platform.functions, energy: platform.energy,
+                                                                   request: experiment, samples: samples))
+                logRequest(request, status: response.status, bytesOut: response.body.count, started: now)
+                return response
+            }
+            if !submitted { gate.leave() }
+            return
         default:
             break
         }
@@ -43,11 +66,12 @@ extension EventLoop {
                 return reply(.error(404, "the admin API is off (set NEBULA_ADMIN_TOKEN or --admin-token-file)"))
             }
             let admin = AdminAPI(token: Array(token.utf8), platform: platform)
-            return runOnWorker(connection, keepAlive: keepAlive, isHead: isHead, function: nil) { [self] in
+            runOnWorker(connection, keepAlive: keepAlive, isHead: isHead, function: nil) { [self] in
                 let response = admin.handle(request)
                 logRequest(request, status: response.status, bytesOut: response.body.count, started: now)
                 return response
             }
+            return
         }
         let prefix = "/functions/"
         guard request.path.hasPrefix(prefix) else {
@@ -56,6 +80,9 @@ extension EventLoop {
         let name = String(request.path.dropFirst(prefix.count))
         guard let function = platform.function(named: name) else {
             return reply(.error(404, "no such function", function: name))
+        }
+        if FunctionPage.wantsPage(request, function: function) {
+            return reply(StatusPage.response(FunctionPage.html(function, energy: platform.energy)).with(header: ("Vary", "Accept")))
         }
         guard ["GET", "POST", "HEAD"].contains(request.method) else {
             return reply(.error(405, "method \(request.method) not allowed", function: name).with(header: ("Allow", "GET, POST, HEAD")))
@@ -70,7 +97,9 @@ extension EventLoop {
     }
 
     /// Runs `job` on a worker and sends its response when done; 503 when the work queue is full.
-    func runOnWorker(_ connection: Connection, keepAlive: Bool, isHead: Bool, function: String?, job: @escaping () -> HTTPResponse) {
+    /// Returns false when the queue was full (the 503 is sent; `job` will never run).
+    @discardableResult
+    func runOnWorker(_ connection: Connection, keepAlive: Bool, isHead: Bool, function: String?, job: @escaping () -> HTTPResponse) -> Bool {
         connection.processing = true
         connection.pendingHead = isHead
         connection.closeAfterWrite = !keepAlive
@@ -89,6 +118,7 @@ extension EventLoop {
             respond(connection, .error(503, "server busy: the work queue is full", function: function).with(header: ("Retry-After", "1")),
                     keepAlive: keepAlive, isHead: isHead, now: EventLoop.now())
         }
+        return accepted
     }
 
     /// One JSON line per request: what was asked, what it got, and (for invocations) what it cost.

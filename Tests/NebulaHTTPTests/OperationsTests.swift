@@ -348,11 +348,111 @@ final class OperationsTests: HarnessTestCase {
         XCTAssertEqual(page.status, 200)
         XCTAssertEqual(page.headers["content-type"], "text/html; charset=utf-8")
         XCTAssertTrue(page.body.hasPrefix("<!doctype html>"))
-        XCTAssertTrue(page.body.contains("<code>fib</code></td><td>1</td>"), "live counts in the table")
-        XCTAssertTrue(page.body.contains("<form id=\"invoke\">") && page.body.contains("<option>fib</option>"))
+        XCTAssertTrue(page.body.contains("<code>fib</code></a></td><td>1</td>"), "live counts in the table")
+        XCTAssertTrue(page.body.contains("<form id=\"invoke\" method=\"get\" action=\"/\">") && page.body.contains("<option>fib</option>"))
+        XCTAssertTrue(page.body.contains("<svg class=\"sparkline\""), "a sparkline per function")
+        XCTAssertTrue(page.body.contains("<form id=\"compare\""))
         XCTAssertFalse(page.body.contains("http://") || page.body.contains("https://"), "no external assets")
         XCTAssertEqual(try RawClient(port: port).request("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n")?.status, 200)
         XCTAssertEqual(try RawClient(port: port).request("POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")?.status, 405)
+    }
+
+    func page(_ target: String, accept: String? = nil, method: String = "GET") throws -> (status: Int, headers: [String: String], body: String) {
+        let client = try RawClient(port: port)
+        client.send("\(method) \(target) HTTP/1.1\r\nHost: t\r\n\(accept.map { "Accept: \($0)\r\n" } ?? "")\r\n")
+        return try XCTUnwrap(client.response(head: method == "HEAD"))
+    }
+
+    func occurrences(_ text: String, _ pattern: String) -> Int { text.components(separatedBy: pattern).count - 1 }
+
+    /// The invoke form's result, as its GET link gives it: 7 calls run on the server, each a bar split into
+    /// start-up and run, the footprint charted per call, every call's figures in a table, all counted.
+    func testStatusPageRunsCallsAndChartsThem() throws {
+        for _ in 0..<3 { _ = try post(port, "/functions/fib", "5") }
+        let r = try page("/?invoke=fib&input=10&calls=7")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.headers["cache-control"], "no-store")
+        let perCall = try XCTUnwrap(r.body.range(of: "<figure id=\"per-call\">").map { String(r.body[$0.upperBound...]) })
+        XCTAssertTrue(perCall.hasPrefix("<svg class=\"chart bars wide\""), String(perCall.prefix(80)))
+        XCTAssertTrue(perCall.prefix(300).contains("data-bars=\"7\""))
+        XCTAssertEqual(occurrences(perCall.components(separatedBy: "</svg>")[0], "<rect class=\"hit\""), 7, "a hover target per call")
+        XCTAssertTrue(perCall.contains("<title>call 7: status 200, start-up "))
+        XCTAssertEqual(occurrences(r.body, "<tr class=\"call\">"), 7)
+        XCTAssertEqual(occurrences(r.body, "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]"), 7, "every call's output")
+        XCTAssertTrue(r.body.contains("7 calls of fib(“10”)"))
+        for figure in ["Instructions", "Peak memory", "CPU time"] {
+            XCTAssertTrue(r.body.contains("<figure><figcaption>\(figure)</figcaption><svg"), figure)
+        }
+        XCTAssertTrue(r.body.contains("id=\"energy-unmeasured\"") || r.body.contains("Energy (RAPL)"))
+        XCTAssertTrue(r.body.contains("<option selected>fib</option>"), "the form keeps what was asked")
+        XCTAssertFalse(r.body.contains("http://") || r.body.contains("https://"), "no external assets")
+        XCTAssertEqual(harness.platform.function(named: "fib")?.stats.summary.count, 10, "page calls count like any other")
+    }
+
+    func testStatusPageComparesTwoSamples() throws {
+        let r = try page("/?compare=1&a=fib&ainput=5&b=fib&binput=12&calls=4")
+        XCTAssertEqual(r.status, 200)
+        let result = try XCTUnwrap(r.body.range(of: "<div class=\"result\" id=\"comparison\">").map { String(r.body[$0.upperBound...]) })
+        XCTAssertTrue(result.contains("fib(“5”) against fib(“12”)"))
+        XCTAssertEqual(occurrences(result, "data-samples=\"2\""), 2, "total time and start-up, both samples on one scale")
+        XCTAssertTrue(result.contains("<figure id=\"compare-total\">") && result.contains("<figure id=\"compare-startup\">"))
+        XCTAssertTrue(result.contains("<td><span class=\"key a\"></span>fib(“5”)</td><td>4</td>"))
+        XCTAssertTrue(result.contains("<td><span class=\"key b\"></span>fib(“12”)</td><td>4</td>"))
+        XCTAssertTrue(result.contains("Median of B / median of A"))
+        XCTAssertEqual(harness.platform.function(named: "fib")?.stats.summary.count, 8)
+        let missing = try page("/?invoke=nope&calls=3")
+        XCTAssertEqual(missing.status, 200)
+        XCTAssertTrue(missing.body.contains("no function called nope"))
+        XCTAssertEqual(try page("/?invoke=fib", method: "DELETE").status, 405)
+    }
+
+    /// One page run at a time: a second one while the first runs is told to come back, then succeeds.
+    func testOnePageRunAtATime() throws {
+        let port = self.port
+        let first = Collected<Int>()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let client = try? RawClient(port: port)
+            client?.send("GET /?invoke=spin&calls=4 HTTP/1.1\r\nHost: t\r\n\r\n")
+            first.append(client?.response()?.status ?? 0)
+            done.signal()
+        }
+        XCTAssertTrue(eventually { self.harness.server.pageRuns.holders == 1 }, "the first run starts")
+        XCTAssertEqual(try page("/?invoke=fib&calls=1").status, 503, "refused while the first runs")
+        let busy = try page("/?compare=1&a=fib&calls=1")
+        XCTAssertEqual(busy.status, 503)
+        XCTAssertEqual(busy.headers["retry-after"], "5")
+        XCTAssertTrue(busy.body.contains("already in progress"))
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
+        XCTAssertEqual(first.items, [200])
+        XCTAssertEqual(try page("/?invoke=fib&calls=1").status, 200, "the gate opens again")
+    }
+
+    /// A browser asking for a function gets its page; API clients, and browsers asking a WAGI function, get
+    /// the function as before.
+    func testFunctionPageByAccept() throws {
+        for input in ["5", "10", "x"] { _ = try post(port, "/functions/fib", input) }
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        let r = try page("/functions/fib", accept: browser)
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.headers["content-type"], "text/html; charset=utf-8")
+        XCTAssertEqual(r.headers["vary"], "Accept")
+        for id in ["latency", "rate", "errors", "cpu", "instructions"] {
+            XCTAssertTrue(r.body.contains("<figure id=\"\(id)\">"), id)
+        }
+        XCTAssertTrue(r.body.contains("<li>calls<strong>3</strong></li>"))
+        XCTAssertTrue(r.body.contains("data-points=\"\(LatencyTimeline.slotCount)\""))
+        XCTAssertTrue(r.body.contains("<table id=\"intervals\">"), "the charts' data as a table")
+        XCTAssertEqual(harness.platform.function(named: "fib")?.stats.summary.count, 3, "showing the page runs nothing")
+        for accept in [nil, "*/*", "application/json", "text/html;q=0, */*"] as [String?] {
+            let invoked = try page("/functions/fib", accept: accept)
+            XCTAssertEqual(invoked.status, 200)
+            XCTAssertFalse(invoked.body.contains("<!doctype html>"), "\(accept ?? "no Accept") invokes")
+        }
+        XCTAssertEqual(harness.platform.function(named: "fib")?.stats.summary.count, 7)
+        let wagi = try page("/functions/wagi", accept: browser)
+        XCTAssertFalse(wagi.body.contains("<!doctype html>"), "a WAGI function serves browsers itself")
+        XCTAssertEqual(try page("/functions/fib", accept: browser, method: "HEAD").status, 200)
     }
 
     func testAdminAPIIsOffWithoutAToken() throws {
