@@ -19,6 +19,8 @@ final class EventLoop: @unchecked Sendable {
     /// Self-pipe: workers and shutdown requests write a byte to wake the loop.
     let wakeRead: Int32
     let wakeWrite: Int32
+    /// What is ready: epoll where available (see `Readiness`).
+    let readiness: Readiness
     var accepting = true
     var connections: [Int32: Connection] = [:]
     var byID: [UInt64: Connection] = [:]
@@ -78,6 +80,9 @@ final class EventLoop: @unchecked Sendable {
         for fd in fds { HTTPServer.makeNonBlocking(fd) }
         wakeRead = fds[0]
         wakeWrite = fds[1]
+        readiness = Readiness(usePoll: configuration.usePoll)
+        readiness.add(wakeRead)
+        readiness.add(listener)
     }
 
     deinit { readBuffer.deallocate() }
@@ -91,32 +96,21 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs until a shutdown completes.
     func run() {
-        var descriptors: [pollfd] = []
         var lastTick: UInt64 = 0
         var drain = [UInt8](repeating: 0, count: 256)
         while true {
-            descriptors.removeAll(keepingCapacity: true)
-            descriptors.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
-            if accepting { descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0)) }
-            for connection in connections.values {
-                var events = Int16(POLLIN)
-                if connection.writeInterest { events |= Int16(POLLOUT) }
-                descriptors.append(pollfd(fd: connection.fd, events: events, revents: 0))
-            }
-            let count = poll(&descriptors, nfds_t(descriptors.count), 100)
+            let ready = readiness.wait(milliseconds: 100)
             let now = EventLoop.now()
-            if count > 0 {
-                for descriptor in descriptors where descriptor.revents != 0 {
-                    let fd = descriptor.fd
-                    if fd == wakeRead {
-                        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
-                        deliverCompletions(now: now)
-                    } else if fd == listener {
-                        if accepting { acceptConnections(now: now) }
-                    } else if let connection = connections[fd] {
-                        if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readable(connection, now: now) }
-                        if descriptor.revents & Int16(POLLOUT) != 0, connections[fd] === connection { flush(connection, now: now) }
-                    }
+            for event in ready {
+                let fd = event.fd
+                if fd == wakeRead {
+                    while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
+                    deliverCompletions(now: now)
+                } else if fd == listener {
+                    if accepting { acceptConnections(now: now) }
+                } else if let connection = connections[fd] {
+                    if event.readable { readable(connection, now: now) }
+                    if event.writable, connections[fd] === connection { flush(connection, now: now) }
                 }
             }
             if now - lastTick > 100_000_000 {
@@ -126,7 +120,11 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         for connection in Array(connections.values) { close(connection) }
-        if accepting { Glibc.close(listener) }
+        if accepting {
+            readiness.remove(listener)
+            Glibc.close(listener)
+        }
+        readiness.remove(wakeRead)
         Glibc.close(wakeRead)
         Glibc.close(wakeWrite)
     }
@@ -139,6 +137,7 @@ final class EventLoop: @unchecked Sendable {
                 log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"shutdown\", \"message\": \"no longer accepting; finishing in-flight requests\"}")
             }
             accepting = false
+            readiness.remove(listener)
             Glibc.close(listener)
         }
         // Idle connections go now; busy ones may finish within the grace period.
@@ -179,10 +178,12 @@ final class EventLoop: @unchecked Sendable {
                                         limits: configuration.limits, now: now)
             connections[fd] = connection
             byID[connection.id] = connection
+            readiness.add(fd)
         }
     }
 
     func close(_ connection: Connection) {
+        readiness.remove(connection.fd)
         Glibc.close(connection.fd)
         connections[connection.fd] = nil
         byID[connection.id] = nil
@@ -299,6 +300,7 @@ final class EventLoop: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if connection.writeStarted == nil { connection.writeStarted = now }
+                if !connection.writeInterest { readiness.modify(connection.fd, write: true) }
                 connection.writeInterest = true
                 return
             }
@@ -308,6 +310,7 @@ final class EventLoop: @unchecked Sendable {
         connection.outbox.removeAll(keepingCapacity: connection.outbox.count < 65536)
         connection.outOffset = 0
         connection.writeStarted = nil
+        if connection.writeInterest { readiness.modify(connection.fd, write: false) }
         connection.writeInterest = false
         if connection.closeAfterWrite && !connection.processing { linger(connection, now: now) }
     }

@@ -6,6 +6,8 @@ public struct ServerConfiguration: Sendable {
     public var workers = 0  // 0: one per core
     /// Threads accepting and serving connections; 0: `HTTPServer.defaultEventLoops(cores:)`.
     public var eventLoops = 0
+    /// Wait with `poll` even where `epoll` is available (tests cover both; see `Readiness`).
+    public var usePoll = false
     public var queueCapacity = 256
     public var maxConnections = 1024
     public var limits = HTTPLimits()

@@ -374,6 +374,39 @@ final class ServerLimitTests: XCTestCase {
         XCTAssertEqual(admitted, 200)
     }
 
+    /// The loops wait with epoll (looked up at run time) on Linux; the poll fallback serves just the same:
+    /// concurrent clients, a large response that must wait for the socket to drain, and a refused connection.
+    func testEpollIsUsedAndThePollFallbackServes() throws {
+        XCTAssertTrue(Readiness().usesEpoll, "epoll found through dlsym")
+        XCTAssertFalse(Readiness(usePoll: true).usesEpoll)
+        for usePoll in [false, true] {
+            let harness = try ServerHarness {
+                $0.usePoll = usePoll
+                $0.eventLoops = 2
+            }
+            XCTAssertEqual(harness.server.loops.map(\.readiness.usesEpoll), [!usePoll, !usePoll])
+            let group = DispatchGroup(), port = harness.port
+            let statuses = Collected<Int>()
+            for _ in 0..<24 {
+                DispatchQueue.global().async(group: group) {
+                    let client = try? RawClient(port: port)
+                    for _ in 0..<3 { statuses.append(client?.request("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")?.status ?? 0) }
+                }
+            }
+            XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+            XCTAssertEqual(statuses.items, Array(repeating: 200, count: 72), "usePoll \(usePoll)")
+            // 6 MB echoed back to a client that reads slowly: the loop must wait for the socket to be writable.
+            let client = try RawClient(port: port)
+            let body = String(repeating: "0123456789abcdef", count: 393_216)
+            client.send("POST /functions/echo HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            usleep(300_000)
+            let echoed = client.response()
+            XCTAssertEqual(echoed?.status, 200, "usePoll \(usePoll)")
+            XCTAssertEqual(echoed?.body.utf8.count, body.utf8.count)
+            XCTAssertTrue(harness.stop())
+        }
+    }
+
     func testDefaultEventLoopsFollowTheCoreCount() {
         XCTAssertEqual([1, 2, 4, 5, 8, 16, 64].map(HTTPServer.defaultEventLoops(cores:)), [1, 1, 1, 2, 2, 4, 16])
     }
