@@ -3,13 +3,12 @@ import Glibc
 #endif
 import Foundation
 
-/// The HTTP/1.1 server: `eventLoops` threads each multiplex their share of the connections with `poll`
-/// (an idle connection costs a few hundred bytes, never a thread), and function invocations run on one shared
-/// `WorkerPool`. Each loop has its own listening socket bound to the same port with `SO_REUSEPORT`, so the
-/// kernel spreads new connections over the loops and no lock is taken on the request path; a connection
-/// stays on the loop that accepted it. The loops never run guest code and never block on a socket.
-/// (`epoll` would scale past the connection cap's thousand; Swift's Glibc module does not expose it, and the
-/// design card allows no C shim.)
+/// The HTTP/1.1 server: `eventLoops` threads each multiplex their share of the connections with `epoll`
+/// (see `Readiness`; an idle connection costs a few hundred bytes, never a thread), and function invocations
+/// run on one shared `WorkerPool`. Each loop has its own listening socket bound to the same port with
+/// `SO_REUSEPORT`, so the kernel spreads new connections over the loops and no lock is taken on the request
+/// path; a connection stays on the loop that accepted it. The loops never run guest code and never block on
+/// a socket. docs/scaling.md says how this scales.
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let platform: FunctionPlatform
