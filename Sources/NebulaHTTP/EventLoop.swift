@@ -27,6 +27,8 @@ final class EventLoop: @unchecked Sendable {
     var nextConnectionID: UInt64 = 0
     /// Connections this loop has accepted (tests read it to see the kernel spread them).
     var acceptedCount = 0
+    /// Times the loop has woken (tests read it to see it does not spin).
+    var turns = 0
     let completionLock = NSLock()
     var completions: [(UInt64, HTTPResponse)] = []
     /// A wake byte is on its way for completions not yet taken: later ones need not write another (under
@@ -54,6 +56,9 @@ final class EventLoop: @unchecked Sendable {
         /// closes too, or `lingerSeconds` pass (see `linger`).
         var lingeringSince: UInt64?
         var writeInterest = false
+        /// What the loop's `Readiness` watches this connection for now (see `updateInterest`).
+        var watchingRead = true
+        var watchingWrite = false
         var lastActivity: UInt64
         var requestStarted: UInt64?
         var writeStarted: UInt64?
@@ -100,6 +105,7 @@ final class EventLoop: @unchecked Sendable {
         var drain = [UInt8](repeating: 0, count: 256)
         while true {
             let ready = readiness.wait(milliseconds: 100)
+            turns &+= 1
             let now = EventLoop.now()
             for event in ready {
                 let fd = event.fd
@@ -207,7 +213,7 @@ final class EventLoop: @unchecked Sendable {
                 connection.inbox.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
                 connection.lastActivity = now
                 // Bound what a client may queue while a function runs (pipelining floods).
-                if connection.inbox.count - connection.offset > configuration.limits.maxBodyBytes + configuration.limits.maxHeaderBytes * 2 {
+                if connection.inbox.count - connection.offset > inboxLimit {
                     break
                 }
                 continue
@@ -223,11 +229,35 @@ final class EventLoop: @unchecked Sendable {
             break
         }
         advance(connection, now: now)
-        if connection.readClosed && !connection.processing && connections[connection.fd] === connection {
-            // A half-closed client gets the responses already owed, then the connection closes.
+        settle(connection)
+    }
+
+    /// After a connection's input or state changed: a half-closed client gets the responses already owed,
+    /// then the connection closes; otherwise what it is watched for follows its state.
+    func settle(_ connection: Connection) {
+        guard connections[connection.fd] === connection else { return }
+        if connection.readClosed && !connection.processing {
             connection.closeAfterWrite = true
-            if connection.outOffset >= connection.outbox.count { close(connection) }
+            if connection.outOffset >= connection.outbox.count { return close(connection) }
         }
+        updateInterest(connection)
+    }
+
+    /// The most a connection may have read and not yet parsed (pipelined requests behind one that runs).
+    var inboxLimit: Int { configuration.limits.maxBodyBytes + configuration.limits.maxHeaderBytes * 2 }
+
+    /// Watches a connection for reading only while reading can make progress — not after the client's end
+    /// of the stream (readiness would report that end on every turn: a spinning loop while the function
+    /// runs) and not while its unparsed input is at the limit (the socket's buffers then push back on the
+    /// client instead of our memory growing) — and for writing while a response waits for the socket.
+    func updateInterest(_ connection: Connection) {
+        guard connections[connection.fd] === connection else { return }
+        let read = !connection.readClosed && connection.inbox.count - connection.offset <= inboxLimit
+        let write = connection.writeInterest
+        guard read != connection.watchingRead || write != connection.watchingWrite else { return }
+        connection.watchingRead = read
+        connection.watchingWrite = write
+        readiness.modify(connection.fd, read: read, write: write)
     }
 
     /// Parses and dispatches requests while the connection is free (one request in flight at a time keeps
@@ -269,6 +299,7 @@ final class EventLoop: @unchecked Sendable {
             connection.processing = false
             respond(connection, response, keepAlive: !connection.closeAfterWrite, isHead: connection.pendingHead, now: now)
             if !connection.closeAfterWrite { advance(connection, now: now) }
+            settle(connection)
         }
     }
 
@@ -300,8 +331,8 @@ final class EventLoop: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if connection.writeStarted == nil { connection.writeStarted = now }
-                if !connection.writeInterest { readiness.modify(connection.fd, write: true) }
                 connection.writeInterest = true
+                updateInterest(connection)
                 return
             }
             close(connection)
@@ -310,8 +341,8 @@ final class EventLoop: @unchecked Sendable {
         connection.outbox.removeAll(keepingCapacity: connection.outbox.count < 65536)
         connection.outOffset = 0
         connection.writeStarted = nil
-        if connection.writeInterest { readiness.modify(connection.fd, write: false) }
         connection.writeInterest = false
+        updateInterest(connection)
         if connection.closeAfterWrite && !connection.processing { linger(connection, now: now) }
     }
 

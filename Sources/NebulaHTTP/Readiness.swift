@@ -26,8 +26,8 @@ final class Readiness {
     }
 
     private let epoll: Epoll?
-    /// The `poll` fallback's interests: descriptor → wants to write.
-    private var interests: [Int32: Bool] = [:]
+    /// The `poll` fallback's interests: descriptor → (read, write).
+    private var interests: [Int32: (read: Bool, write: Bool)] = [:]
     private var descriptors: [pollfd] = []
     private let events: UnsafeMutableRawPointer
     private static let capacity = 256
@@ -66,24 +66,25 @@ final class Readiness {
 
     var usesEpoll: Bool { epoll != nil }
 
-    private func control(_ operation: Int32, _ fd: Int32, write: Bool) {
+    private func control(_ operation: Int32, _ fd: Int32, read: Bool, write: Bool) {
         guard let epoll else { return }
         var event = [UInt8](repeating: 0, count: Readiness.eventSize)
         event.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: Readiness.epollIn | (write ? Readiness.epollOut : 0), toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: (read ? Readiness.epollIn : 0) | (write ? Readiness.epollOut : 0), toByteOffset: 0, as: UInt32.self)
             raw.storeBytes(of: UInt64(UInt32(bitPattern: fd)), toByteOffset: Readiness.dataOffset, as: UInt64.self)
             _ = epoll.control(epoll.fd, operation, fd, raw.baseAddress)
         }
     }
 
-    /// Starts watching `fd` for reading (and writing, if `write`).
-    func add(_ fd: Int32, write: Bool = false) {
-        if epoll != nil { control(Readiness.add, fd, write: write) } else { interests[fd] = write }
+    /// Starts watching `fd` for reading.
+    func add(_ fd: Int32) {
+        if epoll != nil { control(Readiness.add, fd, read: true, write: false) } else { interests[fd] = (true, false) }
     }
 
-    /// Changes whether `fd` is watched for writing.
-    func modify(_ fd: Int32, write: Bool) {
-        if epoll != nil { control(Readiness.modify, fd, write: write) } else { interests[fd] = write }
+    /// Changes what `fd` is watched for. Hang-ups and errors are reported whatever is asked (by both
+    /// mechanisms), as readable.
+    func modify(_ fd: Int32, read: Bool, write: Bool) {
+        if epoll != nil { control(Readiness.modify, fd, read: read, write: write) } else { interests[fd] = (read, write) }
     }
 
     /// Stops watching `fd`; call before closing it.
@@ -108,8 +109,8 @@ final class Readiness {
             return ready
         }
         descriptors.removeAll(keepingCapacity: true)
-        for (fd, write) in interests {
-            descriptors.append(pollfd(fd: fd, events: Int16(POLLIN) | (write ? Int16(POLLOUT) : 0), revents: 0))
+        for (fd, interest) in interests {
+            descriptors.append(pollfd(fd: fd, events: (interest.read ? Int16(POLLIN) : 0) | (interest.write ? Int16(POLLOUT) : 0), revents: 0))
         }
         guard poll(&descriptors, nfds_t(descriptors.count), milliseconds) > 0 else { return ready }
         for descriptor in descriptors where descriptor.revents != 0 {

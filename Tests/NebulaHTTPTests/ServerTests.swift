@@ -407,6 +407,42 @@ final class ServerLimitTests: XCTestCase {
         }
     }
 
+    /// A client that half-closes while its function runs gets the response, then the connection closes; in
+    /// between the loop sleeps (readiness reports a closed stream on every turn if it is still watched).
+    func testHalfClosedClientDoesNotSpinTheLoop() throws {
+        for usePoll in [false, true] {
+            let harness = try ServerHarness { $0.usePoll = usePoll }
+            let client = try RawClient(port: harness.port)
+            client.send("POST /functions/spin HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+            shutdown(client.fd, Int32(SHUT_WR))
+            XCTAssertEqual(client.response()?.status, 504, "the 300 ms deadline's answer still arrives")
+            XCTAssertTrue(client.isClosedByServer())
+            XCTAssertTrue(harness.stop())
+            let turns = harness.server.loops[0].turns
+            XCTAssertLessThan(turns, 1000, "usePoll \(usePoll): the loop woke \(turns) times")
+        }
+    }
+
+    /// Pipelined input behind a running function is read only up to the limit; beyond, the socket pushes
+    /// back on the client instead of the server's memory growing.
+    func testPipelinedFloodIsBoundedWhileAFunctionRuns() throws {
+        let harness = try ServerHarness { $0.limits.maxBodyBytes = 256 << 10 }
+        defer { harness.stop() }
+        let client = try RawClient(port: harness.port)
+        client.send("POST /functions/spin HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+        _ = fcntl(client.fd, F_SETFL, fcntl(client.fd, F_GETFL) | O_NONBLOCK)
+        let chunk = Array(String(repeating: "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", count: 30_000).utf8)
+        var accepted = 0
+        let end = Date().addingTimeInterval(0.25)
+        while Date() < end {
+            let n = chunk.withUnsafeBytes { Glibc.send(client.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { accepted += n } else { usleep(1000) }
+        }
+        XCTAssertLessThan(accepted, 16 << 20, "the server stopped reading at its limit (\(accepted) bytes taken)")
+        XCTAssertGreaterThan(accepted, 256 << 10, "it read up to the limit")
+        shutdown(client.fd, Int32(SHUT_RDWR))  // the server need not wait for this client at shutdown
+    }
+
     func testDefaultEventLoopsFollowTheCoreCount() {
         XCTAssertEqual([1, 2, 4, 5, 8, 16, 64].map(HTTPServer.defaultEventLoops(cores:)), [1, 1, 1, 2, 2, 4, 16])
     }
