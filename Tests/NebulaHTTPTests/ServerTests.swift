@@ -448,6 +448,17 @@ final class ServerLimitTests: XCTestCase {
     }
 }
 
+/// Request headers as CGI meta-variables (RFC 3875 §4.1.18).
+final class CGIVariableTests: XCTestCase {
+    func testHeaderNamesBecomeUppercaseWithUnderscores() {
+        XCTAssertEqual(Invocation.cgiVariable(forHeader: "X-Request-Id"), "HTTP_X_REQUEST_ID")
+        XCTAssertEqual(Invocation.cgiVariable(forHeader: "content-type"), "HTTP_CONTENT_TYPE")
+        XCTAssertEqual(Invocation.cgiVariable(forHeader: "Accept-Encoding"), "HTTP_ACCEPT_ENCODING")
+        XCTAssertEqual(Invocation.cgiVariable(forHeader: "x_1!z"), "HTTP_X_1!Z")
+        XCTAssertEqual(Invocation.cgiVariable(forHeader: ""), "HTTP_")
+    }
+}
+
 /// Results gathered from several threads.
 final class Collected<T>: @unchecked Sendable {
     let lock = NSLock()

@@ -8,6 +8,21 @@ import WasmVM
 
 /// The facts of an HTTP request a function sees (WAGI/CGI conventions).
 public struct Invocation: Sendable {
+    /// `X-Request-Id` → `HTTP_X_REQUEST_ID` (RFC 3875 §4.1.18), byte by byte: header names are ASCII tokens
+    /// (the parser refuses anything else), and going through `Character`s cost microseconds per request.
+    static func cgiVariable(forHeader name: String) -> String {
+        var bytes: [UInt8] = [72, 84, 84, 80, 95]  // "HTTP_"
+        bytes.reserveCapacity(5 + name.utf8.count)
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "-"): bytes.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes.append(byte - 32)
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     public var request: HTTPRequest
     public var serverName: String
     public var serverPort: Int
@@ -79,8 +94,7 @@ extension FunctionPlatform {
             ("REMOTE_ADDR", invocation.remoteAddress), ("SERVER_PROTOCOL", "HTTP/1.\(request.minorVersion)"),
         ].map { (name: $0.0, value: $0.1) }
         for (name, value) in request.headers {
-            let key = "HTTP_" + name.uppercased().map { $0 == "-" ? "_" : $0 }.map(String.init).joined()
-            environment.append((name: key, value: value))
+            environment.append((name: Invocation.cgiVariable(forHeader: name), value: value))
         }
         configuration.environment = environment
         configuration.stdin = .bytes(request.body)
