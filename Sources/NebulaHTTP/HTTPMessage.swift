@@ -25,7 +25,7 @@ public struct HTTPRequest: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 
     /// Whether the connection stays open after the response (HTTP/1.1 unless `close`; 1.0 only if asked).
@@ -96,6 +96,8 @@ public struct HTTPResponse: Sendable {
 }
 
 public func jsonString(_ s: String) -> String {
+    // Most strings (methods, paths, names, timestamps) need no escaping: no scalar-by-scalar copy for them.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) { return "\"" + s + "\"" }
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {
@@ -115,5 +117,23 @@ extension HTTPResponse {
     /// A JSON body (already serialized).
     public static func json(_ status: Int, _ json: String) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array((json + "\n").utf8))
+    }
+}
+
+extension String {
+    /// Equality with ASCII letters compared case-insensitively, as HTTP field names are (RFC 9110 §5.1),
+    /// without the two strings `lowercased()` allocates on every header lookup.
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        var a = utf8.makeIterator(), b = other.utf8.makeIterator()
+        while true {
+            switch (a.next(), b.next()) {
+            case (nil, nil): return true
+            case (let x?, let y?):
+                if x == y { continue }
+                let lx = x >= 65 && x <= 90 ? x + 32 : x, ly = y >= 65 && y <= 90 ? y + 32 : y
+                if lx != ly { return false }
+            default: return false
+            }
+        }
     }
 }

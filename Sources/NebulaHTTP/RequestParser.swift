@@ -221,9 +221,9 @@ struct RequestParser {
         let path = String(target.prefix { $0 != "?" })
         var request = HTTPRequest(method: String(decoding: parts[0], as: UTF8.self), target: target, path: path, query: query,
                                   minorVersion: minor, headers: headers, body: [])
-        let lengths = headers.filter { $0.name.lowercased() == "content-length" }
-        let encodings = headers.filter { $0.name.lowercased() == "transfer-encoding" }
-        if minor == 1 && !headers.contains(where: { $0.name.lowercased() == "host" }) {
+        let lengths = headers.filter { $0.name.equalsIgnoringASCIICase("content-length") }
+        let encodings = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }
+        if minor == 1 && !headers.contains(where: { $0.name.equalsIgnoringASCIICase("host") }) {
             throw HTTPParseError(status: 400, message: "HTTP/1.1 request without Host")
         }
         if !lengths.isEmpty && !encodings.isEmpty {

@@ -448,8 +448,36 @@ final class ServerLimitTests: XCTestCase {
     }
 }
 
-/// Request headers as CGI meta-variables (RFC 3875 §4.1.18).
-final class CGIVariableTests: XCTestCase {
+/// JSON string literals in logs and error bodies: escapes where JSON needs them, the text as is elsewhere.
+final class JSONStringTests: XCTestCase {
+    func testEscapesOnlyWhatJSONNeeds() {
+        XCTAssertEqual(jsonString("GET"), "\"GET\"")
+        XCTAssertEqual(jsonString(""), "\"\"")
+        XCTAssertEqual(jsonString("/functions/fib?a=1"), "\"/functions/fib?a=1\"")
+        XCTAssertEqual(jsonString("é ∑ 🙂"), "\"é ∑ 🙂\"")
+        XCTAssertEqual(jsonString("a\"b\\c\nd\re\tf\u{1}g"), #""a\"b\\c\nd\re\tf\u0001g""#)
+        XCTAssertEqual(jsonString("\u{1F}"), #""\u001f""#)
+    }
+}
+
+/// Header names: compared without regard to ASCII case (RFC 9110 §5.1), turned into CGI meta-variables
+/// (RFC 3875 §4.1.18).
+final class HeaderNameTests: XCTestCase {
+    func testNamesCompareIgnoringASCIICaseOnly() {
+        XCTAssertTrue("Content-Length".equalsIgnoringASCIICase("content-length"))
+        XCTAssertTrue("HOST".equalsIgnoringASCIICase("host"))
+        XCTAssertTrue("".equalsIgnoringASCIICase(""))
+        XCTAssertFalse("Host".equalsIgnoringASCIICase("Hosts"))
+        XCTAssertFalse("Hosts".equalsIgnoringASCIICase("Host"))
+        XCTAssertFalse("[".equalsIgnoringASCIICase("{"), "only letters fold")
+        XCTAssertFalse("É".equalsIgnoringASCIICase("é"), "non-ASCII is compared exactly")
+        let request = HTTPRequest(method: "GET", target: "/", path: "/", query: "", minorVersion: 1,
+                                  headers: [("X-Id", "1"), ("content-TYPE", "text/plain")], body: [])
+        XCTAssertEqual(request.header("Content-Type"), "text/plain")
+        XCTAssertEqual(request.header("x-id"), "1")
+        XCTAssertNil(request.header("x-i"))
+    }
+
     func testHeaderNamesBecomeUppercaseWithUnderscores() {
         XCTAssertEqual(Invocation.cgiVariable(forHeader: "X-Request-Id"), "HTTP_X_REQUEST_ID")
         XCTAssertEqual(Invocation.cgiVariable(forHeader: "content-type"), "HTTP_CONTENT_TYPE")
