@@ -73,8 +73,9 @@ final class MemorySlotsTests: XCTestCase {
         try checkReuse(dataBytes: 70_000, imaged: true)
     }
 
-    /// An image over `largestScannedImage` is mapped afresh rather than read page by page.
-    func testALargeImageIsRestoredByMappingItAgain() throws {
+    /// An image over `largestScannedImage` is reset as a whole (its written pages dropped, so the image shows
+    /// through again) rather than read page by page.
+    func testALargeImageIsRestoredByDroppingItsWrittenPages() throws {
         try checkReuse(dataBytes: MemorySlots.largestScannedImage + 70_000, imaged: true, pages: 40)
     }
 

@@ -161,10 +161,15 @@ final class MemorySlots: @unchecked Sendable {
         if imageBytes > 0 && image?.contents == nil { return false }
         var scanStart = 0
         if imageBytes > Self.largestScannedImage, let image {
-            let outcome = image.map(at: base)
-            guard outcome.mapped else {
-                storage.pointee.imageBytes = outcome.usable ? 0 : imageBytes
-                return false
+            // The range is still the image's private mapping: dropping its pages discards what this instance
+            // wrote (its private copies) and the next access reads the image again — the reset wasmtime uses.
+            // Cheaper than mapping the image afresh (no new mapping to set up). Mapping it is the fallback.
+            if madvise(base, imageBytes, MADV_DONTNEED) != 0 {
+                let outcome = image.map(at: base)
+                guard outcome.mapped else {
+                    storage.pointee.imageBytes = outcome.usable ? 0 : imageBytes
+                    return false
+                }
             }
             scanStart = imageBytes
         }
