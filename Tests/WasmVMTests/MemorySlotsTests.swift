@@ -147,4 +147,31 @@ final class MemorySlotsTests: XCTestCase {
         }
         XCTAssertEqual(module.memorySlots?.readyCount, 1)
     }
+
+    /// The page map names exactly the written pages of a private file mapping (more ranges than one ioctl
+    /// returns at once included), and none once they are dropped, when the file shows through again.
+    func testPageMapNamesTheWrittenPagesOfAPrivateFileMapping() throws {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let version = release.split(separator: ".").prefix(2).compactMap { Int($0.prefix { $0.isNumber }) }
+        let fd = try XCTUnwrap(MemoryImage.memoryFile())
+        defer { close(fd) }
+        let page = MemorySlots.pageSize, size = 256 * page
+        XCTAssertEqual(ftruncate(fd, off_t(size)), 0)
+        let base = try XCTUnwrap(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0))
+        defer { munmap(base, size) }
+        for p in stride(from: 0, to: 200, by: 2) { base.storeBytes(of: 7, toByteOffset: p * page + 5, as: UInt8.self) }
+        base.storeBytes(of: 7, toByteOffset: 201 * page, as: UInt8.self)
+        _ = base.load(fromByteOffset: 230 * page, as: UInt8.self)  // read only: stays the file's page
+        guard let ranges = PageMap.shared.privateRanges(of: base, byteCount: size) else {
+            XCTAssertTrue(version.count == 2 && (version[0], version[1]) < (6, 7), "PAGEMAP_SCAN exists from Linux 6.7 (this is \(release))")
+            return
+        }
+        let expected = stride(from: 0, to: 200, by: 2).map { $0 * page..<($0 + 1) * page } + [201 * page..<202 * page]
+        XCTAssertEqual(ranges, expected)
+        for range in ranges { XCTAssertEqual(madvise(base + range.lowerBound, range.count, MADV_DONTNEED), 0) }
+        XCTAssertEqual(PageMap.shared.privateRanges(of: base, byteCount: size), [])
+        XCTAssertEqual(base.load(fromByteOffset: 5, as: UInt8.self), 0, "the file shows through again")
+    }
 }

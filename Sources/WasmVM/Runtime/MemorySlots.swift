@@ -161,10 +161,15 @@ final class MemorySlots: @unchecked Sendable {
         if imageBytes > 0 && image?.contents == nil { return false }
         var scanStart = 0
         if imageBytes > Self.largestScannedImage, let image {
-            // The range is still the image's private mapping: dropping its pages discards what this instance
-            // wrote (its private copies) and the next access reads the image again — the reset wasmtime uses.
-            // Cheaper than mapping the image afresh (no new mapping to set up). Mapping it is the fallback.
-            if madvise(base, imageBytes, MADV_DONTNEED) != 0 {
+            // The range is still the image's private mapping: dropping the pages this instance wrote (its
+            // private copies) lets the image show through again — the reset wasmtime uses. Only those pages
+            // where the page map can name them (pages only read stay mapped: no fault for the next instance),
+            // else the whole range; mapping the image afresh is the last resort.
+            var reset = false
+            if let written = PageMap.shared.privateRanges(of: base, byteCount: imageBytes) {
+                reset = written.allSatisfy { madvise(base + $0.lowerBound, $0.count, MADV_DONTNEED) == 0 }
+            }
+            if !reset && madvise(base, imageBytes, MADV_DONTNEED) != 0 {
                 let outcome = image.map(at: base)
                 guard outcome.mapped else {
                     storage.pointee.imageBytes = outcome.usable ? 0 : imageBytes
@@ -240,6 +245,37 @@ final class PageMap: @unchecked Sendable {
         var swapped: Bool { bits >> 62 & 1 == 1 }
         /// A page of a file (or shared anonymous memory), as opposed to a private anonymous copy.
         var isFilePage: Bool { bits >> 61 & 1 == 1 }
+    }
+
+    /// The ranges (offsets from `base`, whole pages) within `byteCount` bytes that hold private anonymous
+    /// pages, present or swapped: in a private file mapping, exactly the pages written since it was mapped
+    /// or reset. Asked with the `PAGEMAP_SCAN` ioctl (Linux 6.7), which skips unpopulated page tables whole
+    /// and returns ranges, so a sparse 32 MiB memory costs what it touched; nil where the ioctl is missing.
+    func privateRanges(of base: UnsafeMutableRawPointer, byteCount: Int) -> [Range<Int>]? {
+        guard descriptor >= 0 else { return nil }
+        // struct pm_scan_arg: size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        // category_mask, category_anyof_mask, return_mask; struct page_region: start, end, categories.
+        let scan: UInt = 0xC060_6610  // _IOWR('f', 16, struct pm_scan_arg)
+        let isFile: UInt64 = 1 << 2, isPresent: UInt64 = 1 << 3, isSwapped: UInt64 = 1 << 4
+        let start = UInt64(UInt(bitPattern: Int(bitPattern: base)))
+        let end = start + UInt64(byteCount)
+        var ranges: [Range<Int>] = []
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 64 * 3) { regions -> [Range<Int>]? in
+            var argument: [UInt64] = [96, 0, start, end, 0, UInt64(UInt(bitPattern: regions.baseAddress!)), 64, 0,
+                                      isFile, isFile, isPresent | isSwapped, isPresent | isSwapped | isFile]
+            while true {
+                let count = argument.withUnsafeMutableBytes { ioctl(descriptor, scan, $0.baseAddress!) }
+                guard count >= 0 else { return nil }
+                for i in 0..<Int(count) {
+                    let low = Int(regions[3 * i] - start), high = Int(regions[3 * i + 1] - start)
+                    guard low >= 0, low < high, high <= byteCount else { return nil }
+                    ranges.append(low..<high)
+                }
+                let walked = argument[4]
+                if walked >= end || walked <= argument[2] { return walked >= end ? ranges : nil }
+                argument[2] = walked  // the vector filled up: go on from where the walk stopped
+            }
+        }
     }
 
     /// Reads the entries of `pages` system pages from `base` and passes them to `body`; false if the read fails.
