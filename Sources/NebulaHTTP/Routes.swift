@@ -3,12 +3,11 @@ import Glibc
 #endif
 import Foundation
 
-/// What each path does: health, readiness, metrics and the status page are answered on the loop; function
-/// invocations and the admin API (which compiles uploads) run on a worker, and their responses come back
-/// through the loop's completion queue.
+/// What each path does: health, readiness, metrics, the status page and a function's page are answered on
+/// the loop (they only read counters); function invocations, the calls a status page runs and the admin API
+/// (which compiles uploads) run on a worker, and their responses come back through the loop's completion queue.
 extension EventLoop {
-    /// Routes a request: health, readiness, metrics and the status page are answered on the loop; function
-    /// invocations and the admin API (which compiles uploads) run on a worker.
+    /// Routes a request to its answer (see the extension's comment for where each runs).
     func dispatch(_ request: HTTPRequest, on connection: Connection, now: UInt64) {
         let isHead = request.method == "HEAD"
         let keepAlive = request.keepAlive && shutdownStarted == nil
