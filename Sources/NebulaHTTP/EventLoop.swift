@@ -167,7 +167,7 @@ final class EventLoop: @unchecked Sendable {
             }
             if fd < 0 { return }
             HTTPServer.makeNonBlocking(fd)
-            guard server.reserveConnection() else {
+            guard server.connectionSlots.tryEnter() else {
                 let body = HTTPResponse.error(503, "too many open connections").with(header: ("Retry-After", "1"))
                 let bytes = body.serialized(keepAlive: false, date: date(now), includeBody: true)
                 _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -193,7 +193,7 @@ final class EventLoop: @unchecked Sendable {
         Glibc.close(connection.fd)
         connections[connection.fd] = nil
         byID[connection.id] = nil
-        server.releaseConnection()
+        server.connectionSlots.leave()
     }
 
     func readable(_ connection: Connection, now: UInt64) {

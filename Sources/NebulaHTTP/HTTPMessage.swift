@@ -24,6 +24,19 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
+    /// The query string's `name=value` pairs, percent-decoded (a name without `=` has the value ""; the
+    /// last of a repeated name wins).
+    public var queryItems: [String: String] { HTTPRequest.queryItems(query) }
+
+    static func queryItems(_ query: String) -> [String: String] {
+        var items: [String: String] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { percentDecoded(String($0)) }
+            items[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        return items
+    }
+
     public func header(_ name: String) -> String? {
         headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }

@@ -19,11 +19,11 @@ public final class HTTPServer: @unchecked Sendable {
     var loops: [EventLoop] = []
     public private(set) var port = 0
 
-    /// Shared between loops: the shutdown request and the count of open connections (for the cap and the
-    /// `/metrics` gauge). Taken once per accepted or closed connection, never per request.
+    /// Shared between loops: the shutdown request, and the open connections (for the cap and the `/metrics`
+    /// gauge; taken once per accepted or closed connection, never per request).
     let sharedLock = NSLock()
     var shutdownRequested = false
-    var openConnectionCount = 0
+    let connectionSlots: Gate
     /// Status page runs (`/?invoke=...`, `/?compare=...`) in progress: at most one.
     let pageRuns = Gate(capacity: 1)
 
@@ -34,6 +34,7 @@ public final class HTTPServer: @unchecked Sendable {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         workers = WorkerPool(workers: configuration.workers > 0 ? configuration.workers : cores,
                              queueCapacity: configuration.queueCapacity)
+        connectionSlots = Gate(capacity: configuration.maxConnections)
         eventLoopCount = configuration.eventLoops > 0 ? configuration.eventLoops : HTTPServer.defaultEventLoops(cores: cores)
     }
 
@@ -123,27 +124,8 @@ public final class HTTPServer: @unchecked Sendable {
         return shutdownRequested
     }
 
-    /// Takes a connection slot if the cap allows one.
-    func reserveConnection() -> Bool {
-        sharedLock.lock()
-        defer { sharedLock.unlock() }
-        guard openConnectionCount < configuration.maxConnections else { return false }
-        openConnectionCount += 1
-        return true
-    }
-
-    func releaseConnection() {
-        sharedLock.lock()
-        openConnectionCount -= 1
-        sharedLock.unlock()
-    }
-
     /// Open connections over all loops.
-    public var openConnections: Int {
-        sharedLock.lock()
-        defer { sharedLock.unlock() }
-        return openConnectionCount
-    }
+    public var openConnections: Int { connectionSlots.holders }
 
     /// Runs the event loops (the first on the calling thread) until a shutdown completes.
     public func run() {
@@ -161,34 +143,5 @@ public final class HTTPServer: @unchecked Sendable {
         finished.wait()
         workers.stop()
         log("{\"timestamp\": \(jsonString(Timestamp.now())), \"event\": \"shutdown\", \"message\": \"stopped\"}")
-    }
-}
-
-/// A counting gate: `tryEnter` succeeds while fewer than `capacity` holders are inside.
-final class Gate: @unchecked Sendable {
-    let capacity: Int
-    private let lock = NSLock()
-    private var inside = 0
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func tryEnter() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard inside < capacity else { return false }
-        inside += 1
-        return true
-    }
-
-    func leave() {
-        lock.lock()
-        inside -= 1
-        lock.unlock()
-    }
-
-    var holders: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return inside
     }
 }

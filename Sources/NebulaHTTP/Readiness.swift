@@ -68,8 +68,8 @@ final class Readiness {
 
     private func control(_ operation: Int32, _ fd: Int32, read: Bool, write: Bool) {
         guard let epoll else { return }
-        var event = [UInt8](repeating: 0, count: Readiness.eventSize)
-        event.withUnsafeMutableBytes { raw in
+        withUnsafeTemporaryAllocation(byteCount: Readiness.eventSize, alignment: 8) { raw in
+            raw.initializeMemory(as: UInt8.self, repeating: 0)
             raw.storeBytes(of: (read ? Readiness.epollIn : 0) | (write ? Readiness.epollOut : 0), toByteOffset: 0, as: UInt32.self)
             raw.storeBytes(of: UInt64(UInt32(bitPattern: fd)), toByteOffset: Readiness.dataOffset, as: UInt64.self)
             _ = epoll.control(epoll.fd, operation, fd, raw.baseAddress)

@@ -85,16 +85,12 @@ struct AdminAPI {
         guard let history = platform.history else {
             return .error(404, "call history is off (start nebula-serve with --history FILE)")
         }
-        var function: String?
+        let items = request.queryItems
+        let function = items["function"].flatMap { $0.isEmpty ? nil : $0 }
         var limit = 100
-        for pair in request.query.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { percentDecoded(String($0)) }
-            guard kv.count == 2 else { continue }
-            if kv[0] == "function" { function = kv[1] }
-            if kv[0] == "limit" {
-                guard let n = Int(kv[1]), n > 0, n <= 100_000 else { return .error(400, "limit must be 1...100000") }
-                limit = n
-            }
+        if let text = items["limit"], !text.isEmpty {
+            guard let n = Int(text), n > 0, n <= 100_000 else { return .error(400, "limit must be 1...100000") }
+            limit = n
         }
         return .json(200, "{\"records\": [" + history.records(function: function, limit: limit).joined(separator: ", ") + "]}")
     }

@@ -24,8 +24,8 @@ public final class DeployedFunction: @unchecked Sendable {
     /// How WASI meets its imports, worked out at load (nil: it imports something else; each request then
     /// links by name, which reports what is missing).
     public let wasiPlan: WASI.ImportPlan?
-    let running = NSLock()
-    var inFlight = 0
+    /// Invocations running now, at most `maxConcurrency`.
+    let running: Gate
 
     init(name: String, module: CompiledModule, settings: FunctionSettings, bytes: [UInt8], stats: FunctionStats,
          fingerprint: FileFingerprint) {
@@ -39,6 +39,7 @@ public final class DeployedFunction: @unchecked Sendable {
         self.stats = stats
         self.fingerprint = fingerprint
         wasiPlan = WASI.plan(for: module)
+        running = Gate(capacity: settings.maxConcurrency ?? Int.max)
     }
 
     /// The listing entry of `GET /admin/functions`.
@@ -56,19 +57,9 @@ public final class DeployedFunction: @unchecked Sendable {
     }
 
     /// Reserves a concurrency slot (false when `maxConcurrency` is reached).
-    func acquire() -> Bool {
-        running.lock()
-        defer { running.unlock() }
-        if let limit = settings.maxConcurrency, inFlight >= limit { return false }
-        inFlight += 1
-        return true
-    }
+    func acquire() -> Bool { running.tryEnter() }
 
-    func release() {
-        running.lock()
-        inFlight -= 1
-        running.unlock()
-    }
+    func release() { running.leave() }
 }
 
 /// Modification times and sizes of a function's module (`.wasm` and `.wat`) and manifest: a change means a new version.

@@ -25,7 +25,6 @@ enum FunctionPage {
         let span = (first: "\(minutes) min ago", last: "now")
         let name = StatusPage.escape(function.name)
         let ms = { (v: Double) in Chart.figure(v) + " ms" }
-        func cell(_ v: Double?, _ digits: Int = 2) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
         let active = points.filter { $0.calls > 0 }
         func range(_ values: [Double]) -> String {
             guard let low = values.min(), let high = values.max() else { return "no calls in the last \(minutes) minutes" }
@@ -38,9 +37,9 @@ enum FunctionPage {
         (this page is what a browser gets for GET; API clients get the function).</p></header>
         <ul class="figures" id="summary">
         <li>calls<strong>\(s.count)</strong></li><li>errors<strong>\(s.count - (s.outcomes["ok"] ?? 0))</strong></li>
-        <li>p50<strong>\(cell(s.p50Ms)) ms</strong></li><li>p95<strong>\(cell(s.p95Ms)) ms</strong></li>
-        <li>p99<strong>\(cell(s.p99Ms)) ms</strong></li><li>mean CPU<strong>\(cell(s.meanCPUMs)) ms</strong></li>
-        <li>mean instructions<strong>\(cell(s.meanInstructions, 0))</strong></li>
+        <li>p50<strong>\(StatusPage.cell(s.p50Ms)) ms</strong></li><li>p95<strong>\(StatusPage.cell(s.p95Ms)) ms</strong></li>
+        <li>p99<strong>\(StatusPage.cell(s.p99Ms)) ms</strong></li><li>mean CPU<strong>\(StatusPage.cell(s.meanCPUMs)) ms</strong></li>
+        <li>mean instructions<strong>\(StatusPage.cell(s.meanInstructions, 0))</strong></li>
         <li>energy (total)<strong>\(StatusPage.energyText(s.totalEnergyJoules, s.energySource))</strong></li>
         </ul>
         <p class="note">Since the server started (the last 4,096 calls for percentiles). Below: the last \(minutes) minutes in
@@ -80,8 +79,8 @@ enum FunctionPage {
             + "<th>interval</th><th>calls</th><th>calls/s</th><th>errors</th><th>p50 ms</th><th>p99 ms</th><th>mean CPU ms</th>"
             + "<th>mean instructions</th></tr></thead><tbody>\n"
         for (i, p) in points.enumerated().reversed() where p.calls > 0 {
-            body += "<tr><td>\(ago(i, points.count))</td><td>\(p.calls)</td><td>\(cell(p.callsPerSecond))</td><td>\(p.errors)</td>"
-                + "<td>\(cell(p.p50Ms, 3))</td><td>\(cell(p.p99Ms, 3))</td><td>\(cell(p.meanCPUMs, 3))</td><td>\(cell(p.meanInstructions, 0))</td></tr>\n"
+            body += "<tr><td>\(ago(i, points.count))</td><td>\(p.calls)</td><td>\(StatusPage.cell(p.callsPerSecond))</td><td>\(p.errors)</td>"
+                + "<td>\(StatusPage.cell(p.p50Ms, 3))</td><td>\(StatusPage.cell(p.p99Ms, 3))</td><td>\(StatusPage.cell(p.meanCPUMs, 3))</td><td>\(StatusPage.cell(p.meanInstructions, 0))</td></tr>\n"
         }
         body += "</tbody></table></div></details>\n"
         body += """

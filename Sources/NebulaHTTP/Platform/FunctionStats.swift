@@ -103,11 +103,7 @@ public final class FunctionStats: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let sorted = recent.sorted()
-        func percentile(_ p: Double) -> Double? {
-            guard !sorted.isEmpty else { return nil }
-            let index = min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)
-            return sorted[max(0, index)] * 1000
-        }
+        func percentile(_ p: Double) -> Double? { Chart.percentile(sorted, p).map { $0 * 1000 } }
         let n = duration.count
         return Summary(count: n, outcomes: outcomes, p50Ms: percentile(0.50), p95Ms: percentile(0.95), p99Ms: percentile(0.99),
                        meanCPUMs: n > 0 ? cpuSeconds / Double(n) * 1000 : nil,

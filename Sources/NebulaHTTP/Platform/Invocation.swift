@@ -56,10 +56,11 @@ extension FunctionPlatform {
         var stderrExcerpt = ""
         var response = run(function, invocation, footprint: &footprint, stderrExcerpt: &stderrExcerpt)
         footprint.cpuSeconds = Footprint.threadCPUSeconds() - cpuStart
-        footprint.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        let wallEnd = DispatchTime.now().uptimeNanoseconds
+        footprint.wallSeconds = Double(wallEnd - wallStart) / 1e9
         energy.finish(energyStart, &footprint)
         response.headers += footprint.headers
-        function.stats.record(status: response.status, footprint: footprint)
+        function.stats.record(status: response.status, footprint: footprint, now: Double(wallEnd) / 1e9)
         metrics.observeInstantiation(footprint.startupSeconds)
         history?.append(function: function.name, inputBytes: invocation.request.body.count, status: response.status, footprint: footprint)
         return Outcome(response: response, footprint: footprint, stderrExcerpt: stderrExcerpt)

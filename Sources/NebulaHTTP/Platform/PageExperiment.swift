@@ -13,15 +13,16 @@ struct PageExperiment {
     /// One call as the page shows it.
     struct Call: Sendable {
         var status: Int
-        var startupMs: Double
-        var totalMs: Double
-        var cpuMs: Double
-        var instructions: Double
-        var memoryBytes: Double
-        var energyJoules: Double?
-        var energySource: EnergySource?
+        var footprint: Footprint
         var output: String
+        var startupMs: Double { footprint.startupSeconds * 1000 }
+        var totalMs: Double { footprint.wallSeconds * 1000 }
         var runMs: Double { max(0, totalMs - startupMs) }
+        var cpuMs: Double { footprint.cpuSeconds * 1000 }
+        var instructions: Double { Double(footprint.instructions) }
+        var memoryBytes: Double { Double(footprint.memoryBytes) }
+        var energyJoules: Double? { footprint.energyJoules }
+        var energySource: EnergySource? { footprint.energySource }
     }
 
     /// The calls of one function with one input.
@@ -48,7 +49,7 @@ struct PageExperiment {
         /// `invoke=NAME&input=TEXT&calls=N` or `compare=1&a=NAME&ainput=TEXT&b=NAME&binput=TEXT&calls=N`;
         /// nil when the query asks for neither. Calls are clamped to 1...1000.
         init?(query: String) {
-            let items = PageExperiment.queryItems(query)
+            let items = HTTPRequest.queryItems(query)
             let calls = min(PageExperiment.maxCalls, max(1, Int(items["calls"] ?? "1") ?? 1))
             if let function = items["invoke"], !function.isEmpty {
                 self = .invoke(function: function, input: items["input"] ?? "", calls: calls)
@@ -59,15 +60,6 @@ struct PageExperiment {
                 return nil
             }
         }
-    }
-
-    static func queryItems(_ query: String) -> [String: String] {
-        var items: [String: String] = [:]
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { percentDecoded(String($0)) }
-            items[parts[0]] = parts.count > 1 ? parts[1] : ""
-        }
-        return items
     }
 
     let platform: FunctionPlatform
@@ -108,13 +100,10 @@ struct PageExperiment {
                 return
             }
             let outcome = platform.invoke(function, invocation)
-            let f = outcome.footprint
             let body = outcome.response.body
             var output = String(decoding: body.prefix(PageExperiment.outputPreview), as: UTF8.self)
             if body.count > PageExperiment.outputPreview { output += "…" }
-            sample.calls.append(Call(status: outcome.response.status, startupMs: f.startupSeconds * 1000, totalMs: f.wallSeconds * 1000,
-                                     cpuMs: f.cpuSeconds * 1000, instructions: Double(f.instructions), memoryBytes: Double(f.memoryBytes),
-                                     energyJoules: f.energyJoules, energySource: f.energySource, output: output))
+            sample.calls.append(Call(status: outcome.response.status, footprint: outcome.footprint, output: output))
         }
     }
 }

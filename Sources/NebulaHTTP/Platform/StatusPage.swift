@@ -73,8 +73,10 @@ enum StatusPage {
 
     // MARK: The functions table
 
+    /// A table figure: `digits` decimals, or a dash when there is none.
+    static func cell(_ v: Double?, _ digits: Int = 2) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+
     static func functionsTable(_ functions: [DeployedFunction], now: Double) -> String {
-        func cell(_ v: Double?, _ digits: Int = 2) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
         let rows = functions.map { f -> String in
             let s = f.stats.summary
             let errors = s.count - (s.outcomes["ok"] ?? 0)
