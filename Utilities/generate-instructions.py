@@ -55,7 +55,7 @@ for prefix, code, m, imm, sig, name, feature in ROWS:
         ps = ", ".join("." + t for t in p)
         rs = ("." + r[0]) if r else "nil"
         sigtext = f"SimpleSignature(params: [{ps}], result: {rs})"
-    pre = {None: 0, 0xFC: 0xFC, 0xFD: 0xFD}[prefix]
+    pre = {None: 0, 0xFB: 0xFB, 0xFC: 0xFC, 0xFD: 0xFD}[prefix]
     if prefix == 0xFD:
         count_simd += 1
     feat = f".{feature}" if feature else "[]"
@@ -75,12 +75,13 @@ def lookup(label, prefix, size):
         if p == prefix:
             slots[code] = f"Opcode(rawValue: {i})"
     w(f"    /// Opcodes {label}, indexed by their code; nil where the code is not an instruction.")
-    var = {None: "singleByte", 0xFC: "prefixFC", 0xFD: "prefixFD"}[prefix]
+    var = {None: "singleByte", 0xFB: "prefixFB", 0xFC: "prefixFC", 0xFD: "prefixFD"}[prefix]
     w(f"    @usableFromInline static let {var}: [Opcode?] = [")
     for i in range(0, size, 8):
         w("        " + ", ".join(slots[i:i + 8]) + ",")
     w("    ]")
 lookup("without prefix", None, 256)
+lookup("after 0xFB", 0xFB, 31)
 lookup("after 0xFC", 0xFC, 18)
 lookup("after 0xFD", 0xFD, max(code for p, code, *_ in ROWS if p == 0xFD) + 1)
 w("}")

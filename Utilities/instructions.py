@@ -8,7 +8,7 @@ validator (signatures, alignment, lanes) and the VM's translator all read. Edit 
 never edit the generated file by hand.
 
 Row format: (prefix, code, mnemonic, immediate, signature, name, feature)
-  prefix     None for single-byte opcodes, 0xFC or 0xFD for prefixed ones (code is then the LEB sub-opcode)
+  prefix     None for single-byte opcodes, 0xFB, 0xFC or 0xFD for prefixed ones (code is then the LEB sub-opcode)
   immediate  one of IMMEDIATES; `memarg:N` / `memarg_lane:N` carry the natural access width N in bytes,
              `lane:N` the lane count
   signature  "params -> results" for instructions typed by a fixed signature, or None where the
@@ -21,6 +21,9 @@ IMMEDIATES = [
     "table", "memarg", "memory_zero", "i32", "i64", "f32", "f64", "v128",
     "select_types", "memory_init", "data", "memory_copy", "memory_fill", "table_init", "elem",
     "table_copy", "lane", "memarg_lane", "shuffle", "heap_type", "tag", "try_table", "type_index",
+    # GC: a type and a field (struct.get), a type and a count (array.new_fixed), a type and a data or element
+    # segment, two array types (array.copy), and br_on_cast's flags, label and two reference types.
+    "type_field", "type_count", "type_data", "type_elem", "type_type", "br_on_cast",
 ]
 
 ROWS = []
@@ -122,9 +125,34 @@ for code, m, sig in [
 op(0xD0, "ref.null", "heap_type")
 op(0xD1, "ref.is_null")
 op(0xD2, "ref.func", "function")
+op(0xD3, "ref.eq", feature="gc")
 op(0xD4, "ref.as_non_null", feature="functionReferences")
 op(0xD5, "br_on_null", "label", feature="functionReferences")
 op(0xD6, "br_on_non_null", "label", feature="functionReferences")
+
+# 0xFB: garbage collection (3.0). ref.test and ref.cast have a second row for the nullable target type
+# (the text format writes both as one mnemonic and tells them by the type).
+FB = 0xFB
+for code, m, imm in [(0, "struct.new", "type_index"), (1, "struct.new_default", "type_index"),
+                     (2, "struct.get", "type_field"), (3, "struct.get_s", "type_field"), (4, "struct.get_u", "type_field"),
+                     (5, "struct.set", "type_field"), (6, "array.new", "type_index"), (7, "array.new_default", "type_index"),
+                     (8, "array.new_fixed", "type_count"), (9, "array.new_data", "type_data"),
+                     (10, "array.new_elem", "type_elem"), (11, "array.get", "type_index"), (12, "array.get_s", "type_index"),
+                     (13, "array.get_u", "type_index"), (14, "array.set", "type_index"), (15, "array.len", "none"),
+                     (16, "array.fill", "type_index"), (17, "array.copy", "type_type"), (18, "array.init_data", "type_data"),
+                     (19, "array.init_elem", "type_elem")]:
+    op(code, m, imm, prefix=FB, feature="gc")
+op(20, "ref.test", "heap_type", prefix=FB, feature="gc")
+op(21, "ref.test", "heap_type", prefix=FB, name="refTestNull", feature="gc")
+op(22, "ref.cast", "heap_type", prefix=FB, feature="gc")
+op(23, "ref.cast", "heap_type", prefix=FB, name="refCastNull", feature="gc")
+op(24, "br_on_cast", "br_on_cast", prefix=FB, feature="gc")
+op(25, "br_on_cast_fail", "br_on_cast", prefix=FB, feature="gc")
+op(26, "any.convert_extern", prefix=FB, feature="gc")
+op(27, "extern.convert_any", prefix=FB, feature="gc")
+op(28, "ref.i31", prefix=FB, feature="gc")
+op(29, "i31.get_s", prefix=FB, feature="gc")
+op(30, "i31.get_u", prefix=FB, feature="gc")
 
 # 0xFC: saturating truncation, bulk memory, tables
 FC = 0xFC

@@ -29,7 +29,7 @@ public struct Features: OptionSet, Hashable, Sendable, CustomStringConvertible {
     public static let wasm2: Features = []
     /// Everything of WebAssembly 3.0 that Nebula implements, plus legacy exceptions: the default.
     public static let wasm3: Features = [.exceptions, .legacyExceptions, .tailCall, .functionReferences, .extendedConst,
-                                         .multiMemory, .memory64, .relaxedSIMD]
+                                         .gc, .multiMemory, .memory64, .relaxedSIMD]
 
     public static let named: [(name: String, feature: Features)] = [
         ("exceptions", .exceptions), ("legacy-exceptions", .legacyExceptions), ("tail-call", .tailCall),

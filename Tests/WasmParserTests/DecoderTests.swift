@@ -148,12 +148,14 @@ final class DecoderTests: XCTestCase {
             let info = opcode.info
             switch info.prefix {
             case 0: XCTAssertEqual(Opcode.singleByte[Int(info.code)], opcode, opcode.mnemonic)
+            case 0xFB: XCTAssertEqual(Opcode.prefixFB[Int(info.code)], opcode, opcode.mnemonic)
             case 0xFC: XCTAssertEqual(Opcode.prefixFC[Int(info.code)], opcode, opcode.mnemonic)
             default: XCTAssertEqual(Opcode.prefixFD[Int(info.code)], opcode, opcode.mnemonic)
             }
         }
         XCTAssertEqual(Opcode.allCases.filter { $0.info.prefix == 0xFD && $0.info.feature.isEmpty }.count, 236, "all fixed-width SIMD instructions")
         XCTAssertEqual(Opcode.allCases.filter { $0.info.feature == .relaxedSIMD }.count, 20, "all relaxed SIMD instructions")
+        XCTAssertEqual(Opcode.allCases.filter { $0.info.prefix == 0xFB }.count, 31, "all 0xFB (GC) instructions")
         XCTAssertEqual(Opcode.i32Add.mnemonic, "i32.add")
     }
 

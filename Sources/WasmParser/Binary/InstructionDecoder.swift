@@ -115,9 +115,9 @@ extension ByteReader {
         let start = offset
         let byte = try readByte()
         switch byte {
-        case 0xFC, 0xFD:
+        case 0xFB, 0xFC, 0xFD:
             let sub = try readVarUInt32()
-            let table = byte == 0xFC ? Opcode.prefixFC : Opcode.prefixFD
+            let table = byte == 0xFB ? Opcode.prefixFB : byte == 0xFC ? Opcode.prefixFC : Opcode.prefixFD
             guard sub < table.count, let opcode = table[Int(sub)] else {
                 throw malformed("illegal opcode \(String(byte, radix: 16)) \(String(sub, radix: 16))", at: start)
             }
@@ -149,7 +149,7 @@ extension ByteReader {
             targets.reserveCapacity(boundedCapacity(count))
             for _ in 0..<count { targets.append(try readVarUInt32()) }
             return .brTable(targets: targets, default: try readVarUInt32())
-        case .callIndirect, .tableInit, .tableCopy:
+        case .callIndirect, .tableInit, .tableCopy, .typeField, .typeCount, .typeData, .typeElem, .typeType:
             let first = try readVarUInt32()
             return .indexPair(first, try readVarUInt32())
         case .memarg:
@@ -175,6 +175,15 @@ extension ByteReader {
             return .v128(V128(low: low, high: try readFixedUInt64()))
         case .heapType:
             return .heapType(try readHeapType())
+        case .brOnCast:
+            let start = offset
+            let flags = try readByte()
+            guard flags < 4 else { throw malformed("malformed br_on_cast flags", at: start) }
+            let label = try readVarUInt32()
+            let from = try readHeapType()
+            let to = try readHeapType()
+            return .brOnCast(label: label, from: ReferenceType(nullable: flags & 1 != 0, from),
+                             to: ReferenceType(nullable: flags & 2 != 0, to))
         case .tryTable:
             let blockType = try readBlockType()
             let count = try readCount()

@@ -54,6 +54,11 @@ extension Instruction {
                 if !clause.kind.catchesAll { Self.appendUnsigned(UInt64(clause.tag), to: &bytes) }
                 Self.appendUnsigned(UInt64(clause.label), to: &bytes)
             }
+        case .brOnCast(let label, let from, let to):
+            bytes.append((from.isNullable ? 1 : 0) | (to.isNullable ? 2 : 0))
+            Self.appendUnsigned(UInt64(label), to: &bytes)
+            from.heapType.encode(into: &bytes)
+            to.heapType.encode(into: &bytes)
         case .brTable(let targets, let defaultTarget):
             Self.appendUnsigned(UInt64(targets.count), to: &bytes)
             for t in targets { Self.appendUnsigned(UInt64(t), to: &bytes) }

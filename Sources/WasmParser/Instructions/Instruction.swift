@@ -64,7 +64,9 @@ public enum Immediate: Hashable, Sendable {
     /// A label, function, local, global, table, element, data, tag or type index.
     case index(UInt32)
     /// `call_indirect` (type, table), `table.init` (element, table), `table.copy` (destination, source),
-    /// `memory.init` (data, memory), `memory.copy` (destination, source memory).
+    /// `memory.init` (data, memory), `memory.copy` (destination, source memory); GC: `struct.get` (type,
+    /// field), `array.new_fixed` (type, count), `array.new_data` (type, data), `array.new_elem` (type,
+    /// element segment), `array.copy` (destination type, source type).
     case indexPair(UInt32, UInt32)
     case memArg(MemArg)
     case memArgLane(MemArg, lane: UInt8)
@@ -81,6 +83,8 @@ public enum Immediate: Hashable, Sendable {
     case selectTypes([ValueType])
     case tryTable(BlockType, [CatchClause])
     case brTable(targets: [UInt32], default: UInt32)
+    /// `br_on_cast` and `br_on_cast_fail`: the label, the operand's type and the type cast to.
+    case brOnCast(label: UInt32, from: ReferenceType, to: ReferenceType)
 }
 
 public struct Instruction: Hashable, Sendable {

@@ -197,283 +197,315 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case refNull = 192
     case refIsNull = 193
     case refFunc = 194
-    case refAsNonNull = 195
-    case brOnNull = 196
-    case brOnNonNull = 197
-    case i32TruncSatF32S = 198
-    case i32TruncSatF32U = 199
-    case i32TruncSatF64S = 200
-    case i32TruncSatF64U = 201
-    case i64TruncSatF32S = 202
-    case i64TruncSatF32U = 203
-    case i64TruncSatF64S = 204
-    case i64TruncSatF64U = 205
-    case memoryInit = 206
-    case dataDrop = 207
-    case memoryCopy = 208
-    case memoryFill = 209
-    case tableInit = 210
-    case elemDrop = 211
-    case tableCopy = 212
-    case tableGrow = 213
-    case tableSize = 214
-    case tableFill = 215
-    case v128Load = 216
-    case v128Load8x8S = 217
-    case v128Load8x8U = 218
-    case v128Load16x4S = 219
-    case v128Load16x4U = 220
-    case v128Load32x2S = 221
-    case v128Load32x2U = 222
-    case v128Load8Splat = 223
-    case v128Load16Splat = 224
-    case v128Load32Splat = 225
-    case v128Load64Splat = 226
-    case v128Store = 227
-    case v128Const = 228
-    case i8x16Shuffle = 229
-    case i8x16Swizzle = 230
-    case i8x16Splat = 231
-    case i16x8Splat = 232
-    case i32x4Splat = 233
-    case i64x2Splat = 234
-    case f32x4Splat = 235
-    case f64x2Splat = 236
-    case i8x16ExtractLaneS = 237
-    case i8x16ExtractLaneU = 238
-    case i8x16ReplaceLane = 239
-    case i16x8ExtractLaneS = 240
-    case i16x8ExtractLaneU = 241
-    case i16x8ReplaceLane = 242
-    case i32x4ExtractLane = 243
-    case i32x4ReplaceLane = 244
-    case i64x2ExtractLane = 245
-    case i64x2ReplaceLane = 246
-    case f32x4ExtractLane = 247
-    case f32x4ReplaceLane = 248
-    case f64x2ExtractLane = 249
-    case f64x2ReplaceLane = 250
-    case i8x16Eq = 251
-    case i8x16Ne = 252
-    case i8x16LtS = 253
-    case i8x16LtU = 254
-    case i8x16GtS = 255
-    case i8x16GtU = 256
-    case i8x16LeS = 257
-    case i8x16LeU = 258
-    case i8x16GeS = 259
-    case i8x16GeU = 260
-    case i16x8Eq = 261
-    case i16x8Ne = 262
-    case i16x8LtS = 263
-    case i16x8LtU = 264
-    case i16x8GtS = 265
-    case i16x8GtU = 266
-    case i16x8LeS = 267
-    case i16x8LeU = 268
-    case i16x8GeS = 269
-    case i16x8GeU = 270
-    case i32x4Eq = 271
-    case i32x4Ne = 272
-    case i32x4LtS = 273
-    case i32x4LtU = 274
-    case i32x4GtS = 275
-    case i32x4GtU = 276
-    case i32x4LeS = 277
-    case i32x4LeU = 278
-    case i32x4GeS = 279
-    case i32x4GeU = 280
-    case f32x4Eq = 281
-    case f32x4Ne = 282
-    case f32x4Lt = 283
-    case f32x4Gt = 284
-    case f32x4Le = 285
-    case f32x4Ge = 286
-    case f64x2Eq = 287
-    case f64x2Ne = 288
-    case f64x2Lt = 289
-    case f64x2Gt = 290
-    case f64x2Le = 291
-    case f64x2Ge = 292
-    case v128Not = 293
-    case v128And = 294
-    case v128Andnot = 295
-    case v128Or = 296
-    case v128Xor = 297
-    case v128Bitselect = 298
-    case v128AnyTrue = 299
-    case v128Load8Lane = 300
-    case v128Load16Lane = 301
-    case v128Load32Lane = 302
-    case v128Load64Lane = 303
-    case v128Store8Lane = 304
-    case v128Store16Lane = 305
-    case v128Store32Lane = 306
-    case v128Store64Lane = 307
-    case v128Load32Zero = 308
-    case v128Load64Zero = 309
-    case f32x4DemoteF64x2Zero = 310
-    case f64x2PromoteLowF32x4 = 311
-    case i8x16Abs = 312
-    case i8x16Neg = 313
-    case i8x16Popcnt = 314
-    case i8x16AllTrue = 315
-    case i8x16Bitmask = 316
-    case i8x16NarrowI16x8S = 317
-    case i8x16NarrowI16x8U = 318
-    case f32x4Ceil = 319
-    case f32x4Floor = 320
-    case f32x4Trunc = 321
-    case f32x4Nearest = 322
-    case i8x16Shl = 323
-    case i8x16ShrS = 324
-    case i8x16ShrU = 325
-    case i8x16Add = 326
-    case i8x16AddSatS = 327
-    case i8x16AddSatU = 328
-    case i8x16Sub = 329
-    case i8x16SubSatS = 330
-    case i8x16SubSatU = 331
-    case f64x2Ceil = 332
-    case f64x2Floor = 333
-    case i8x16MinS = 334
-    case i8x16MinU = 335
-    case i8x16MaxS = 336
-    case i8x16MaxU = 337
-    case f64x2Trunc = 338
-    case i8x16AvgrU = 339
-    case i16x8ExtaddPairwiseI8x16S = 340
-    case i16x8ExtaddPairwiseI8x16U = 341
-    case i32x4ExtaddPairwiseI16x8S = 342
-    case i32x4ExtaddPairwiseI16x8U = 343
-    case i16x8Abs = 344
-    case i16x8Neg = 345
-    case i16x8Q15mulrSatS = 346
-    case i16x8AllTrue = 347
-    case i16x8Bitmask = 348
-    case i16x8NarrowI32x4S = 349
-    case i16x8NarrowI32x4U = 350
-    case i16x8ExtendLowI8x16S = 351
-    case i16x8ExtendHighI8x16S = 352
-    case i16x8ExtendLowI8x16U = 353
-    case i16x8ExtendHighI8x16U = 354
-    case i16x8Shl = 355
-    case i16x8ShrS = 356
-    case i16x8ShrU = 357
-    case i16x8Add = 358
-    case i16x8AddSatS = 359
-    case i16x8AddSatU = 360
-    case i16x8Sub = 361
-    case i16x8SubSatS = 362
-    case i16x8SubSatU = 363
-    case f64x2Nearest = 364
-    case i16x8Mul = 365
-    case i16x8MinS = 366
-    case i16x8MinU = 367
-    case i16x8MaxS = 368
-    case i16x8MaxU = 369
-    case i16x8AvgrU = 370
-    case i16x8ExtmulLowI8x16S = 371
-    case i16x8ExtmulHighI8x16S = 372
-    case i16x8ExtmulLowI8x16U = 373
-    case i16x8ExtmulHighI8x16U = 374
-    case i32x4Abs = 375
-    case i32x4Neg = 376
-    case i32x4AllTrue = 377
-    case i32x4Bitmask = 378
-    case i32x4ExtendLowI16x8S = 379
-    case i32x4ExtendHighI16x8S = 380
-    case i32x4ExtendLowI16x8U = 381
-    case i32x4ExtendHighI16x8U = 382
-    case i32x4Shl = 383
-    case i32x4ShrS = 384
-    case i32x4ShrU = 385
-    case i32x4Add = 386
-    case i32x4Sub = 387
-    case i32x4Mul = 388
-    case i32x4MinS = 389
-    case i32x4MinU = 390
-    case i32x4MaxS = 391
-    case i32x4MaxU = 392
-    case i32x4DotI16x8S = 393
-    case i32x4ExtmulLowI16x8S = 394
-    case i32x4ExtmulHighI16x8S = 395
-    case i32x4ExtmulLowI16x8U = 396
-    case i32x4ExtmulHighI16x8U = 397
-    case i64x2Abs = 398
-    case i64x2Neg = 399
-    case i64x2AllTrue = 400
-    case i64x2Bitmask = 401
-    case i64x2ExtendLowI32x4S = 402
-    case i64x2ExtendHighI32x4S = 403
-    case i64x2ExtendLowI32x4U = 404
-    case i64x2ExtendHighI32x4U = 405
-    case i64x2Shl = 406
-    case i64x2ShrS = 407
-    case i64x2ShrU = 408
-    case i64x2Add = 409
-    case i64x2Sub = 410
-    case i64x2Mul = 411
-    case i64x2Eq = 412
-    case i64x2Ne = 413
-    case i64x2LtS = 414
-    case i64x2GtS = 415
-    case i64x2LeS = 416
-    case i64x2GeS = 417
-    case i64x2ExtmulLowI32x4S = 418
-    case i64x2ExtmulHighI32x4S = 419
-    case i64x2ExtmulLowI32x4U = 420
-    case i64x2ExtmulHighI32x4U = 421
-    case f32x4Abs = 422
-    case f32x4Neg = 423
-    case f32x4Sqrt = 424
-    case f32x4Add = 425
-    case f32x4Sub = 426
-    case f32x4Mul = 427
-    case f32x4Div = 428
-    case f32x4Min = 429
-    case f32x4Max = 430
-    case f32x4Pmin = 431
-    case f32x4Pmax = 432
-    case f64x2Abs = 433
-    case f64x2Neg = 434
-    case f64x2Sqrt = 435
-    case f64x2Add = 436
-    case f64x2Sub = 437
-    case f64x2Mul = 438
-    case f64x2Div = 439
-    case f64x2Min = 440
-    case f64x2Max = 441
-    case f64x2Pmin = 442
-    case f64x2Pmax = 443
-    case i32x4TruncSatF32x4S = 444
-    case i32x4TruncSatF32x4U = 445
-    case f32x4ConvertI32x4S = 446
-    case f32x4ConvertI32x4U = 447
-    case i32x4TruncSatF64x2SZero = 448
-    case i32x4TruncSatF64x2UZero = 449
-    case f64x2ConvertLowI32x4S = 450
-    case f64x2ConvertLowI32x4U = 451
-    case i8x16RelaxedSwizzle = 452
-    case i32x4RelaxedTruncF32x4S = 453
-    case i32x4RelaxedTruncF32x4U = 454
-    case i32x4RelaxedTruncF64x2SZero = 455
-    case i32x4RelaxedTruncF64x2UZero = 456
-    case f32x4RelaxedMadd = 457
-    case f32x4RelaxedNmadd = 458
-    case f64x2RelaxedMadd = 459
-    case f64x2RelaxedNmadd = 460
-    case i8x16RelaxedLaneselect = 461
-    case i16x8RelaxedLaneselect = 462
-    case i32x4RelaxedLaneselect = 463
-    case i64x2RelaxedLaneselect = 464
-    case f32x4RelaxedMin = 465
-    case f32x4RelaxedMax = 466
-    case f64x2RelaxedMin = 467
-    case f64x2RelaxedMax = 468
-    case i16x8RelaxedQ15mulrS = 469
-    case i16x8RelaxedDotI8x16I7x16S = 470
-    case i32x4RelaxedDotI8x16I7x16AddS = 471
+    case refEq = 195
+    case refAsNonNull = 196
+    case brOnNull = 197
+    case brOnNonNull = 198
+    case structNew = 199
+    case structNewDefault = 200
+    case structGet = 201
+    case structGetS = 202
+    case structGetU = 203
+    case structSet = 204
+    case arrayNew = 205
+    case arrayNewDefault = 206
+    case arrayNewFixed = 207
+    case arrayNewData = 208
+    case arrayNewElem = 209
+    case arrayGet = 210
+    case arrayGetS = 211
+    case arrayGetU = 212
+    case arraySet = 213
+    case arrayLen = 214
+    case arrayFill = 215
+    case arrayCopy = 216
+    case arrayInitData = 217
+    case arrayInitElem = 218
+    case refTest = 219
+    case refTestNull = 220
+    case refCast = 221
+    case refCastNull = 222
+    case brOnCast = 223
+    case brOnCastFail = 224
+    case anyConvertExtern = 225
+    case externConvertAny = 226
+    case refI31 = 227
+    case i31GetS = 228
+    case i31GetU = 229
+    case i32TruncSatF32S = 230
+    case i32TruncSatF32U = 231
+    case i32TruncSatF64S = 232
+    case i32TruncSatF64U = 233
+    case i64TruncSatF32S = 234
+    case i64TruncSatF32U = 235
+    case i64TruncSatF64S = 236
+    case i64TruncSatF64U = 237
+    case memoryInit = 238
+    case dataDrop = 239
+    case memoryCopy = 240
+    case memoryFill = 241
+    case tableInit = 242
+    case elemDrop = 243
+    case tableCopy = 244
+    case tableGrow = 245
+    case tableSize = 246
+    case tableFill = 247
+    case v128Load = 248
+    case v128Load8x8S = 249
+    case v128Load8x8U = 250
+    case v128Load16x4S = 251
+    case v128Load16x4U = 252
+    case v128Load32x2S = 253
+    case v128Load32x2U = 254
+    case v128Load8Splat = 255
+    case v128Load16Splat = 256
+    case v128Load32Splat = 257
+    case v128Load64Splat = 258
+    case v128Store = 259
+    case v128Const = 260
+    case i8x16Shuffle = 261
+    case i8x16Swizzle = 262
+    case i8x16Splat = 263
+    case i16x8Splat = 264
+    case i32x4Splat = 265
+    case i64x2Splat = 266
+    case f32x4Splat = 267
+    case f64x2Splat = 268
+    case i8x16ExtractLaneS = 269
+    case i8x16ExtractLaneU = 270
+    case i8x16ReplaceLane = 271
+    case i16x8ExtractLaneS = 272
+    case i16x8ExtractLaneU = 273
+    case i16x8ReplaceLane = 274
+    case i32x4ExtractLane = 275
+    case i32x4ReplaceLane = 276
+    case i64x2ExtractLane = 277
+    case i64x2ReplaceLane = 278
+    case f32x4ExtractLane = 279
+    case f32x4ReplaceLane = 280
+    case f64x2ExtractLane = 281
+    case f64x2ReplaceLane = 282
+    case i8x16Eq = 283
+    case i8x16Ne = 284
+    case i8x16LtS = 285
+    case i8x16LtU = 286
+    case i8x16GtS = 287
+    case i8x16GtU = 288
+    case i8x16LeS = 289
+    case i8x16LeU = 290
+    case i8x16GeS = 291
+    case i8x16GeU = 292
+    case i16x8Eq = 293
+    case i16x8Ne = 294
+    case i16x8LtS = 295
+    case i16x8LtU = 296
+    case i16x8GtS = 297
+    case i16x8GtU = 298
+    case i16x8LeS = 299
+    case i16x8LeU = 300
+    case i16x8GeS = 301
+    case i16x8GeU = 302
+    case i32x4Eq = 303
+    case i32x4Ne = 304
+    case i32x4LtS = 305
+    case i32x4LtU = 306
+    case i32x4GtS = 307
+    case i32x4GtU = 308
+    case i32x4LeS = 309
+    case i32x4LeU = 310
+    case i32x4GeS = 311
+    case i32x4GeU = 312
+    case f32x4Eq = 313
+    case f32x4Ne = 314
+    case f32x4Lt = 315
+    case f32x4Gt = 316
+    case f32x4Le = 317
+    case f32x4Ge = 318
+    case f64x2Eq = 319
+    case f64x2Ne = 320
+    case f64x2Lt = 321
+    case f64x2Gt = 322
+    case f64x2Le = 323
+    case f64x2Ge = 324
+    case v128Not = 325
+    case v128And = 326
+    case v128Andnot = 327
+    case v128Or = 328
+    case v128Xor = 329
+    case v128Bitselect = 330
+    case v128AnyTrue = 331
+    case v128Load8Lane = 332
+    case v128Load16Lane = 333
+    case v128Load32Lane = 334
+    case v128Load64Lane = 335
+    case v128Store8Lane = 336
+    case v128Store16Lane = 337
+    case v128Store32Lane = 338
+    case v128Store64Lane = 339
+    case v128Load32Zero = 340
+    case v128Load64Zero = 341
+    case f32x4DemoteF64x2Zero = 342
+    case f64x2PromoteLowF32x4 = 343
+    case i8x16Abs = 344
+    case i8x16Neg = 345
+    case i8x16Popcnt = 346
+    case i8x16AllTrue = 347
+    case i8x16Bitmask = 348
+    case i8x16NarrowI16x8S = 349
+    case i8x16NarrowI16x8U = 350
+    case f32x4Ceil = 351
+    case f32x4Floor = 352
+    case f32x4Trunc = 353
+    case f32x4Nearest = 354
+    case i8x16Shl = 355
+    case i8x16ShrS = 356
+    case i8x16ShrU = 357
+    case i8x16Add = 358
+    case i8x16AddSatS = 359
+    case i8x16AddSatU = 360
+    case i8x16Sub = 361
+    case i8x16SubSatS = 362
+    case i8x16SubSatU = 363
+    case f64x2Ceil = 364
+    case f64x2Floor = 365
+    case i8x16MinS = 366
+    case i8x16MinU = 367
+    case i8x16MaxS = 368
+    case i8x16MaxU = 369
+    case f64x2Trunc = 370
+    case i8x16AvgrU = 371
+    case i16x8ExtaddPairwiseI8x16S = 372
+    case i16x8ExtaddPairwiseI8x16U = 373
+    case i32x4ExtaddPairwiseI16x8S = 374
+    case i32x4ExtaddPairwiseI16x8U = 375
+    case i16x8Abs = 376
+    case i16x8Neg = 377
+    case i16x8Q15mulrSatS = 378
+    case i16x8AllTrue = 379
+    case i16x8Bitmask = 380
+    case i16x8NarrowI32x4S = 381
+    case i16x8NarrowI32x4U = 382
+    case i16x8ExtendLowI8x16S = 383
+    case i16x8ExtendHighI8x16S = 384
+    case i16x8ExtendLowI8x16U = 385
+    case i16x8ExtendHighI8x16U = 386
+    case i16x8Shl = 387
+    case i16x8ShrS = 388
+    case i16x8ShrU = 389
+    case i16x8Add = 390
+    case i16x8AddSatS = 391
+    case i16x8AddSatU = 392
+    case i16x8Sub = 393
+    case i16x8SubSatS = 394
+    case i16x8SubSatU = 395
+    case f64x2Nearest = 396
+    case i16x8Mul = 397
+    case i16x8MinS = 398
+    case i16x8MinU = 399
+    case i16x8MaxS = 400
+    case i16x8MaxU = 401
+    case i16x8AvgrU = 402
+    case i16x8ExtmulLowI8x16S = 403
+    case i16x8ExtmulHighI8x16S = 404
+    case i16x8ExtmulLowI8x16U = 405
+    case i16x8ExtmulHighI8x16U = 406
+    case i32x4Abs = 407
+    case i32x4Neg = 408
+    case i32x4AllTrue = 409
+    case i32x4Bitmask = 410
+    case i32x4ExtendLowI16x8S = 411
+    case i32x4ExtendHighI16x8S = 412
+    case i32x4ExtendLowI16x8U = 413
+    case i32x4ExtendHighI16x8U = 414
+    case i32x4Shl = 415
+    case i32x4ShrS = 416
+    case i32x4ShrU = 417
+    case i32x4Add = 418
+    case i32x4Sub = 419
+    case i32x4Mul = 420
+    case i32x4MinS = 421
+    case i32x4MinU = 422
+    case i32x4MaxS = 423
+    case i32x4MaxU = 424
+    case i32x4DotI16x8S = 425
+    case i32x4ExtmulLowI16x8S = 426
+    case i32x4ExtmulHighI16x8S = 427
+    case i32x4ExtmulLowI16x8U = 428
+    case i32x4ExtmulHighI16x8U = 429
+    case i64x2Abs = 430
+    case i64x2Neg = 431
+    case i64x2AllTrue = 432
+    case i64x2Bitmask = 433
+    case i64x2ExtendLowI32x4S = 434
+    case i64x2ExtendHighI32x4S = 435
+    case i64x2ExtendLowI32x4U = 436
+    case i64x2ExtendHighI32x4U = 437
+    case i64x2Shl = 438
+    case i64x2ShrS = 439
+    case i64x2ShrU = 440
+    case i64x2Add = 441
+    case i64x2Sub = 442
+    case i64x2Mul = 443
+    case i64x2Eq = 444
+    case i64x2Ne = 445
+    case i64x2LtS = 446
+    case i64x2GtS = 447
+    case i64x2LeS = 448
+    case i64x2GeS = 449
+    case i64x2ExtmulLowI32x4S = 450
+    case i64x2ExtmulHighI32x4S = 451
+    case i64x2ExtmulLowI32x4U = 452
+    case i64x2ExtmulHighI32x4U = 453
+    case f32x4Abs = 454
+    case f32x4Neg = 455
+    case f32x4Sqrt = 456
+    case f32x4Add = 457
+    case f32x4Sub = 458
+    case f32x4Mul = 459
+    case f32x4Div = 460
+    case f32x4Min = 461
+    case f32x4Max = 462
+    case f32x4Pmin = 463
+    case f32x4Pmax = 464
+    case f64x2Abs = 465
+    case f64x2Neg = 466
+    case f64x2Sqrt = 467
+    case f64x2Add = 468
+    case f64x2Sub = 469
+    case f64x2Mul = 470
+    case f64x2Div = 471
+    case f64x2Min = 472
+    case f64x2Max = 473
+    case f64x2Pmin = 474
+    case f64x2Pmax = 475
+    case i32x4TruncSatF32x4S = 476
+    case i32x4TruncSatF32x4U = 477
+    case f32x4ConvertI32x4S = 478
+    case f32x4ConvertI32x4U = 479
+    case i32x4TruncSatF64x2SZero = 480
+    case i32x4TruncSatF64x2UZero = 481
+    case f64x2ConvertLowI32x4S = 482
+    case f64x2ConvertLowI32x4U = 483
+    case i8x16RelaxedSwizzle = 484
+    case i32x4RelaxedTruncF32x4S = 485
+    case i32x4RelaxedTruncF32x4U = 486
+    case i32x4RelaxedTruncF64x2SZero = 487
+    case i32x4RelaxedTruncF64x2UZero = 488
+    case f32x4RelaxedMadd = 489
+    case f32x4RelaxedNmadd = 490
+    case f64x2RelaxedMadd = 491
+    case f64x2RelaxedNmadd = 492
+    case i8x16RelaxedLaneselect = 493
+    case i16x8RelaxedLaneselect = 494
+    case i32x4RelaxedLaneselect = 495
+    case i64x2RelaxedLaneselect = 496
+    case f32x4RelaxedMin = 497
+    case f32x4RelaxedMax = 498
+    case f64x2RelaxedMin = 499
+    case f64x2RelaxedMax = 500
+    case i16x8RelaxedQ15mulrS = 501
+    case i16x8RelaxedDotI8x16I7x16S = 502
+    case i32x4RelaxedDotI8x16I7x16AddS = 503
 }
 
 /// The immediates that follow an opcode in the binary format.
@@ -509,6 +541,12 @@ public enum ImmediateKind: UInt8, Sendable {
     case tag
     case tryTable
     case typeIndex
+    case typeField
+    case typeCount
+    case typeData
+    case typeElem
+    case typeType
+    case brOnCast
 }
 
 extension Opcode {
@@ -709,9 +747,41 @@ extension Opcode {
         OpcodeInfo(prefix: 0x00, code: 0xD0, immediate: .heapType, naturalAlignment: 0, laneCount: 0, signature: nil, feature: []),  // ref.null
         OpcodeInfo(prefix: 0x00, code: 0xD1, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: []),  // ref.is_null
         OpcodeInfo(prefix: 0x00, code: 0xD2, immediate: .function, naturalAlignment: 0, laneCount: 0, signature: nil, feature: []),  // ref.func
+        OpcodeInfo(prefix: 0x00, code: 0xD3, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // ref.eq
         OpcodeInfo(prefix: 0x00, code: 0xD4, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .functionReferences),  // ref.as_non_null
         OpcodeInfo(prefix: 0x00, code: 0xD5, immediate: .label, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .functionReferences),  // br_on_null
         OpcodeInfo(prefix: 0x00, code: 0xD6, immediate: .label, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .functionReferences),  // br_on_non_null
+        OpcodeInfo(prefix: 0xFB, code: 0x00, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // struct.new
+        OpcodeInfo(prefix: 0xFB, code: 0x01, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // struct.new_default
+        OpcodeInfo(prefix: 0xFB, code: 0x02, immediate: .typeField, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // struct.get
+        OpcodeInfo(prefix: 0xFB, code: 0x03, immediate: .typeField, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // struct.get_s
+        OpcodeInfo(prefix: 0xFB, code: 0x04, immediate: .typeField, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // struct.get_u
+        OpcodeInfo(prefix: 0xFB, code: 0x05, immediate: .typeField, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // struct.set
+        OpcodeInfo(prefix: 0xFB, code: 0x06, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.new
+        OpcodeInfo(prefix: 0xFB, code: 0x07, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.new_default
+        OpcodeInfo(prefix: 0xFB, code: 0x08, immediate: .typeCount, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.new_fixed
+        OpcodeInfo(prefix: 0xFB, code: 0x09, immediate: .typeData, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.new_data
+        OpcodeInfo(prefix: 0xFB, code: 0x0A, immediate: .typeElem, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.new_elem
+        OpcodeInfo(prefix: 0xFB, code: 0x0B, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.get
+        OpcodeInfo(prefix: 0xFB, code: 0x0C, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.get_s
+        OpcodeInfo(prefix: 0xFB, code: 0x0D, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.get_u
+        OpcodeInfo(prefix: 0xFB, code: 0x0E, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.set
+        OpcodeInfo(prefix: 0xFB, code: 0x0F, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.len
+        OpcodeInfo(prefix: 0xFB, code: 0x10, immediate: .typeIndex, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.fill
+        OpcodeInfo(prefix: 0xFB, code: 0x11, immediate: .typeType, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.copy
+        OpcodeInfo(prefix: 0xFB, code: 0x12, immediate: .typeData, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.init_data
+        OpcodeInfo(prefix: 0xFB, code: 0x13, immediate: .typeElem, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // array.init_elem
+        OpcodeInfo(prefix: 0xFB, code: 0x14, immediate: .heapType, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // ref.test
+        OpcodeInfo(prefix: 0xFB, code: 0x15, immediate: .heapType, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // ref.test
+        OpcodeInfo(prefix: 0xFB, code: 0x16, immediate: .heapType, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // ref.cast
+        OpcodeInfo(prefix: 0xFB, code: 0x17, immediate: .heapType, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // ref.cast
+        OpcodeInfo(prefix: 0xFB, code: 0x18, immediate: .brOnCast, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // br_on_cast
+        OpcodeInfo(prefix: 0xFB, code: 0x19, immediate: .brOnCast, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // br_on_cast_fail
+        OpcodeInfo(prefix: 0xFB, code: 0x1A, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // any.convert_extern
+        OpcodeInfo(prefix: 0xFB, code: 0x1B, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // extern.convert_any
+        OpcodeInfo(prefix: 0xFB, code: 0x1C, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // ref.i31
+        OpcodeInfo(prefix: 0xFB, code: 0x1D, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // i31.get_s
+        OpcodeInfo(prefix: 0xFB, code: 0x1E, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: nil, feature: .gc),  // i31.get_u
         OpcodeInfo(prefix: 0xFC, code: 0x00, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.f32], result: .i32), feature: []),  // i32.trunc_sat_f32_s
         OpcodeInfo(prefix: 0xFC, code: 0x01, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.f32], result: .i32), feature: []),  // i32.trunc_sat_f32_u
         OpcodeInfo(prefix: 0xFC, code: 0x02, immediate: .none, naturalAlignment: 0, laneCount: 0, signature: SimpleSignature(params: [.f64], result: .i32), feature: []),  // i32.trunc_sat_f64_s
@@ -1185,9 +1255,41 @@ extension Opcode {
         "ref.null",
         "ref.is_null",
         "ref.func",
+        "ref.eq",
         "ref.as_non_null",
         "br_on_null",
         "br_on_non_null",
+        "struct.new",
+        "struct.new_default",
+        "struct.get",
+        "struct.get_s",
+        "struct.get_u",
+        "struct.set",
+        "array.new",
+        "array.new_default",
+        "array.new_fixed",
+        "array.new_data",
+        "array.new_elem",
+        "array.get",
+        "array.get_s",
+        "array.get_u",
+        "array.set",
+        "array.len",
+        "array.fill",
+        "array.copy",
+        "array.init_data",
+        "array.init_elem",
+        "ref.test",
+        "ref.test",
+        "ref.cast",
+        "ref.cast",
+        "br_on_cast",
+        "br_on_cast_fail",
+        "any.convert_extern",
+        "extern.convert_any",
+        "ref.i31",
+        "i31.get_s",
+        "i31.get_u",
         "i32.trunc_sat_f32_s",
         "i32.trunc_sat_f32_u",
         "i32.trunc_sat_f64_s",
@@ -1492,25 +1594,28 @@ extension Opcode {
         Opcode(rawValue: 179), Opcode(rawValue: 180), Opcode(rawValue: 181), Opcode(rawValue: 182), Opcode(rawValue: 183), Opcode(rawValue: 184), Opcode(rawValue: 185), Opcode(rawValue: 186),
         Opcode(rawValue: 187), Opcode(rawValue: 188), Opcode(rawValue: 189), Opcode(rawValue: 190), Opcode(rawValue: 191), nil, nil, nil,
         nil, nil, nil, nil, nil, nil, nil, nil,
-        Opcode(rawValue: 192), Opcode(rawValue: 193), Opcode(rawValue: 194), nil, Opcode(rawValue: 195), Opcode(rawValue: 196), Opcode(rawValue: 197), nil,
+        Opcode(rawValue: 192), Opcode(rawValue: 193), Opcode(rawValue: 194), Opcode(rawValue: 195), Opcode(rawValue: 196), Opcode(rawValue: 197), Opcode(rawValue: 198), nil,
         nil, nil, nil, nil, nil, nil, nil, nil,
         nil, nil, nil, nil, nil, nil, nil, nil,
         nil, nil, nil, nil, nil, nil, nil, nil,
         nil, nil, nil, nil, nil, nil, nil, nil,
         nil, nil, nil, nil, nil, nil, nil, nil,
+    ]
+    /// Opcodes after 0xFB, indexed by their code; nil where the code is not an instruction.
+    @usableFromInline static let prefixFB: [Opcode?] = [
+        Opcode(rawValue: 199), Opcode(rawValue: 200), Opcode(rawValue: 201), Opcode(rawValue: 202), Opcode(rawValue: 203), Opcode(rawValue: 204), Opcode(rawValue: 205), Opcode(rawValue: 206),
+        Opcode(rawValue: 207), Opcode(rawValue: 208), Opcode(rawValue: 209), Opcode(rawValue: 210), Opcode(rawValue: 211), Opcode(rawValue: 212), Opcode(rawValue: 213), Opcode(rawValue: 214),
+        Opcode(rawValue: 215), Opcode(rawValue: 216), Opcode(rawValue: 217), Opcode(rawValue: 218), Opcode(rawValue: 219), Opcode(rawValue: 220), Opcode(rawValue: 221), Opcode(rawValue: 222),
+        Opcode(rawValue: 223), Opcode(rawValue: 224), Opcode(rawValue: 225), Opcode(rawValue: 226), Opcode(rawValue: 227), Opcode(rawValue: 228), Opcode(rawValue: 229),
     ]
     /// Opcodes after 0xFC, indexed by their code; nil where the code is not an instruction.
     @usableFromInline static let prefixFC: [Opcode?] = [
-        Opcode(rawValue: 198), Opcode(rawValue: 199), Opcode(rawValue: 200), Opcode(rawValue: 201), Opcode(rawValue: 202), Opcode(rawValue: 203), Opcode(rawValue: 204), Opcode(rawValue: 205),
-        Opcode(rawValue: 206), Opcode(rawValue: 207), Opcode(rawValue: 208), Opcode(rawValue: 209), Opcode(rawValue: 210), Opcode(rawValue: 211), Opcode(rawValue: 212), Opcode(rawValue: 213),
-        Opcode(rawValue: 214), Opcode(rawValue: 215),
+        Opcode(rawValue: 230), Opcode(rawValue: 231), Opcode(rawValue: 232), Opcode(rawValue: 233), Opcode(rawValue: 234), Opcode(rawValue: 235), Opcode(rawValue: 236), Opcode(rawValue: 237),
+        Opcode(rawValue: 238), Opcode(rawValue: 239), Opcode(rawValue: 240), Opcode(rawValue: 241), Opcode(rawValue: 242), Opcode(rawValue: 243), Opcode(rawValue: 244), Opcode(rawValue: 245),
+        Opcode(rawValue: 246), Opcode(rawValue: 247),
     ]
     /// Opcodes after 0xFD, indexed by their code; nil where the code is not an instruction.
     @usableFromInline static let prefixFD: [Opcode?] = [
-        Opcode(rawValue: 216), Opcode(rawValue: 217), Opcode(rawValue: 218), Opcode(rawValue: 219), Opcode(rawValue: 220), Opcode(rawValue: 221), Opcode(rawValue: 222), Opcode(rawValue: 223),
-        Opcode(rawValue: 224), Opcode(rawValue: 225), Opcode(rawValue: 226), Opcode(rawValue: 227), Opcode(rawValue: 228), Opcode(rawValue: 229), Opcode(rawValue: 230), Opcode(rawValue: 231),
-        Opcode(rawValue: 232), Opcode(rawValue: 233), Opcode(rawValue: 234), Opcode(rawValue: 235), Opcode(rawValue: 236), Opcode(rawValue: 237), Opcode(rawValue: 238), Opcode(rawValue: 239),
-        Opcode(rawValue: 240), Opcode(rawValue: 241), Opcode(rawValue: 242), Opcode(rawValue: 243), Opcode(rawValue: 244), Opcode(rawValue: 245), Opcode(rawValue: 246), Opcode(rawValue: 247),
         Opcode(rawValue: 248), Opcode(rawValue: 249), Opcode(rawValue: 250), Opcode(rawValue: 251), Opcode(rawValue: 252), Opcode(rawValue: 253), Opcode(rawValue: 254), Opcode(rawValue: 255),
         Opcode(rawValue: 256), Opcode(rawValue: 257), Opcode(rawValue: 258), Opcode(rawValue: 259), Opcode(rawValue: 260), Opcode(rawValue: 261), Opcode(rawValue: 262), Opcode(rawValue: 263),
         Opcode(rawValue: 264), Opcode(rawValue: 265), Opcode(rawValue: 266), Opcode(rawValue: 267), Opcode(rawValue: 268), Opcode(rawValue: 269), Opcode(rawValue: 270), Opcode(rawValue: 271),
@@ -1526,21 +1631,25 @@ extension Opcode {
         Opcode(rawValue: 344), Opcode(rawValue: 345), Opcode(rawValue: 346), Opcode(rawValue: 347), Opcode(rawValue: 348), Opcode(rawValue: 349), Opcode(rawValue: 350), Opcode(rawValue: 351),
         Opcode(rawValue: 352), Opcode(rawValue: 353), Opcode(rawValue: 354), Opcode(rawValue: 355), Opcode(rawValue: 356), Opcode(rawValue: 357), Opcode(rawValue: 358), Opcode(rawValue: 359),
         Opcode(rawValue: 360), Opcode(rawValue: 361), Opcode(rawValue: 362), Opcode(rawValue: 363), Opcode(rawValue: 364), Opcode(rawValue: 365), Opcode(rawValue: 366), Opcode(rawValue: 367),
-        Opcode(rawValue: 368), Opcode(rawValue: 369), nil, Opcode(rawValue: 370), Opcode(rawValue: 371), Opcode(rawValue: 372), Opcode(rawValue: 373), Opcode(rawValue: 374),
-        Opcode(rawValue: 375), Opcode(rawValue: 376), nil, Opcode(rawValue: 377), Opcode(rawValue: 378), nil, nil, Opcode(rawValue: 379),
-        Opcode(rawValue: 380), Opcode(rawValue: 381), Opcode(rawValue: 382), Opcode(rawValue: 383), Opcode(rawValue: 384), Opcode(rawValue: 385), Opcode(rawValue: 386), nil,
-        nil, Opcode(rawValue: 387), nil, nil, nil, Opcode(rawValue: 388), Opcode(rawValue: 389), Opcode(rawValue: 390),
-        Opcode(rawValue: 391), Opcode(rawValue: 392), Opcode(rawValue: 393), nil, Opcode(rawValue: 394), Opcode(rawValue: 395), Opcode(rawValue: 396), Opcode(rawValue: 397),
-        Opcode(rawValue: 398), Opcode(rawValue: 399), nil, Opcode(rawValue: 400), Opcode(rawValue: 401), nil, nil, Opcode(rawValue: 402),
-        Opcode(rawValue: 403), Opcode(rawValue: 404), Opcode(rawValue: 405), Opcode(rawValue: 406), Opcode(rawValue: 407), Opcode(rawValue: 408), Opcode(rawValue: 409), nil,
-        nil, Opcode(rawValue: 410), nil, nil, nil, Opcode(rawValue: 411), Opcode(rawValue: 412), Opcode(rawValue: 413),
-        Opcode(rawValue: 414), Opcode(rawValue: 415), Opcode(rawValue: 416), Opcode(rawValue: 417), Opcode(rawValue: 418), Opcode(rawValue: 419), Opcode(rawValue: 420), Opcode(rawValue: 421),
-        Opcode(rawValue: 422), Opcode(rawValue: 423), nil, Opcode(rawValue: 424), Opcode(rawValue: 425), Opcode(rawValue: 426), Opcode(rawValue: 427), Opcode(rawValue: 428),
-        Opcode(rawValue: 429), Opcode(rawValue: 430), Opcode(rawValue: 431), Opcode(rawValue: 432), Opcode(rawValue: 433), Opcode(rawValue: 434), nil, Opcode(rawValue: 435),
-        Opcode(rawValue: 436), Opcode(rawValue: 437), Opcode(rawValue: 438), Opcode(rawValue: 439), Opcode(rawValue: 440), Opcode(rawValue: 441), Opcode(rawValue: 442), Opcode(rawValue: 443),
-        Opcode(rawValue: 444), Opcode(rawValue: 445), Opcode(rawValue: 446), Opcode(rawValue: 447), Opcode(rawValue: 448), Opcode(rawValue: 449), Opcode(rawValue: 450), Opcode(rawValue: 451),
-        Opcode(rawValue: 452), Opcode(rawValue: 453), Opcode(rawValue: 454), Opcode(rawValue: 455), Opcode(rawValue: 456), Opcode(rawValue: 457), Opcode(rawValue: 458), Opcode(rawValue: 459),
-        Opcode(rawValue: 460), Opcode(rawValue: 461), Opcode(rawValue: 462), Opcode(rawValue: 463), Opcode(rawValue: 464), Opcode(rawValue: 465), Opcode(rawValue: 466), Opcode(rawValue: 467),
-        Opcode(rawValue: 468), Opcode(rawValue: 469), Opcode(rawValue: 470), Opcode(rawValue: 471),
+        Opcode(rawValue: 368), Opcode(rawValue: 369), Opcode(rawValue: 370), Opcode(rawValue: 371), Opcode(rawValue: 372), Opcode(rawValue: 373), Opcode(rawValue: 374), Opcode(rawValue: 375),
+        Opcode(rawValue: 376), Opcode(rawValue: 377), Opcode(rawValue: 378), Opcode(rawValue: 379), Opcode(rawValue: 380), Opcode(rawValue: 381), Opcode(rawValue: 382), Opcode(rawValue: 383),
+        Opcode(rawValue: 384), Opcode(rawValue: 385), Opcode(rawValue: 386), Opcode(rawValue: 387), Opcode(rawValue: 388), Opcode(rawValue: 389), Opcode(rawValue: 390), Opcode(rawValue: 391),
+        Opcode(rawValue: 392), Opcode(rawValue: 393), Opcode(rawValue: 394), Opcode(rawValue: 395), Opcode(rawValue: 396), Opcode(rawValue: 397), Opcode(rawValue: 398), Opcode(rawValue: 399),
+        Opcode(rawValue: 400), Opcode(rawValue: 401), nil, Opcode(rawValue: 402), Opcode(rawValue: 403), Opcode(rawValue: 404), Opcode(rawValue: 405), Opcode(rawValue: 406),
+        Opcode(rawValue: 407), Opcode(rawValue: 408), nil, Opcode(rawValue: 409), Opcode(rawValue: 410), nil, nil, Opcode(rawValue: 411),
+        Opcode(rawValue: 412), Opcode(rawValue: 413), Opcode(rawValue: 414), Opcode(rawValue: 415), Opcode(rawValue: 416), Opcode(rawValue: 417), Opcode(rawValue: 418), nil,
+        nil, Opcode(rawValue: 419), nil, nil, nil, Opcode(rawValue: 420), Opcode(rawValue: 421), Opcode(rawValue: 422),
+        Opcode(rawValue: 423), Opcode(rawValue: 424), Opcode(rawValue: 425), nil, Opcode(rawValue: 426), Opcode(rawValue: 427), Opcode(rawValue: 428), Opcode(rawValue: 429),
+        Opcode(rawValue: 430), Opcode(rawValue: 431), nil, Opcode(rawValue: 432), Opcode(rawValue: 433), nil, nil, Opcode(rawValue: 434),
+        Opcode(rawValue: 435), Opcode(rawValue: 436), Opcode(rawValue: 437), Opcode(rawValue: 438), Opcode(rawValue: 439), Opcode(rawValue: 440), Opcode(rawValue: 441), nil,
+        nil, Opcode(rawValue: 442), nil, nil, nil, Opcode(rawValue: 443), Opcode(rawValue: 444), Opcode(rawValue: 445),
+        Opcode(rawValue: 446), Opcode(rawValue: 447), Opcode(rawValue: 448), Opcode(rawValue: 449), Opcode(rawValue: 450), Opcode(rawValue: 451), Opcode(rawValue: 452), Opcode(rawValue: 453),
+        Opcode(rawValue: 454), Opcode(rawValue: 455), nil, Opcode(rawValue: 456), Opcode(rawValue: 457), Opcode(rawValue: 458), Opcode(rawValue: 459), Opcode(rawValue: 460),
+        Opcode(rawValue: 461), Opcode(rawValue: 462), Opcode(rawValue: 463), Opcode(rawValue: 464), Opcode(rawValue: 465), Opcode(rawValue: 466), nil, Opcode(rawValue: 467),
+        Opcode(rawValue: 468), Opcode(rawValue: 469), Opcode(rawValue: 470), Opcode(rawValue: 471), Opcode(rawValue: 472), Opcode(rawValue: 473), Opcode(rawValue: 474), Opcode(rawValue: 475),
+        Opcode(rawValue: 476), Opcode(rawValue: 477), Opcode(rawValue: 478), Opcode(rawValue: 479), Opcode(rawValue: 480), Opcode(rawValue: 481), Opcode(rawValue: 482), Opcode(rawValue: 483),
+        Opcode(rawValue: 484), Opcode(rawValue: 485), Opcode(rawValue: 486), Opcode(rawValue: 487), Opcode(rawValue: 488), Opcode(rawValue: 489), Opcode(rawValue: 490), Opcode(rawValue: 491),
+        Opcode(rawValue: 492), Opcode(rawValue: 493), Opcode(rawValue: 494), Opcode(rawValue: 495), Opcode(rawValue: 496), Opcode(rawValue: 497), Opcode(rawValue: 498), Opcode(rawValue: 499),
+        Opcode(rawValue: 500), Opcode(rawValue: 501), Opcode(rawValue: 502), Opcode(rawValue: 503),
     ]
 }

@@ -345,7 +345,11 @@ struct ModulePrinter {
                 let lane = UInt32(truncatingIfNeeded: (i < 2 ? v.low : v.high) >> UInt64(32 * (i % 2)))
                 return " 0x" + String(lane, radix: 16)
             }.joined()
+        case (_, .heapType(let h)) where opcode == .refTest || opcode == .refCast: text += " (ref " + Self.heapType(h) + ")"
+        case (_, .heapType(let h)) where opcode == .refTestNull || opcode == .refCastNull: text += " (ref null " + Self.heapType(h) + ")"
         case (_, .heapType(let h)): text += " " + Self.heapType(h)
+        case (_, .brOnCast(let label, let from, let to)):
+            text += " \(label) " + Self.valueType(.ref(from)) + " " + Self.valueType(.ref(to))
         case (_, .selectTypes(let types)): text += types.isEmpty ? "" : " (result " + types.map(Self.valueType).joined(separator: " ") + ")"
         case (_, .brTable(let targets, let defaultTarget)): text += (targets + [defaultTarget]).map { " \($0)" }.joined()
         case (_, .tryTable(let bt, let clauses)):

@@ -457,8 +457,40 @@ extension TextParser {
             return Instruction(opcode, .v128(V128(bytes: bytes)))
         case .lane:
             return Instruction(opcode, .lane(try laneIndex()))
+        case .heapType where opcode == .refTest || opcode == .refCast:
+            // `ref.test (ref null? ht)`: the nullability picks the opcode.
+            guard case .ref(let target) = try referenceType() else { throw tokens.unexpected() }
+            let nullable: Opcode = opcode == .refTest ? .refTestNull : .refCastNull
+            return Instruction(target.isNullable ? nullable : opcode, .heapType(target.heapType))
         case .heapType:
             return Instruction(opcode, .heapType(try heapType()))
+        case .typeField:
+            let type = try index(in: .type)
+            if tokens.kind == .identifier {
+                let token = tokens.current
+                let name = try tokens.text(of: token)
+                guard let field = fieldNames[type]?[name] else { throw tokens.error("unknown field $\(name)", at: token) }
+                tokens.advance()
+                return Instruction(opcode, .indexPair(type, field))
+            }
+            return Instruction(opcode, .indexPair(type, UInt32(try tokens.unsignedInteger())))
+        case .typeCount:
+            let type = try index(in: .type)
+            return Instruction(opcode, .indexPair(type, UInt32(try tokens.unsignedInteger())))
+        case .typeData:
+            usesDataCount = true
+            let type = try index(in: .type)
+            return Instruction(opcode, .indexPair(type, try index(in: .data)))
+        case .typeElem:
+            let type = try index(in: .type)
+            return Instruction(opcode, .indexPair(type, try index(in: .element)))
+        case .typeType:
+            let destination = try index(in: .type)
+            return Instruction(opcode, .indexPair(destination, try index(in: .type)))
+        case .brOnCast:
+            let target = try label(context)
+            guard case .ref(let from) = try referenceType(), case .ref(let to) = try referenceType() else { throw tokens.unexpected() }
+            return Instruction(opcode, .brOnCast(label: target, from: from, to: to))
         case .selectTypes:
             var types: [ValueType] = []
             while tokens.takeField("result") {

@@ -54,6 +54,16 @@ public struct FunctionValidator {
                                      height: 0, unreachable: false, initializationHeight: 0))
     }
 
+    /// A validator for a constant expression that must produce `result`: a body with no locals and one frame.
+    init(context: ValidationContext, constantOf result: ValueType) {
+        self.context = context
+        functionIndex = 0
+        type = FunctionType(parameters: [], results: [result])
+        locals = LocalTypes(parameters: [], groups: [], total: 0)
+        controls.append(ControlFrame(kind: .function, blockType: .value(result), height: 0, unreachable: false,
+                                     initializationHeight: 0))
+    }
+
     /// True once the function's final `end` has been validated.
     public var isFinished: Bool { controls.isEmpty }
 
@@ -610,6 +620,8 @@ public struct FunctionValidator {
                 throw WasmParserError(.invalid, "invalid rethrow label", offset: offset)
             }
             markUnreachable()
+        case (let opcode, _) where Self.isGC(opcode):
+            try validateGC(instruction, at: offset)
         default:
             // The decoder pairs every opcode with its immediate kind, so this cannot happen for decoded input.
             throw WasmParserError(.malformed, "unexpected immediate for \(instruction.opcode.mnemonic)", offset: offset)

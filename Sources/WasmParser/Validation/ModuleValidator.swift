@@ -162,50 +162,44 @@ extension Module {
     }
 
     /// A constant expression must consist of constant instructions and leave exactly one value of `type`
-    /// (or a subtype). `global.get` may read immutable globals below `visibleGlobals`.
+    /// (or a subtype). `global.get` may read immutable globals below `visibleGlobals`. The typing is the
+    /// function validator's; this decides which instructions are constant.
     func validateConstant(_ expression: ConstantExpression, type: ValueType, context: ValidationContext,
                           visibleGlobals: Int) throws(WasmParserError) {
         let offset = expression.offset
-        var stack: [ValueType] = []
-        func popInteger(_ t: ValueType) throws(WasmParserError) {
-            guard stack.count >= 2, stack[stack.count - 1] == t, stack[stack.count - 2] == t else {
-                throw WasmParserError(.invalid, "type mismatch: \(t) arithmetic in a constant expression", offset: offset)
-            }
-            stack.removeLast()
-        }
+        var validator = FunctionValidator(context: context, constantOf: type)
         for instruction in expression.instructions {
             switch (instruction.opcode, instruction.immediate) {
-            case (.i32Const, _): stack.append(.i32)
-            case (.i64Const, _): stack.append(.i64)
-            case (.f32Const, _): stack.append(.f32)
-            case (.f64Const, _): stack.append(.f64)
-            case (.v128Const, _): stack.append(.v128)
-            case (.refNull, .heapType(let heap)):
-                try context.checkHeapType(heap, at: offset)
-                stack.append(.ref(ReferenceType(nullable: true, heap)))
+            case (.i32Const, _), (.i64Const, _), (.f32Const, _), (.f64Const, _), (.v128Const, _), (.refNull, _):
+                break
             case (.refFunc, .index(let f)):
+                // Constant expressions are where functions get declared: no declaration check here.
                 _ = try context.functionType(ofFunction: f, at: offset)
-                stack.append(context.referenceType(ofFunction: f))
+                validator.push(context.referenceType(ofFunction: f))
+                continue
             case (.globalGet, .index(let g)):
                 guard Int(g) < visibleGlobals else {
                     throw WasmParserError(.invalid, "unknown global \(g)", offset: offset)
                 }
-                let global = context.globals[Int(g)]
-                guard global.mutability == .constant else {
+                guard context.globals[Int(g)].mutability == .constant else {
                     throw WasmParserError(.invalid, "constant expression required", offset: offset)
                 }
-                stack.append(global.valueType)
             case (.i32Add, _), (.i32Sub, _), (.i32Mul, _), (.i64Add, _), (.i64Sub, _), (.i64Mul, _):
                 guard features.contains(.extendedConst) else {
                     throw WasmParserError(.invalid, "constant expression required (arithmetic needs the extended-const feature)", offset: offset)
                 }
-                try popInteger(instruction.opcode.info.signature?.result ?? .i32)
+            case (.structNew, _), (.structNewDefault, _), (.arrayNew, _), (.arrayNewDefault, _), (.arrayNewFixed, _),
+                 (.refI31, _), (.anyConvertExtern, _), (.externConvertAny, _):
+                break
             default:
                 throw WasmParserError(.invalid, "constant expression required", offset: offset)
             }
+            try validator.validate(instruction, at: offset)
         }
-        guard stack.count == 1, context.isSubtype(stack[0], of: type) else {
-            throw WasmParserError(.invalid, "type mismatch: constant expression must produce \(type), produces [\(stack.map(\.description).joined(separator: " "))]", offset: offset)
+        do throws(WasmParserError) {
+            try validator.validate(Instruction(.end), at: offset)
+        } catch {
+            throw WasmParserError(.invalid, "type mismatch: constant expression must produce \(type): \(error.message)", offset: offset)
         }
     }
 }
