@@ -353,6 +353,8 @@ VM_OPS = [
     # SIMD: one op; the Wasm instruction (its offset from `v128.load` in `Opcode`) sits in bits 8..<16 of
     # the word (see SIMDExecution.swift). `global.get`/`global.set` of a v128 global: bit 8 says which.
     "v128", "v128_global",
+    # Garbage collection: one op; the instruction's 0xFB code in bits 8..<16 (see GCExecution.swift).
+    "gc",
 ]
 
 def register_form_rows():

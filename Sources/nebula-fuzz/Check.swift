@@ -71,7 +71,11 @@ func check(_ bytes: [UInt8], features: Features) -> String {
             imports.define(module: item.module, name: item.name, .table(table))
         case .global(var type):
             type.valueType = compiled.canonical(type.valueType)
-            imports.define(module: item.module, name: item.name, .global(store.defineGlobal(type, value: Value.zero(type.valueType))))
+            // A non-nullable reference type has no default value to give it.
+            guard let global = try? store.defineGlobal(type, value: Value.zero(type.valueType)) else {
+                return "valid link cannot make imported global of type \(type.valueType)"
+            }
+            imports.define(module: item.module, name: item.name, .global(global))
         case .tag(let tag):
             guard let type = compiled.canonicalFunctionType(at: tag.typeIndex) else { return "valid link tag of a non-function type" }
             imports.define(module: item.module, name: item.name, .tag(store.defineTag(type)))

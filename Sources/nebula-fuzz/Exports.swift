@@ -28,7 +28,7 @@ func render(_ value: Value) -> String {
     case .f32(let v): return Float(bitPattern: v).isNaN ? "f32:nan" : "f32:\(v)"
     case .f64(let v): return Double(bitPattern: v).isNaN ? "f64:nan" : "f64:\(v)"
     case .funcref(let r): return r == nil ? "ref:null" : "ref"
-    case .externref(let r): return r == nil ? "ref:null" : "ref"
+    case .externref(let r), .anyref(let r): return r == nil ? "ref:null" : "ref"
     case .exnref(let r): return r == nil ? "ref:null" : "ref"
     case .v128(let v): return "v128:\(v.low):\(v.high)"
     }

@@ -10,7 +10,10 @@ enum SpecValues {
         case "i64": return bits64(text).map { .i64($0) }
         case "f32": return UInt32(text).map { .f32($0) }
         case "f64": return UInt64(text).map { .f64($0) }
-        case "externref": return text == "null" ? .externref(nil) : UInt64(text).map { .externref($0) }
+        case "externref": return text == "null" ? .externref(nil) : UInt64(text).map { .externref(.host($0)) }
+        // `ref.host N`: a host value seen from the `any` hierarchy.
+        case "anyref": return text == "null" ? .anyref(nil) : UInt64(text).map { .anyref(.host($0)) }
+        case "nullref": return .anyref(nil)
         case "funcref": return text == "null" ? .funcref(nil) : Int(text).map { .funcref($0) }
         case "exnref": return text == "null" ? .exnref(nil) : nil
         case "nullfuncref": return .funcref(nil)
@@ -63,6 +66,20 @@ enum SpecValues {
             return value.isNull
         case (.externref(let reference), "externref") where anyNonNull:
             return reference != nil
+        case (.anyref(let reference?), "anyref") where anyNonNull:
+            _ = reference
+            return true
+        case (.anyref(let reference), "anyref"), (.externref(let reference), "anyref"):
+            return text == "null" ? reference == nil : reference == .host(UInt64(text) ?? .max)
+        case (.anyref(let reference?), "eqref"), (.externref(let reference?), "eqref"):
+            if case .host = reference { return false }
+            return true
+        case (.anyref(.i31?), "i31ref"), (.externref(.i31?), "i31ref"):
+            return true
+        case (.anyref(.object(let object)?), "structref"), (.externref(.object(let object)?), "structref"):
+            return !object.isArray
+        case (.anyref(.object(let object)?), "arrayref"), (.externref(.object(let object)?), "arrayref"):
+            return object.isArray
         case (.exnref(let reference), "exnref"):
             return anyNonNull ? reference != nil : (text == "null" && reference == nil)
         case (.i32(let bits), "i32"): return bits32(text) == bits
@@ -76,7 +93,7 @@ enum SpecValues {
             if text == "nan:arithmetic" { return bits & 0x7FF8_0000_0000_0000 == 0x7FF8_0000_0000_0000 }
             return UInt64(text) == bits
         case (.externref(let reference), "externref"):
-            return text == "null" ? reference == nil : reference == UInt64(text)
+            return text == "null" ? reference == nil : reference == .host(UInt64(text) ?? .max)
         case (.funcref(let reference), "funcref"):
             return text == "null" ? reference == nil : reference != nil
         case (.v128(let v), "v128"):

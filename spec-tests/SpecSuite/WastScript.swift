@@ -202,7 +202,9 @@ enum WastScript {
             }
             result = SpecValue(type: type, value: ["null"])
         case "ref.extern", "ref.host":
-            result = SpecValue(type: "externref", value: tokens.kind == .keyword ? ["\(try tokens.unsignedInteger())"] : [])
+            // `ref.host N` is the same host value seen from the `any` hierarchy.
+            result = SpecValue(type: word == "ref.extern" ? "externref" : "anyref",
+                               value: tokens.kind == .keyword ? ["\(try tokens.unsignedInteger())"] : [])
         case "ref.func":
             if tokens.kind != .rightParen { try tokens.skipGroup() }
             result = SpecValue(type: "funcref", value: [])

@@ -104,6 +104,19 @@ public final class TypeRegistry: @unchecked Sendable {
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// `id` and its declared supertypes, nearest first.
+    public func supertypeChain(_ id: Int) -> [Int] {
+        state.withLock { state in
+            var chain: [Int] = []
+            var current: Int? = id
+            while let c = current, c < state.entries.count, chain.count <= state.entries.count {
+                chain.append(c)
+                current = state.entries[c].supertype
+            }
+            return chain
+        }
+    }
 }
 
 extension SubType {

@@ -64,10 +64,12 @@ public final class CompiledModule: @unchecked Sendable {
         var translated: [CompiledFunction] = []
         translated.reserveCapacity(module.codes.count)
         let imported = context.functionTypeIndices.count - module.codes.count
+        let tracksReferences = FunctionTranslator.tracksReferences(context, module)
         do {
             for (i, body) in module.codes.enumerated() {
                 translated.append(try FunctionTranslator.translate(context: context, functionIndex: UInt32(imported + i),
-                                                                   body: body, bytes: module.bytes))
+                                                                   body: body, bytes: module.bytes,
+                                                                   tracksReferences: tracksReferences))
             }
         } catch let error as TranslationError {
             throw .translation(error)

@@ -102,14 +102,18 @@ public struct Table {
 
     public func get(_ index: Int) throws(Trap) -> Value {
         guard index >= 0, index < count else { throw Trap(.outOfBoundsTableAccess) }
-        let value = Value(slot: storage.pointee.elements[index], type: storage.pointee.elementType)
+        let value = store.value(slot: storage.pointee.elements[index], type: storage.pointee.elementType)
         store.pinExceptions(in: [value])
         return value
     }
 
+    /// Throws when the index is out of bounds or the value is not of the table's element type.
     public func set(_ index: Int, _ value: Value) throws(Trap) {
         guard index >= 0, index < count else { throw Trap(.outOfBoundsTableAccess) }
-        storage.pointee.elements[index] = value.slot
+        guard store.matches(value, storage.pointee.elementType) else {
+            throw Trap(.host("\(value) is not a value of the table's element type \(storage.pointee.elementType)"))
+        }
+        storage.pointee.elements[index] = try store.slot(for: value)
     }
 }
 
@@ -120,17 +124,21 @@ public struct Global {
 
     public var value: Value {
         if type.valueType == .v128 { return .v128(V128(low: cell[0], high: cell[1])) }
-        let value = Value(slot: cell.pointee, type: type.valueType)
+        let value = store.value(slot: cell.pointee, type: type.valueType)
         store.pinExceptions(in: [value])
         return value
     }
 
-    public func set(_ value: Value) {
+    /// Throws when the value is not of the global's type (or names an object the store no longer has).
+    public func set(_ value: Value) throws(Trap) {
+        guard store.matches(value, type.valueType) else {
+            throw Trap(.host("\(value) is not a value of the global's type \(type.valueType)"))
+        }
         if case .v128(let v) = value {
             cell[0] = v.low
             cell[1] = v.high
         } else {
-            cell.pointee = value.slot
+            cell.pointee = try store.slot(for: value)
         }
     }
 }

@@ -167,6 +167,7 @@ struct Instantiation {
             cell[0] = value.low
             cell[1] = value.high
             store.globalCells.append(cell)
+            if compiled.canonical(global.type.valueType).holdsGCReference { store.gcGlobalCells.append(cell) }
             globalPointer[globalCount] = cell
             globalCount += 1
             globalTypes.append(GlobalType(valueType: compiled.canonical(global.type.valueType), mutability: global.type.mutability))
@@ -196,6 +197,7 @@ struct Instantiation {
                 }
             }
             (elementPointer + i).initialize(to: SegmentStorage(pointer: UnsafeRawPointer(references), count: segment.initializers.count))
+            if compiled.canonical(segment.type).holdsGCReference { store.gcSegments.append(elementPointer + i) }
         }
         for (i, segment) in module.data.enumerated() {
             let base = compiled.bytes.baseAddress.map { UnsafeRawPointer($0 + segment.range.lowerBound) }
@@ -315,10 +317,57 @@ struct Instantiation {
             case (.i64Add, _): try binary { $0 &+ $1 }
             case (.i64Sub, _): try binary { $0 &- $1 }
             case (.i64Mul, _): try binary { $0 &* $1 }
+            case (.anyConvertExtern, _), (.externConvertAny, _): break  // the same word in either hierarchy
+            case (.refI31, _):
+                guard let value = stack.popLast() else { throw LinkError("malformed constant expression") }
+                stack.append((GCSlot.i31(UInt32(truncatingIfNeeded: value.low)), 0))
+            case (.structNew, .index(let type)), (.structNewDefault, .index(let type)),
+                 (.arrayNew, .index(let type)), (.arrayNewDefault, .index(let type)), (.arrayNewFixed, .indexPair(let type, _)):
+                stack.append((try construct(instruction, type: type, from: &stack), 0))
             default: throw LinkError("unsupported constant expression \(instruction.opcode.mnemonic)")
             }
         }
         guard stack.count == 1 else { throw LinkError("malformed constant expression") }
         return stack[0]
+    }
+
+    /// A struct or array built by a constant expression, from the values on top of `stack`. No collection
+    /// runs during instantiation (the values being built are not rooted yet).
+    func construct(_ instruction: Instruction, type: UInt32, from stack: inout [(low: UInt64, high: UInt64)]) throws -> UInt64 {
+        guard let layout = GCLayouts.shared.layout(compiled.typeIDs[Int(type)]) else { throw LinkError("type \(type) is not a struct or array type") }
+        func take(_ count: Int) throws -> [(low: UInt64, high: UInt64)] {
+            guard stack.count >= count else { throw LinkError("malformed constant expression") }
+            defer { stack.removeLast(count) }
+            return Array(stack.suffix(count))
+        }
+        func write(_ kind: GCFieldKind, _ address: UnsafeMutableRawPointer, _ value: (low: UInt64, high: UInt64)) {
+            [value.low, value.high].withUnsafeBufferPointer { GCExecution.write(kind, address, from: $0.baseAddress!) }
+        }
+        switch instruction.opcode {
+        case .structNew, .structNewDefault:
+            let values = instruction.opcode == .structNew ? try take(layout.pointee.fieldCount) : []
+            let object = try store.allocateObject(layout, payload: layout.pointee.size, length: 0, site: nil)
+            for (i, value) in values.enumerated() {
+                write(layout.pointee.fieldKinds[i], object + Int(layout.pointee.fieldOffsets[i]), value)
+            }
+            return UInt64(UInt(bitPattern: object))
+        default:
+            var values: [(low: UInt64, high: UInt64)] = []
+            var count: UInt64
+            if case .indexPair(_, let n) = instruction.immediate {
+                values = try take(Int(n))
+                count = UInt64(n)
+            } else {
+                count = UInt64(UInt32(truncatingIfNeeded: try take(1)[0].low))
+                if instruction.opcode == .arrayNew { values = try take(1) }
+            }
+            let kind = layout.pointee.elementKind
+            guard count <= UInt64(store.limits.maxGCHeapBytes / kind.size) else { throw Trap(.gcHeapExhausted) }
+            let object = try store.allocateObject(layout, payload: Int(count) * kind.size, length: UInt32(count), site: nil)
+            for i in 0..<Int(count) where !values.isEmpty {
+                write(kind, object + GCLayout.headerSize + i * kind.size, values.count == 1 ? values[0] : values[i])
+            }
+            return UInt64(UInt(bitPattern: object))
+        }
     }
 }

@@ -118,7 +118,7 @@ extension Store {
         exceptions[exception].pinned = true
         let object = exceptions[exception]
         var slots = object.payload + [0]  // never empty, so the buffer has an address
-        let payload = slots.withUnsafeMutableBufferPointer { Value.load(tags[object.tag].payload, from: $0.baseAddress!) }
+        let payload = slots.withUnsafeMutableBufferPointer { load(tags[object.tag].payload, from: $0.baseAddress!) }
         return WasmException(tagAddress: object.tag, payload: payload, reference: exception, store: ObjectIdentifier(self))
     }
 
@@ -137,7 +137,7 @@ extension Store {
             throw Trap(.host("a host function threw an exception whose payload \(exception.payload) does not match its tag's \(types)"))
         }
         var slots = [UInt64](repeating: 0, count: tags[exception.tagAddress].slotCount + 1)
-        slots.withUnsafeMutableBufferPointer { Value.store(exception.payload, to: $0.baseAddress!) }
+        try slots.withUnsafeMutableBufferPointer { (buffer) throws(Trap) in try store(exception.payload, to: buffer.baseAddress!) }
         slots.removeLast()
         // Thrown from a host function: its caller's frame is the top of the stack in use.
         return allocateException(ExceptionObject(tag: exception.tagAddress, payload: slots, exposed: false),

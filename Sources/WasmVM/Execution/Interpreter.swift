@@ -20,10 +20,12 @@ extension Store {
         let fp = stack + stackInUse
         let needed = max(FunctionTranslator.slotCount(type.parameters), FunctionTranslator.slotCount(type.results))
         guard fp + needed <= stackLimit else { throw Trap(.callStackExhausted) }
-        Value.store(arguments, to: fp)
+        try store(arguments, to: fp)
+        // The last call's results were roots until now: the caller has passed on what it still needs.
+        if stackInUse == 0 { gcHeap?.recent.removeAll(keepingCapacity: true) }
         interruptHandle.reset()
         try call(address, fp: fp)
-        let results = Value.load(type.results, from: fp)
+        let results = load(type.results, from: fp)
         pinExceptions(in: results)
         return results
     }
@@ -54,6 +56,8 @@ extension Store {
     func call(_ address: Int, fp: UnsafeMutablePointer<UInt64>) throws(Trap) {
         let function = functions[address]
         if function.code == nil {
+            hostCalls.append(HostCall(function: address, arguments: fp, callerPC: nil, callerFP: fp))
+            defer { hostCalls.removeLast() }
             try hostFunctions[function.hostIndex](Caller(store: self, context: nil), fp)
             return
         }
@@ -116,8 +120,11 @@ extension Store {
     /// threw a Wasm exception: it is in `pendingException`, to be raised at the call site.
     @inline(never)
     func callHost(_ function: UnsafeMutablePointer<FunctionInstance>, _ fp: UnsafeMutablePointer<UInt64>,
-                  context: UnsafeMutablePointer<InstanceContext>, fuel: Int64) throws(Trap) -> Bool {
+                  context: UnsafeMutablePointer<InstanceContext>, fuel: Int64,
+                  caller: UnsafePointer<UInt64>?, callerFP: UnsafeMutablePointer<UInt64>) throws(Trap) -> Bool {
         let savedDepth = depthInUse, savedStack = stackInUse
+        // The collector's view of this call: the host's arguments, and the guest frame waiting on it.
+        hostCalls.append(HostCall(function: function - functions, arguments: fp, callerPC: caller, callerFP: callerFP))
         depthInUse = runDepth
         stackInUse = (fp - stack.unsafelyUnwrapped) + function.pointee.frameSize
         fuelLeft = fuel
@@ -127,6 +134,7 @@ extension Store {
             (runEntryDepth, runDepth, runEntry) = (entryDepth, depth, entry)
             depthInUse = savedDepth
             stackInUse = savedStack
+            hostCalls.removeLast()
         }
         do {
             try hostFunctions[function.pointee.hostIndex](Caller(store: self, context: context), fp)
@@ -762,7 +770,7 @@ extension Store {
                 if interruptHandle.flag.load(ordering: .relaxed) { throw fault(.interrupted, fuel: fuel) }
                 guard let code = function.pointee.code else {
                     // Host function: arguments and results in place at the callee's frame.
-                    if try callHost(function, calleeFP, context: context, fuel: fuel) {
+                    if try callHost(function, calleeFP, context: context, fuel: fuel, caller: pc, callerFP: fp) {
                         let landing = try raise(pendingException, pc: pc, fp: fp, fuel: fuel)
                         (pc, fp, context) = (landing.pc, landing.fp, landing.context)
                     }
@@ -819,7 +827,7 @@ extension Store {
                 }
                 guard let code = function.pointee.code else {
                     // A host function returns its results at the frame's base; then this function returns.
-                    if try callHost(function, fp, context: context, fuel: fuel) {
+                    if try callHost(function, fp, context: context, fuel: fuel, caller: nil, callerFP: fp) {
                         let landing = try raise(pendingException, pc: pc, fp: fp, fuel: fuel)
                         (pc, fp, context) = (landing.pc, landing.fp, landing.context)
                     } else {
@@ -1110,6 +1118,8 @@ extension Store {
             case .v128Global:
                 SIMDExecution.global(w, pc, fp, context)
                 pc += 1
+            case .gc:
+                pc = try executeGC(w, pc, fp, context, fuel: fuel)
             }
         }
     }

@@ -19,6 +19,12 @@ public struct ResourceLimits: Sendable {
     /// Fuel: how many instructions may run before `fuel exhausted` (nil: unlimited). Charged per taken
     /// branch and return with the number of Wasm instructions in the straight-line code they end.
     public var fuel: Int64?
+    /// Most bytes of GC objects (structs and arrays) the store may hold; an allocation beyond it, after a
+    /// collection, traps with `GC heap exhausted`.
+    public var maxGCHeapBytes: Int = 1 << 30
+    /// Collect at every allocation and keep freed objects poisoned, so that a reference the collector missed
+    /// is caught at its next use (a testing mode: slow, and memory is not given back).
+    public var gcStress = false
 
     public init() {}
 }
@@ -49,6 +55,13 @@ public final class Store {
     public var liveExceptionCount: Int { exceptions.count - freeExceptions.count }
     /// An exception a host function threw, waiting for the interpreter to unwind to a handler.
     var pendingException = 0
+
+    /// The GC heap, made at the first allocation (see `GCHeap`), and the roots it cannot find elsewhere:
+    /// global cells and element segments that hold `any`/`extern` references, and host functions in progress.
+    var gcHeap: GCHeap?
+    var gcGlobalCells: [UnsafeMutablePointer<UInt64>] = []
+    var gcSegments: [UnsafeMutablePointer<SegmentStorage>] = []
+    var hostCalls: [HostCall] = []
 
     var memories: [UnsafeMutablePointer<MemoryStorage>] = []
     var tables: [UnsafeMutablePointer<TableStorage>] = []
@@ -151,12 +164,13 @@ public final class Store {
         return pointer
     }
 
-    func newGlobalCell(_ value: UInt64) -> UnsafeMutablePointer<UInt64> {
+    func newGlobalCell(_ value: UInt64, type: ValueType) -> UnsafeMutablePointer<UInt64> {
         let cell = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
         cell.initialize(repeating: 0, count: 2)
         cell.pointee = value
         globalCells.append(cell)
         ownedGlobalCells.append(cell)
+        if type.holdsGCReference { gcGlobalCells.append(cell) }
         return cell
     }
 
@@ -196,14 +210,14 @@ public final class Store {
     /// Defines a host function taking and returning `Value`s.
     public func defineFunction(type: FunctionType, _ body: @escaping (Caller, [Value]) throws(Trap) -> [Value]) -> Function {
         defineFunction(type: type, raw: { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
-            let arguments = Value.load(type.parameters, from: slots)
+            let arguments = caller.store.load(type.parameters, from: slots)
             caller.store.pinExceptions(in: arguments)
             let results = try body(caller, arguments)
             guard results.count == type.results.count,
                   zip(results, type.results).allSatisfy({ caller.store.matches($0, $1) }) else {
                 throw Trap(.host("host function returned \(results) for results \(type.results)"))
             }
-            Value.store(results, to: slots)
+            try caller.store.store(results, to: slots)
         })
     }
 
@@ -236,9 +250,10 @@ public final class Store {
         return Table(store: self, storage: storage)
     }
 
-    public func defineGlobal(_ type: GlobalType, value: Value) -> Global {
-        let global = Global(store: self, cell: newGlobalCell(0), type: type)
-        global.set(value)
+    /// Defines a global holding `value`; throws when the value is not of its type.
+    public func defineGlobal(_ type: GlobalType, value: Value) throws(Trap) -> Global {
+        let global = Global(store: self, cell: newGlobalCell(0, type: type.valueType), type: type)
+        try global.set(value)
         return global
     }
 

@@ -17,6 +17,18 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case nullReference
         /// `throw_ref` of null.
         case nullExceptionReference
+        /// A struct instruction on a null reference.
+        case nullStructureReference
+        /// An array instruction on a null reference.
+        case nullArrayReference
+        /// `i31.get_s`/`i31.get_u` of null.
+        case nullI31Reference
+        /// An array index or range outside the array.
+        case outOfBoundsArrayAccess
+        /// `ref.cast` of a value that is not of the target type.
+        case castFailure
+        /// An allocation would take the GC heap past `ResourceLimits.maxGCHeapBytes` even after collecting.
+        case gcHeapExhausted
         /// A Wasm exception no handler caught. A host function throws one into its caller the same way:
         /// `throw Trap(.exception(WasmException(tag: tag, payload: [...])))`.
         indirect case exception(WasmException)
@@ -63,6 +75,12 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case .nullFunctionReference: return "null function reference"
         case .nullReference: return "null reference"
         case .nullExceptionReference: return "null exception reference"
+        case .nullStructureReference: return "null structure reference"
+        case .nullArrayReference: return "null array reference"
+        case .nullI31Reference: return "null i31 reference"
+        case .outOfBoundsArrayAccess: return "out of bounds array access"
+        case .castFailure: return "cast failure"
+        case .gcHeapExhausted: return "GC heap exhausted"
         case .exception(let e): return e.description
         case .fuelExhausted: return "fuel exhausted"
         case .interrupted: return "interrupted"

@@ -1,5 +1,39 @@
 import WasmParser
 
+/// A reference of the `any` or `extern` hierarchy, as the embedder sees it. Both hierarchies hold the same
+/// three kinds (`any.convert_extern` and `extern.convert_any` keep the reference as it is): a host value, an
+/// i31, or a struct or array in the store's GC heap. An integer literal is a host value: `.externref(42)`.
+public enum Reference: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// A value of the embedder's (`ref.extern N` in the spec's scripts).
+    case host(UInt64)
+    /// An unboxed 31-bit integer (`ref.i31`), its bits zero-extended.
+    case i31(UInt32)
+    /// A struct or array. Valid while the store keeps it alive: until the next call into the store returns,
+    /// or as long as a `HeldReference` holds it.
+    case object(GCObject)
+
+    public init(integerLiteral value: UInt64) { self = .host(value) }
+
+    public var description: String {
+        switch self {
+        case .host(let h): return "host \(h)"
+        case .i31(let v): return "i31 \(v)"
+        case .object(let o): return o.description
+        }
+    }
+}
+
+/// A struct or array in a store's GC heap, as the embedder sees it: compared by identity.
+public struct GCObject: Hashable, Sendable, CustomStringConvertible {
+    let address: UInt
+    /// The allocation's serial number: a stale reference whose memory was reused is told apart.
+    let serial: UInt32
+    /// `struct` or `array`.
+    public let isArray: Bool
+
+    public var description: String { "\(isArray ? "array" : "struct")@\(String(address, radix: 16))" }
+}
+
 /// A WebAssembly value. Floats are carried as their IEEE-754 bits so that NaN payloads survive exactly.
 public enum Value: Hashable, Sendable, CustomStringConvertible {
     case i32(UInt32)
@@ -9,8 +43,10 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
     case v128(V128)
     /// A function reference (its address in the store), or null.
     case funcref(Int?)
-    /// A host reference, or null.
-    case externref(UInt64?)
+    /// A reference of the `extern` hierarchy, or null.
+    case externref(Reference?)
+    /// A reference of the `any` hierarchy (`anyref`, `eqref`, `i31ref`, structs, arrays), or null.
+    case anyref(Reference?)
     /// An exception reference (the exception object in the store), or null.
     case exnref(Int?)
 
@@ -26,7 +62,8 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
             switch r.hierarchy {
             case .func: return .funcref(nil)
             case .exn: return .exnref(nil)
-            default: return .externref(nil)
+            case .extern: return .externref(nil)
+            default: return .anyref(nil)
             }
         }
     }
@@ -45,6 +82,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         case .v128: return .v128
         case .funcref: return .funcref
         case .externref: return .externref
+        case .anyref: return .anyref
         case .exnref: return .exnref
         }
     }
@@ -52,7 +90,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
     /// Whether this is a null reference.
     public var isNull: Bool {
         switch self {
-        case .funcref(nil), .externref(nil), .exnref(nil): return true
+        case .funcref(nil), .externref(nil), .anyref(nil), .exnref(nil): return true
         default: return false
         }
     }
@@ -65,27 +103,74 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         case .f64(let v): return "f64:\(Double(bitPattern: v))"
         case .v128(let v): return "v128:\(String(v.high, radix: 16))_\(String(v.low, radix: 16))"
         case .funcref(let a): return a.map { "funcref:\($0)" } ?? "funcref:null"
-        case .externref(let a): return a.map { "externref:\($0)" } ?? "externref:null"
+        case .externref(let r): return r.map { "externref:\($0)" } ?? "externref:null"
+        case .anyref(let r): return r.map { "anyref:\($0)" } ?? "anyref:null"
         case .exnref(let a): return a.map { "exnref:\($0)" } ?? "exnref:null"
         }
     }
+}
 
-    /// The value's encoding in one 64-bit stack slot (references: 0 is null, else address + 1).
-    var slot: UInt64 {
-        switch self {
+extension Store {
+    /// The value's encoding in one 64-bit stack slot (references: 0 is null; see `GCSlot` for the `any` and
+    /// `extern` hierarchies, address + 1 for functions and exceptions). Throws for an object this store does not
+    /// know (collected, or another store's).
+    func slot(for value: Value) throws(Trap) -> UInt64 {
+        switch value {
         case .i32(let v): return UInt64(v)
         case .i64(let v): return v
         case .f32(let v): return UInt64(v)
         case .f64(let v): return v
         case .v128(let v): return v.low
         case .funcref(let a): return a.map { UInt64($0) + 1 } ?? 0
-        case .externref(let a): return a.map { $0 &+ 1 } ?? 0
         case .exnref(let a): return a.map { UInt64($0) + 1 } ?? 0
+        case .externref(let r), .anyref(let r):
+            switch r {
+            case nil: return 0
+            case .host(let h)?: return hostSlot(h)
+            case .i31(let v)?: return GCSlot.i31(v)
+            case .object(let o)?:
+                guard let heap = gcHeap, heap.escaped[o.address] == o.serial else {
+                    throw Trap(.host("\(o) is not a live object of this store"))
+                }
+                return UInt64(o.address)
+            }
         }
     }
 
+    /// Reads a value of `type` from its slot; an object read this way is handed to the embedder (it may come
+    /// back as an argument, and stays alive until the next call into the store returns).
+    func value(slot: UInt64, type: ValueType) -> Value {
+        switch type {
+        case .i32: return .i32(UInt32(truncatingIfNeeded: slot))
+        case .i64: return .i64(slot)
+        case .f32: return .f32(UInt32(truncatingIfNeeded: slot))
+        case .f64: return .f64(slot)
+        case .v128: return .v128(V128(low: slot, high: 0))
+        case .ref(let reference):
+            switch reference.hierarchy {
+            case .func: return .funcref(slot == 0 ? nil : Int(slot - 1))
+            case .exn: return .exnref(slot == 0 ? nil : Int(slot - 1))
+            case .extern: return .externref(self.reference(slot))
+            default: return .anyref(self.reference(slot))
+            }
+        }
+    }
+
+    func reference(_ slot: UInt64) -> Reference? {
+        if slot == 0 { return nil }
+        if GCSlot.isI31(slot) { return .i31(GCSlot.i31Unsigned(slot)) }
+        if GCSlot.isHost(slot) { return .host(slot >> 2) }
+        let header = GCSlot.object(slot).assumingMemoryBound(to: GCHeader.self)
+        let layout = header.pointee.layout.pointee
+        if layout.kind == .hostBox { return .host(GCSlot.object(slot).load(fromByteOffset: GCLayout.headerSize, as: UInt64.self)) }
+        let serial = header.pointee.flags >> 1
+        heap.escaped[UInt(slot)] = serial
+        heap.recent.append(UInt(slot))
+        return .object(GCObject(address: UInt(slot), serial: serial, isArray: layout.kind == .array))
+    }
+
     /// Writes values in the frame's slot layout (a v128 takes two slots, low half first).
-    static func store(_ values: [Value], to slots: UnsafeMutablePointer<UInt64>) {
+    func store(_ values: [Value], to slots: UnsafeMutablePointer<UInt64>) throws(Trap) {
         var i = 0
         for value in values {
             if case .v128(let v) = value {
@@ -93,14 +178,14 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
                 slots[i + 1] = v.high
                 i += 2
             } else {
-                slots[i] = value.slot
+                slots[i] = try slot(for: value)
                 i += 1
             }
         }
     }
 
     /// Reads values of `types` from the frame's slot layout.
-    static func load(_ types: [ValueType], from slots: UnsafeMutablePointer<UInt64>) -> [Value] {
+    func load(_ types: [ValueType], from slots: UnsafeMutablePointer<UInt64>) -> [Value] {
         var values: [Value] = []
         values.reserveCapacity(types.count)
         var i = 0
@@ -109,27 +194,11 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
                 values.append(.v128(V128(low: slots[i], high: slots[i + 1])))
                 i += 2
             } else {
-                values.append(Value(slot: slots[i], type: t))
+                values.append(value(slot: slots[i], type: t))
                 i += 1
             }
         }
         return values
-    }
-
-    init(slot: UInt64, type: ValueType) {
-        switch type {
-        case .i32: self = .i32(UInt32(truncatingIfNeeded: slot))
-        case .i64: self = .i64(slot)
-        case .f32: self = .f32(UInt32(truncatingIfNeeded: slot))
-        case .f64: self = .f64(slot)
-        case .v128: self = .v128(V128(low: slot, high: 0))
-        case .ref(let reference):
-            switch reference.hierarchy {
-            case .func: self = .funcref(slot == 0 ? nil : Int(slot - 1))
-            case .exn: self = .exnref(slot == 0 ? nil : Int(slot - 1))
-            default: self = .externref(slot == 0 ? nil : slot - 1)
-            }
-        }
     }
 }
 
@@ -152,7 +221,7 @@ extension ReferenceType {
 
 extension Store {
     /// Whether `value` is a value of `type` (canonical): numbers by kind; references by hierarchy and
-    /// nullability, and a function reference by its function's type.
+    /// nullability, a function reference by its function's type, an object by its type.
     func matches(_ value: Value, _ type: ValueType) -> Bool {
         switch (value, type) {
         case (.i32, .i32), (.i64, .i64), (.f32, .f32), (.f64, .f64), (.v128, .v128):
@@ -165,8 +234,12 @@ extension Store {
             case .concrete(let id): return TypeRegistry.shared.isSubtype(functions[address].typeID, of: Int(id))
             case .bottom: return false
             }
-        case (.externref(let host), .ref(let r)) where r.hierarchy == .extern:
-            return host == nil ? r.isNullable : r.heapType == .abstract(.extern)
+        case (.externref(let reference), .ref(let r)) where r.hierarchy == .extern:
+            return reference == nil ? r.isNullable : r.heapType == .abstract(.extern)
+        case (.anyref(let reference), .ref(let r)) where r.hierarchy == .any:
+            guard let reference else { return r.isNullable }
+            guard let slot = try? slot(for: .anyref(reference)) else { return false }
+            return GCExecution.test(slot, CastTarget(r, canonical: true), functions: functions)
         case (.exnref(let exception), .ref(let r)) where r.hierarchy == .exn:
             guard let exception else { return r.isNullable }
             return exception >= 0 && exception < exceptions.count && !exceptions[exception].isFree && r.heapType == .abstract(.exn)

@@ -17,6 +17,8 @@ struct CompiledFunction {
     var functionIndex: UInt32
     /// Exception handlers, in the order their ranges open (an inner handler comes after its parent).
     var handlers: [ExceptionHandler] = []
+    /// Where the frame holds GC references at each safepoint; nil when it never does.
+    var stackMap: StackMap?
 }
 
 /// Where exceptions thrown in a range of a function's code are caught (a `try_table`, or a legacy `try`

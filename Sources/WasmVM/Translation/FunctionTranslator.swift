@@ -123,10 +123,24 @@ struct FunctionTranslator {
     var instructionCount = 0
     var segmentStart = 0
     var handlers: [HandlerBuilder] = []
+    /// The validator run in lockstep, for the operand types at safepoints (modules with GC references only;
+    /// see `StackMaps.swift`), the safepoints recorded (code offset, temporaries' stack positions), and the
+    /// declared locals.
+    var types: FunctionValidator?
+    var safepoints: [(Int, [Int])] = []
+    let localGroups: [LocalGroup]
 
-    init(context: ValidationContext, functionIndex: UInt32, body: FunctionBody) throws(TranslationError) {
+    init(context: ValidationContext, functionIndex: UInt32, body: FunctionBody, tracksReferences: Bool = false) throws(TranslationError) {
         self.context = context
         self.functionIndex = functionIndex
+        localGroups = tracksReferences ? body.locals : []
+        if tracksReferences {
+            do throws(WasmParserError) {
+                types = try FunctionValidator(context: context, functionIndex: functionIndex, body: body)
+            } catch {
+                throw TranslationError(functionIndex: functionIndex, message: error.description)
+            }
+        }
         let typeIndex = context.functionTypeIndices[Int(functionIndex)]
         type = context.types[Int(typeIndex)].functionType!
         let locals = UInt64(type.parameters.count) + UInt64(body.localCount)
@@ -603,6 +617,7 @@ struct FunctionTranslator {
         }
         return CompiledFunction(code: code, paramSlots: paramSlotCount, resultSlots: resultSlotCount,
                                 localsEnd: localCount, constants: constants, frameSize: frameSize,
-                                functionIndex: functionIndex, handlers: exceptionHandlers)
+                                functionIndex: functionIndex, handlers: exceptionHandlers,
+                                stackMap: stackMap(temporariesAt: base))
     }
 }

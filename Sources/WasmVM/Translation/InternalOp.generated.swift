@@ -256,6 +256,7 @@ enum InternalOp: UInt16 {
     case i64XorRotl
     case v128
     case v128Global
+    case gc
 }
 
 extension InternalOp {

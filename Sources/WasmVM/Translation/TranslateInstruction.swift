@@ -3,12 +3,16 @@ import WasmParser
 /// The translation of each Wasm instruction (see `FunctionTranslator` for the model).
 extension FunctionTranslator {
     /// Translates a whole body. The module must already be validated.
-    static func translate(context: ValidationContext, functionIndex: UInt32, body: FunctionBody, bytes: [UInt8]) throws -> CompiledFunction {
-        var translator = try FunctionTranslator(context: context, functionIndex: functionIndex, body: body)
+    static func translate(context: ValidationContext, functionIndex: UInt32, body: FunctionBody, bytes: [UInt8],
+                          tracksReferences: Bool = false) throws -> CompiledFunction {
+        var translator = try FunctionTranslator(context: context, functionIndex: functionIndex, body: body,
+                                                tracksReferences: tracksReferences)
         var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, limit: body.range.upperBound, features: context.features)
         while !translator.controls.isEmpty {
+            let offset = reader.offset
             let instruction = try reader.readInstruction()
             try translator.translate(instruction)
+            try translator.types?.validate(instruction, at: offset)
         }
         return try translator.finish()
     }
@@ -282,6 +286,8 @@ extension FunctionTranslator {
         case (.rethrow, .index(let depth)):
             emit(.throwRef, nil, .constant(controls[controls.count - 1 - Int(depth)].exceptionSlot))
             current.unreachable = true
+        case (let opcode, _) where opcode.info.prefix == 0xFB || opcode == .refEq:
+            try translateGC(instruction)
         default:
             throw error("\(opcode.mnemonic) is not supported by the interpreter yet")
         }
@@ -601,6 +607,8 @@ extension FunctionTranslator {
         // The callee's frame starts at the first argument: it must be the top of this frame.
         code[emit(op, .temporary(base), extra)] |= flags
         immediate(&self)
+        // A safepoint: what lies below the arguments (and the table index or reference) waits for the callee.
+        addSafepoint(referencePositions(values: validatorHeight - callee.parameters.count - (extra == nil ? 0 : 1)))
         truncateStack(to: base)
         pushTemporaries(callee.results)
         if base + max(params, results) > maxHeight { maxHeight = base + max(params, results) }
