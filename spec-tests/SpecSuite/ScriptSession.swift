@@ -23,11 +23,12 @@ struct ScriptSession {
     var currentUnsupported = false
     var namedUnsupported: Set<String> = []
 
-    init(directory: String, features: Features) {
+    init(directory: String, features: Features, gcStress: Bool = false) {
         self.directory = directory
         self.features = features
         var limits = ResourceLimits()
         limits.maxCallDepth = 20_000
+        limits.gcStress = gcStress
         store = Store(limits: limits)
         imports = SpecHost.imports(in: store)
     }

@@ -23,6 +23,9 @@ public struct SpecRunner {
         public var features: Features?
         /// Also run the scripts of proposals beyond 3.0 (`proposals/`): reported, not required to pass.
         public var includeProposals = false
+        /// Collect garbage at every allocation and keep freed objects poisoned (`ResourceLimits.gcStress`): a
+        /// reference the collector missed shows up as a failure.
+        public var gcStress = false
 
         public init(suiteDirectory: String) { self.suiteDirectory = suiteDirectory }
     }
@@ -166,7 +169,7 @@ public struct SpecRunner {
         let commands = try self.commands(of: script)
         let directory = URL(fileURLWithPath: script.path).deletingLastPathComponent().path
         var result = FileResult(name: script.name)
-        var session = ScriptSession(directory: directory, features: features)
+        var session = ScriptSession(directory: directory, features: features, gcStress: options.gcStress)
         for command in commands {
             if let only = options.onlyTypes, !only.contains(command.type) {
                 // Modules still have to be instantiated for the commands that follow.

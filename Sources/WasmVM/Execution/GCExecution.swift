@@ -30,6 +30,12 @@ struct CastTarget {
     var negated: Bool { word & (1 << 9) != 0 }
     var isFunction: Bool { word & (1 << 10) != 0 }
     var typeID: Int { Int(truncatingIfNeeded: word >> 16) }
+
+    /// Whether the target (and so the operand) is of the `any` or `extern` hierarchy.
+    var holdsGCReference: Bool {
+        if let abstract { return abstract.top == .any || abstract.top == .extern }
+        return !isFunction
+    }
 }
 
 /// Executing the GC instructions (one internal op, `gc`, with the instruction's 0xFB code in bits 8..<16 of
@@ -113,7 +119,19 @@ extension Store {
         func fail(_ reason: Trap.Reason) -> Trap { fault(reason, fuel: fuel) }
         func object(_ slot: UInt64, _ null: Trap.Reason) throws(Trap) -> UnsafeMutableRawPointer {
             guard slot != 0 else { throw fail(null) }
+            if limits.gcStress { try checkLive(slot) }
             return GCSlot.object(slot)
+        }
+        /// Under stress, freed objects stay mapped with a poisoned header: reaching one is a missed root.
+        func checkLive(_ slot: UInt64) throws(Trap) {
+            if GCSlot.isObject(slot), GCSlot.object(slot).load(as: GCHeader.self).layout == GCHeap.poison {
+                throw fail(.host("dangling reference to a collected object (a root the collector missed)"))
+            }
+        }
+        if limits.gcStress, (2...5).contains(code) || (11...19).contains(code) || (20...23).contains(code) && CastTarget(word: pc[0]).holdsGCReference {
+            // The operands these instructions read as references (x; array.copy's source too).
+            try checkLive(fp[x])
+            if code == 17 { try checkLive(fp[GCExecution.slotField(pc[0], 0)]) }
         }
         /// An allocation: the pc after the instruction keys its stack map.
         func allocate(_ layout: UnsafePointer<GCLayout>, length: UInt64, next: UnsafePointer<UInt64>) throws(Trap) -> UnsafeMutableRawPointer {
