@@ -210,3 +210,44 @@ public struct Imports {
 
     public func hasModule(_ module: String) -> Bool { entries[ExactName(module)] != nil }
 }
+
+/// The embedder's hold on a reference: the struct or array it names stays alive until `release()` (or until the
+/// hold is dropped), across any number of calls and collections. References returned by a call are only
+/// kept until the next call into the store returns; hold the ones needed longer.
+public final class HeldReference {
+    public let value: Value
+    weak var store: Store?
+    let address: UInt?
+
+    init(value: Value, store: Store, address: UInt?) {
+        self.value = value
+        self.store = store
+        self.address = address
+    }
+
+    /// Lets the object go (a no-op the second time, and for references that are not objects).
+    public func release() {
+        guard let address, let heap = store?.gcHeap, let count = heap.held[address] else { return }
+        heap.held[address] = count > 1 ? count - 1 : nil
+        store = nil
+    }
+
+    deinit { release() }
+}
+
+extension Store {
+    /// Holds `value` (any value; only structs and arrays need it) so that it outlives the next call.
+    /// Throws when it names an object this store does not have.
+    public func hold(_ value: Value) throws(Trap) -> HeldReference {
+        var address: UInt?
+        switch value {
+        case .anyref(.object(let object)?), .externref(.object(let object)?):
+            _ = try slot(for: value)  // checks the object is live and this store's
+            heap.held[object.address, default: 0] += 1
+            address = object.address
+        default:
+            break
+        }
+        return HeldReference(value: value, store: self, address: address)
+    }
+}

@@ -11,6 +11,11 @@ extension Store {
     func invoke(_ address: Int, _ arguments: [Value]) throws(Trap) -> [Value] {
         guard address >= 0, address < functionCount else { throw Trap(.host("no function at address \(address)")) }
         let type = self.type(ofFunction: address)
+        // An object that is gone (or another store's) is named as such, not as a type mismatch.
+        for argument in arguments {
+            if case .anyref(.object?) = argument { _ = try slot(for: argument) }
+            if case .externref(.object?) = argument { _ = try slot(for: argument) }
+        }
         guard arguments.count == type.parameters.count,
               zip(arguments, type.parameters).allSatisfy({ matches($0, $1) }) else {
             throw Trap(.host("arguments \(arguments) do not match parameters \(type.parameters)"))
