@@ -14,6 +14,7 @@ struct Options {
     var directories: [(host: String, guest: String)] = []
     var fuel: Int64?
     var maxMemoryPages: Int?
+    var maxGCHeapBytes: Int?
     var maxCallDepth: Int?
     /// The proposals a module may use (default: all of WebAssembly 3.0 that Nebula implements).
     var features: Features = .wasm3
@@ -65,6 +66,8 @@ struct Options {
                                 extended-const, multi-memory, memory64, relaxed-simd)
           --fuel N              stop with `fuel exhausted` after about N instructions
           --max-memory SIZE     largest linear memory: bytes, or with KiB, MiB, GiB, or pages (default 4GiB)
+          --max-gc-heap SIZE    most bytes of GC objects (structs, arrays) the module may hold: bytes, or with
+                                KiB, MiB, GiB (default 1GiB); beyond it, after collecting, an allocation traps
           --max-call-depth N    deepest call nesting before `call stack exhausted` (default 50000)
           --stats               print to stderr: instructions executed, decode/validate/translate/run times,
                                 CPU time, peak memory pages, energy (RAPL, else the power model) and carbon
@@ -118,6 +121,7 @@ struct Options {
                 guard let n = Int64(text), n >= 0 else { throw UsageError(description: "--fuel takes a non-negative integer, got \(text)") }
                 options.fuel = n
             case "--max-memory": options.maxMemoryPages = try parseMemorySize(try value(argument))
+            case "--max-gc-heap": options.maxGCHeapBytes = try parseByteSize(try value(argument), option: "--max-gc-heap")
             case "--max-call-depth":
                 let text = try value(argument)
                 guard let n = Int(text), n > 0, n <= 10_000_000 else { throw UsageError(description: "--max-call-depth takes 1...10000000, got \(text)") }
@@ -160,6 +164,22 @@ struct Options {
             throw UsageError(description: "unexpected arguments after the file: \(options.guestArguments.joined(separator: " "))")
         }
         return options
+    }
+
+    /// `1048576`, `64KiB`, `16MiB`, `1GiB`: a size in bytes.
+    static func parseByteSize(_ text: String, option: String) throws(UsageError) -> Int {
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+        var number = text
+        var multiplier = 1
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = String(text.dropLast(suffix.count))
+            multiplier = factor
+            break
+        }
+        guard let n = Int(number), n > 0, case let (bytes, overflow) = n.multipliedReportingOverflow(by: multiplier), !overflow else {
+            throw UsageError(description: "\(option) takes a size like 64MiB, got \(text)")
+        }
+        return bytes
     }
 
     /// `65536`, `64KiB`, `16MiB`, `1GiB`, `10pages`: a size in bytes (rounded down to pages) or pages.

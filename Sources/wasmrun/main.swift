@@ -136,6 +136,7 @@ func run(_ options: Options) -> Int32 {
     var limits = ResourceLimits()
     limits.fuel = options.fuel
     if let pages = options.maxMemoryPages { limits.maxMemoryPages = pages }
+    if let bytes = options.maxGCHeapBytes { limits.maxGCHeapBytes = bytes }
     if let depth = options.maxCallDepth { limits.maxCallDepth = depth }
     let store = Store(limits: limits)
     var configuration = WASI.Configuration()
@@ -173,6 +174,9 @@ func run(_ options: Options) -> Int32 {
             footprint.memoryBytes = memoryBytes
             energy.finish(energyStart, &footprint)
             var lines = ["instructions executed: \(store.instructionsExecuted)"]
+            if store.gcHeapPeakBytes > 0 {
+                lines.append("GC heap: peak \(store.gcHeapPeakBytes) bytes, \(store.gcHeapBytes) at exit in \(store.gcObjectCount) objects, \(store.gcCollections) collections")
+            }
             lines += timings.map { String(format: "%@ time: %.3f ms", $0.0, $0.1) }
             lines.append(String(format: "cpu time: %.3f ms", footprint.cpuSeconds * 1000))
             if let joules = footprint.energyJoules, let source = footprint.energySource {

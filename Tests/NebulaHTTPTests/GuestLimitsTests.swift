@@ -42,6 +42,17 @@ final class GuestLimitsTests: HarnessTestCase {
         try assertStillServing()
     }
 
+    /// Structs and arrays (WasmGC) are bounded by the manifest's `maxGCHeap`; what a call allocated is reported.
+    func testTheGCHeapStopsAtItsLimitAndIsReported() throws {
+        try expect("gchoard", 500, "wasm trap: GC heap exhausted", within: 10)
+        let list = try XCTUnwrap(try post(port, "/functions/gclist", ""))
+        XCTAssertEqual(list.status, 200, list.body)
+        XCTAssertEqual(list.body, "ok")
+        // 1,000 structs of a header, an i32 and a reference: 32 bytes each.
+        XCTAssertEqual(list.headers["x-nebula-gc-heap-bytes"], "32000")
+        XCTAssertEqual(try post(port, "/functions/fib", "5")?.headers["x-nebula-gc-heap-bytes"], "0")
+    }
+
     func testHugeTablesAndDataPastMemoryFailAtInstantiation() throws {
         try expect("bigtable", 500, "table of 100000000 elements exceeds the limit of 10000000 elements", within: 5)
         try expect("datapast", 500, "out of bounds memory access", within: 5)

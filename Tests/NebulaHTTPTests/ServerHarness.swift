@@ -96,6 +96,33 @@ final class ServerHarness: @unchecked Sendable {
             block(.loop), i32(1), op(.memoryGrow), i32(-1), op(.i32Ne), op(.brIf, .index(0)), end, op(.unreachable),
         ])
         try write("bomb", bomb, manifest: #"{"maxMemory": 4194304}"#)
+        // Keeps every 64 KiB array it allocates in a linked list: the GC heap only grows, to its 1 MiB limit.
+        // `gclist` builds and drops a list of 1,000 structs, then prints "ok".
+        let hoard = """
+            (module
+              (type $chunk (array (mut i8)))
+              (type $link (struct (field (ref $chunk)) (field (ref null $link))))
+              (func (export "_start") (local $list (ref null $link))
+                (loop $more
+                  (local.set $list (struct.new $link (array.new_default $chunk (i32.const 65536)) (local.get $list)))
+                  (br $more))))
+            """
+        try Data(hoard.utf8).write(to: directory.appendingPathComponent("gchoard.wat"))
+        try Data(#"{"maxGCHeap": 1048576}"#.utf8).write(to: directory.appendingPathComponent("gchoard.json"))
+        let list = #"""
+            (module
+              (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 16) "ok")
+              (data (i32.const 0) "\10\00\00\00\02\00\00\00")
+              (type $node (struct (field i32) (field (ref null $node))))
+              (func (export "_start") (local $i i32) (local $list (ref null $node))
+                (loop $build
+                  (local.set $list (struct.new $node (local.get $i) (local.get $list)))
+                  (br_if $build (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 1000))))
+                (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))))
+            """#
+        try Data(list.utf8).write(to: directory.appendingPathComponent("gclist.wat"))
         // Counts its calls in a global: a fresh instance per request always prints "1".
         var counter = TestModule()
         counter.importFunction("wasi_snapshot_preview1", "fd_write", [.i32, .i32, .i32, .i32], [.i32])

@@ -48,6 +48,7 @@ public final class DeployedFunction: @unchecked Sendable {
         let imports = m.imports.map { jsonString("\($0.module).\($0.name)") }.joined(separator: ", ")
         let exports = m.exports.map { jsonString($0.name) }.joined(separator: ", ")
         let limits = "{\"timeoutMs\": \(settings.timeoutMilliseconds), \"maxMemory\": \(settings.maxMemoryBytes), "
+            + "\"maxGCHeap\": \(settings.maxGCHeapBytes), "
             + "\"maxOutputBytes\": \(settings.maxOutputBytes), \"fuel\": \(settings.fuel.map(String.init) ?? "null"), "
             + "\"maxConcurrency\": \(settings.maxConcurrency.map(String.init) ?? "null")}"
         return "{\"name\": \(jsonString(name)), \"size\": \(size), \"sha256\": \"\(sha256)\", "

@@ -17,6 +17,8 @@ public struct Footprint: Sendable {
     public var instructions: Int64 = 0
     /// Peak linear memory (memories never shrink: their size at the end).
     public var memoryBytes = 0
+    /// Peak bytes of GC objects (structs and arrays; 0 for modules that allocate none).
+    public var gcHeapBytes = 0
     /// The invocation's energy: its share of the package energy over its run (RAPL), or the power model's
     /// estimate where RAPL is unreadable; nil when neither applies (model off).
     public var energyJoules: Double?
@@ -32,6 +34,7 @@ public struct Footprint: Sendable {
                        ("X-Nebula-Cpu-Ms", Footprint.milliseconds(cpuSeconds)),
                        ("X-Nebula-Instructions", "\(instructions)"),
                        ("X-Nebula-Memory-Bytes", "\(memoryBytes)"),
+                       ("X-Nebula-GC-Heap-Bytes", "\(gcHeapBytes)"),
                        ("X-Nebula-Energy-Joules", energyJoules.map(Footprint.joules) ?? "null"),
                        ("X-Nebula-Energy-Source", energySource?.rawValue ?? "none")]
         if let carbonGrams { headers.append(("X-Nebula-Carbon-Grams", Footprint.grams(carbonGrams))) }
@@ -42,7 +45,7 @@ public struct Footprint: Sendable {
     var jsonFields: String {
         "\"durationMs\": \(Footprint.milliseconds(wallSeconds)), \"startupMs\": \(Footprint.milliseconds(startupSeconds)), "
             + "\"cpuMs\": \(Footprint.milliseconds(cpuSeconds)), \"instructions\": \(instructions), "
-            + "\"memoryBytes\": \(memoryBytes), \"energyJoules\": \(energyJoules.map(Footprint.joules) ?? "null"), "
+            + "\"memoryBytes\": \(memoryBytes), \"gcHeapBytes\": \(gcHeapBytes), \"energyJoules\": \(energyJoules.map(Footprint.joules) ?? "null"), "
             + "\"energySource\": \(energySource.map { "\"\($0.rawValue)\"" } ?? "null")"
             + (carbonGrams.map { ", \"carbonGrams\": \(Footprint.grams($0))" } ?? "")
     }

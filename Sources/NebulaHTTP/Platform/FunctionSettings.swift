@@ -14,6 +14,8 @@ public struct FunctionSettings: Sendable {
     public var fuel: Int64?
     public var timeoutMilliseconds = 10_000
     public var maxMemoryBytes = 256 * 1024 * 1024
+    /// Most bytes of GC objects (structs and arrays of WasmGC languages) one invocation may hold.
+    public var maxGCHeapBytes = 256 * 1024 * 1024
     public var maxOutputBytes = 10 * 1024 * 1024
     public var maxConcurrency: Int?
     /// Read CGI headers (Content-Type:, Status:, Location:, ...) from the start of stdout.
@@ -42,6 +44,7 @@ public struct FunctionSettings: Sendable {
             case "fuel": fuel = Int64(try positive(key, value))
             case "timeoutMs": timeoutMilliseconds = try positive(key, value)
             case "maxMemory": maxMemoryBytes = try positive(key, value)
+            case "maxGCHeap": maxGCHeapBytes = try positive(key, value)
             case "maxOutputBytes": maxOutputBytes = try positive(key, value)
             case "maxConcurrency": maxConcurrency = try positive(key, value)
             case "wagi":

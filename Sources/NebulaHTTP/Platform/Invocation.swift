@@ -75,6 +75,7 @@ extension FunctionPlatform {
         let settings = function.settings
         var limits = ResourceLimits()
         limits.maxMemoryPages = max(1, settings.maxMemoryBytes / MemoryType.pageSize)
+        limits.maxGCHeapBytes = settings.maxGCHeapBytes
         limits.fuel = settings.fuel
         let store = Store(limits: limits)
         // A guest is stopped as soon as its output passes the limit (stdout) or 1 MiB (stderr, of which the
@@ -126,6 +127,7 @@ extension FunctionPlatform {
         }
         footprint.instructions = store.instructionsExecuted
         footprint.memoryBytes = store.linearMemoryBytes
+        footprint.gcHeapBytes = store.gcHeapPeakBytes
         let errorTail = String(decoding: stderr.bytes.suffix(2048), as: UTF8.self)
         if !stderr.bytes.isEmpty {
             stderrExcerpt = String(String(decoding: stderr.bytes.prefix(2048), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).prefix(500))

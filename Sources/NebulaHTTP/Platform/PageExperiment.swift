@@ -21,6 +21,7 @@ struct PageExperiment {
         var cpuMs: Double { footprint.cpuSeconds * 1000 }
         var instructions: Double { Double(footprint.instructions) }
         var memoryBytes: Double { Double(footprint.memoryBytes) }
+        var gcHeapBytes: Double { Double(footprint.gcHeapBytes) }
         var energyJoules: Double? { footprint.energyJoules }
         var energySource: EnergySource? { footprint.energySource }
     }

@@ -142,6 +142,9 @@ enum StatusPage {
         }
         out += footprintChart("Instructions", "instructions", calls.map(\.instructions)) { Chart.figure($0) }
         out += footprintChart("Peak memory", "memory", calls.map(\.memoryBytes)) { bytes($0) }
+        if calls.contains(where: { $0.gcHeapBytes > 0 }) {
+            out += footprintChart("Peak GC heap", "gcheap", calls.map(\.gcHeapBytes)) { bytes($0) }
+        }
         out += footprintChart("CPU time", "cpu", calls.map(\.cpuMs)) { Chart.figure($0) + " ms" }
         let measured = !calls.isEmpty && calls.allSatisfy { $0.energySource == .rapl && $0.energyJoules != nil }
         if measured {
@@ -155,10 +158,10 @@ enum StatusPage {
         out += "</div>\n"
         out += "<details\(calls.count <= 20 ? " open" : "")><summary>Each call: figures and output</summary><div class=\"scroll\">"
             + "<table id=\"calls\"><thead><tr><th>#</th><th>status</th><th>start-up ms</th><th>run ms</th><th>total ms</th><th>CPU ms</th>"
-            + "<th>instructions</th><th>memory bytes</th><th>energy</th><th>output</th></tr></thead><tbody>\n"
+            + "<th>instructions</th><th>memory bytes</th><th>GC heap bytes</th><th>energy</th><th>output</th></tr></thead><tbody>\n"
         for (i, c) in calls.enumerated() {
             out += "<tr class=\"call\"><td>\(i + 1)</td><td>\(c.status)</td><td>\(figure3(c.startupMs))</td><td>\(figure3(c.runMs))</td>"
-                + "<td>\(figure3(c.totalMs))</td><td>\(figure3(c.cpuMs))</td><td>\(Int(c.instructions))</td><td>\(Int(c.memoryBytes))</td>"
+                + "<td>\(figure3(c.totalMs))</td><td>\(figure3(c.cpuMs))</td><td>\(Int(c.instructions))</td><td>\(Int(c.memoryBytes))</td><td>\(Int(c.gcHeapBytes))</td>"
                 + "<td>\(energyText(c.energyJoules, c.energySource))</td><td><pre>\(escape(c.output))</pre></td></tr>\n"
         }
         out += "</tbody></table></div></details></div>\n"
@@ -268,7 +271,7 @@ enum StatusPage {
         svg .empty { font-size: 14px; }
         .startup { fill: var(--startup); } .run { fill: var(--run); }
         .a { fill: var(--a); stroke: var(--a); } .b { fill: var(--b); stroke: var(--b); }
-        .instructions { fill: var(--instructions); } .memory { fill: var(--memory); } .cpu { fill: var(--cpu); } .energy { fill: var(--energy); }
+        .instructions { fill: var(--instructions); } .memory { fill: var(--memory); } .gcheap { fill: var(--memory); fill-opacity: .6; } .cpu { fill: var(--cpu); } .energy { fill: var(--energy); }
         svg .marker.mean { stroke: var(--mean); } svg .marker.p95, svg .marker.p99 { stroke: var(--p95); } svg .marker.p50 { stroke: var(--mean); }
         svg .marker-label.mean { fill: var(--mean); } svg .marker-label.p95 { fill: var(--p95); }
         svg .line.p50 { stroke: var(--run); } svg .line.p99 { stroke: var(--p95); } svg .line.cpu { stroke: var(--cpu); }

@@ -10,8 +10,8 @@ import WasmParser
 /// Roots, scanned conservatively (any word that equals index + 1 of a live object keeps it; a number that
 /// happens to look like a reference only delays its reclamation, never frees what is referenced):
 /// the value stack up to the frame in use, every global cell, the tables of `exnref` elements, the payloads
-/// of marked exceptions, the exception a host function is throwing, and every object the embedder has seen
-/// (`pinned`: it may hand it back at any time).
+/// of marked exceptions, `exnref` fields and elements of GC objects, the exception a host function is
+/// throwing, and every object the embedder has seen (`pinned`: it may hand it back at any time).
 extension Store {
     func free(_ exception: Int) {
         exceptions[exception].payload = []
@@ -45,6 +45,17 @@ extension Store {
             for i in 0..<table.pointee.count { consider(elements[i]) }
         }
         if pendingException >= 0 && pendingException < count { consider(UInt64(pendingException) + 1) }
+        // Exception references stored in structs and arrays (every object still allocated, reachable or not).
+        for object in gcHeap?.objects ?? [] {
+            let header = object.load(as: GCHeader.self)
+            let layout = header.layout.pointee
+            if layout.kind == .structure {
+                for i in 0..<layout.exceptionCount { consider(object.load(fromByteOffset: Int(layout.exceptionOffsets[i]), as: UInt64.self)) }
+            } else if layout.kind == .array && layout.elementKind == .exception {
+                let elements = (object + GCLayout.headerSize).assumingMemoryBound(to: UInt64.self)
+                for i in 0..<Int(header.length) { consider(elements[i]) }
+            }
+        }
         for index in 0..<count where exceptions[index].pinned { consider(UInt64(index) + 1) }
         while let index = work.popLast() {
             for word in exceptions[index].payload { consider(word) }
