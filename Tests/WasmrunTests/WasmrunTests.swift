@@ -175,12 +175,35 @@ final class WasmrunTests: XCTestCase {
     func testUsageErrorsAndHelp() throws {
         let help = try wasmrun(["--help"])
         XCTAssertEqual(help.status, 0)
-        for flag in ["--invoke", "--env", "--dir", "--fuel", "--max-memory", "--max-call-depth", "--stats", "--version"] {
+        for flag in ["--invoke", "--env", "--dir", "--fuel", "--max-memory", "--max-gc-heap", "--max-call-depth", "--stats", "--version"] {
             XCTAssertTrue(help.stdout.contains(flag), "help documents \(flag)")
         }
         XCTAssertEqual(try wasmrun(["--bogus", "x.wasm"]).status, 2)
         XCTAssertEqual(try wasmrun([]).status, 2)
         XCTAssertEqual(try wasmrun(["--max-memory", "lots", "x.wasm"]).status, 2)
+        XCTAssertEqual(try wasmrun(["--max-gc-heap", "0", "x.wasm"]).status, 2)
+    }
+
+    /// A WasmGC module: `--stats` reports its heap; `--max-gc-heap` bounds it (a trap, exit 134).
+    func testGCHeapLimitAndStats() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gc-\(UUID().uuidString).wat")
+        try Data("""
+            (module
+              (type $bytes (array (mut i8)))
+              (func (export "_start") (param) (local $i i32) (local $keep (ref null $bytes))
+                (loop $l
+                  (local.set $keep (array.new_default $bytes (i32.const 100000)))
+                  (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 100))))))
+            """.utf8).write(to: directory)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stats = try wasmrun(["--stats", directory.path])
+        XCTAssertEqual(stats.status, 0, stats.stderr)
+        // 100 arrays of 100 kB, one live at a time: collections keep the heap near the 1 MiB first threshold.
+        XCTAssertTrue(stats.stderr.contains("GC heap: peak "), stats.stderr)
+        XCTAssertTrue(stats.stderr.contains(" collections"), stats.stderr)
+        let limited = try wasmrun(["--max-gc-heap", "64KiB", directory.path])
+        XCTAssertEqual(limited.status, 134)
+        XCTAssertTrue(limited.stderr.contains("GC heap exhausted"), limited.stderr)
     }
 
     func testEnvironmentAndStats() throws {
