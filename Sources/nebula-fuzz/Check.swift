@@ -52,6 +52,7 @@ func check(_ bytes: [UInt8], features: Features) -> String {
     limits.maxTableElements = 1 << 20
     limits.maxCallDepth = 10_000
     limits.stackSlots = 1 << 20
+    limits.maxGCHeapBytes = 64 << 20
     let store = Store(limits: limits)
     var imports = Imports()
     for item in module.imports {

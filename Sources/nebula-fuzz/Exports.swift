@@ -11,11 +11,14 @@ import WasmVM
 /// First come `# ...` lines with the types of exported functions, globals and tags in the text format, which
 /// the Python side needs to call the module through a wrapper (its wasmtime binding aborts on inspecting a
 /// v128 or exnref type) and does not compare. A function with a non-nullable reference parameter (no
-/// default argument exists) is `skip`.
+/// default argument exists) is `skip`. Types are the module's own (a defined type is its index) and each
+/// function and tag names its type index: the wrapper copies the module's type section, so that it can
+/// import them with exactly their types (with GC, types live in recursion groups and have supertypes).
 func trapKind(_ message: String) -> String {
     for kind in ["unreachable", "integer divide by zero", "integer overflow", "invalid conversion to integer",
                  "out of bounds memory access", "out of bounds table access", "undefined element", "uninitialized element",
-                 "indirect call type mismatch", "call stack exhausted", "fuel exhausted"] where message.contains(kind) {
+                 "indirect call type mismatch", "call stack exhausted", "fuel exhausted", "cast failure",
+                 "out of bounds array access", "GC heap exhausted"] where message.contains(kind) {
         return kind
     }
     return "other: \(message)"
@@ -46,7 +49,7 @@ func argument(_ type: ValueType, _ round: Int) -> Value {
 }
 
 /// The export report of the module at `path`, one line per entry.
-func reportExports(path: String, features: Features = .wasm3) -> [String] {
+func reportExports(path: String, features: Features = .wasm3, gcStress: Bool = false) -> [String] {
     var lines: [String] = []
     func print(_ line: String) { lines.append(line) }
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -65,6 +68,8 @@ func reportExports(path: String, features: Features = .wasm3) -> [String] {
     // The same growth limits as Utilities/differential.py gives wasmtime: growth past them is -1 in both.
     limits.maxMemoryPages = 16_384
     limits.maxTableElements = 1_000_000
+    limits.maxGCHeapBytes = 64 << 20
+    limits.gcStress = gcStress
     let store = Store(limits: limits)
     let instance: Instance
     do {
@@ -83,11 +88,21 @@ func reportExports(path: String, features: Features = .wasm3) -> [String] {
     // Exports are named by position: names may hold any UTF-8, newlines included.
     let exports = instance.exports.enumerated().map { ("export \($0.offset)", $0.element.value) }
     func types(_ list: [ValueType]) -> String { list.map(\.textForm).joined(separator: ";") }
-    for (name, value) in exports {
+    let module = compiled.module
+    let context = ValidationContext(module: module)
+    for (position, (name, value)) in exports.enumerated() {
+        let index = Int(module.exports[position].index)
         switch value {
-        case .function(let f): print("# func \(name): \(types(f.type.parameters)) -> \(types(f.type.results))")
-        case .global(let g): print("# global \(name): \(g.type.mutability == .variable ? "mut" : "const") \(g.type.valueType.textForm)")
-        case .tag(let t): print("# tag \(name): \(types(t.type.parameters))")
+        case .function:
+            let typeIndex = context.functionTypeIndices[index]
+            let type = module.functionType(at: typeIndex)!
+            print("# func \(name) type \(typeIndex): \(types(type.parameters)) -> \(types(type.results))")
+        case .global:
+            let type = context.globals[index]
+            print("# global \(name): \(type.mutability == .variable ? "mut" : "const") \(type.valueType.textForm)")
+        case .tag:
+            let typeIndex = context.tagTypeIndices[index]
+            print("# tag \(name) type \(typeIndex): \(types(module.functionType(at: typeIndex)!.parameters))")
         default: break
         }
     }

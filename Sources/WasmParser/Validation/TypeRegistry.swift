@@ -23,6 +23,8 @@ public final class TypeRegistry: @unchecked Sendable {
         var supertype: Int?
         /// Length of the supertype chain above this type.
         var depth: Int
+        /// How many types its recursion group has.
+        var groupSize = 1
     }
 
     static let localBit: UInt32 = 0x8000_0000
@@ -63,7 +65,7 @@ public final class TypeRegistry: @unchecked Sendable {
                     let resolved = local.mapReferences { $0 & TypeRegistry.localBit != 0 ? UInt32(first) + ($0 & ~TypeRegistry.localBit) : $0 }
                     let supertype = resolved.supertype.flatMap { $0 == TypeRegistry.invalidReference ? nil : Int($0) }
                     let depth = supertype.map { $0 < state.entries.count ? state.entries[$0].depth + 1 : 1 } ?? 0
-                    state.entries.append(Entry(type: resolved, supertype: supertype, depth: depth))
+                    state.entries.append(Entry(type: resolved, supertype: supertype, depth: depth, groupSize: key.types.count))
                 }
             }
             for (k, i) in group.enumerated() { ids[i] = first + k }
@@ -104,6 +106,16 @@ public final class TypeRegistry: @unchecked Sendable {
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Whether `id` is a type of its own: alone in its recursion group, final, without a supertype — the type a
+    /// plain `(type (func ...))` defines, so any module that writes the same definition has it.
+    public func isPlain(_ id: Int) -> Bool {
+        state.withLock { state in
+            guard id >= 0, id < state.entries.count else { return false }
+            let entry = state.entries[id]
+            return entry.groupSize == 1 && entry.type.isFinal && entry.supertype == nil
+        }
+    }
 
     /// `id` and its declared supertypes, nearest first.
     public func supertypeChain(_ id: Int) -> [Int] {

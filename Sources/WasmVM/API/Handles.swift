@@ -9,6 +9,9 @@ public struct Function {
     public let address: Int
 
     public var type: FunctionType { store.type(ofFunction: address) }
+    /// The canonical ID of its defined type (`TypeRegistry`): equal IDs are the same type, whatever module
+    /// defined it.
+    public var typeID: Int { store.functions[address].typeID }
 
     /// Calls the function. Arguments must match its parameter types.
     public func invoke(_ arguments: [Value] = []) throws(Trap) -> [Value] {
@@ -151,6 +154,8 @@ public struct Tag {
 
     /// The payload's types (canonical).
     public var type: FunctionType { FunctionType(parameters: store.tags[address].payload, results: []) }
+    /// The canonical ID of its function type (`TypeRegistry`).
+    public var typeID: Int { store.tags[address].typeID }
 }
 
 public enum ExternalValue {
