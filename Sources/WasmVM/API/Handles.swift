@@ -232,8 +232,8 @@ public final class HeldReference {
 
     /// Lets the object go (a no-op the second time, and for references that are not objects).
     public func release() {
-        guard let address, let heap = store?.gcHeap, let count = heap.held[address] else { return }
-        heap.held[address] = count > 1 ? count - 1 : nil
+        guard let address, let holder = store, let count = holder.gcHeap.held[address] else { return }
+        holder.gcHeap.held[address] = count > 1 ? count - 1 : nil
         store = nil
     }
 
@@ -248,7 +248,7 @@ extension Store {
         switch value {
         case .anyref(.object(let object)?), .externref(.object(let object)?):
             _ = try slot(for: value)  // checks the object is live and this store's
-            heap.held[object.address, default: 0] += 1
+            gcHeap.held[object.address, default: 0] += 1
             address = object.address
         default:
             break

@@ -27,7 +27,7 @@ extension Store {
         guard fp + needed <= stackLimit else { throw Trap(.callStackExhausted) }
         try store(arguments, to: fp)
         // The last call's results were roots until now: the caller has passed on what it still needs.
-        if stackInUse == 0 { gcHeap?.recent.removeAll(keepingCapacity: true) }
+        if stackInUse == 0 { gcHeap.recent.removeAll(keepingCapacity: true) }
         interruptHandle.reset()
         try call(address, fp: fp)
         let results = load(type.results, from: fp)

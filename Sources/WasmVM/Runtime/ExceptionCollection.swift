@@ -46,7 +46,7 @@ extension Store {
         }
         if pendingException >= 0 && pendingException < count { consider(UInt64(pendingException) + 1) }
         // Exception references stored in structs and arrays (every object still allocated, reachable or not).
-        for object in gcHeap?.objects ?? [] {
+        for object in gcHeap.objects {
             let header = object.load(as: GCHeader.self)
             let layout = header.layout.pointee
             if layout.kind == .structure {

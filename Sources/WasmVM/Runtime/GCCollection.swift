@@ -12,7 +12,6 @@ import WasmParser
 /// A collection runs only inside an allocation by the guest (`GCSite`); one in progress never allocates.
 extension Store {
     func collectGarbage(_ site: GCSite) {
-        let heap = self.heap
         var work: [UnsafeMutableRawPointer] = []
         func mark(_ slot: UInt64) {
             guard GCSlot.isObject(slot) else { return }
@@ -61,8 +60,8 @@ extension Store {
                 slot += type == .v128 ? 2 : 1
             }
         }
-        for address in heap.held.keys { mark(UInt64(address)) }
-        for address in heap.recent { mark(UInt64(address)) }
+        for address in gcHeap.held.keys { mark(UInt64(address)) }
+        for address in gcHeap.recent { mark(UInt64(address)) }
 
         // Everything reachable from there.
         while let object = work.popLast() {
@@ -84,27 +83,27 @@ extension Store {
         // Sweep: unmarked objects go (or, under stress, are poisoned and kept to catch a dangling use).
         var kept = 0
         var bytes = 0
-        for object in heap.objects {
+        for object in gcHeap.objects {
             let flags = object.load(fromByteOffset: 12, as: UInt32.self)
             if flags & 1 != 0 {
                 object.storeBytes(of: flags & ~1, toByteOffset: 12, as: UInt32.self)
-                heap.objects[kept] = object
+                gcHeap.objects[kept] = object
                 kept += 1
                 bytes += Self.objectSize(object)
             } else {
-                heap.escaped.removeValue(forKey: UInt(bitPattern: object))
+                if !gcHeap.escaped.isEmpty { gcHeap.escaped.removeValue(forKey: UInt(bitPattern: object)) }
                 if limits.gcStress {
                     object.storeBytes(of: GCHeap.poison, as: UnsafePointer<GCLayout>.self)
-                    heap.quarantine.append(object)
+                    gcHeap.quarantine.append(object)
                 } else {
                     object.deallocate()
                 }
             }
         }
-        heap.objects.removeLast(heap.objects.count - kept)
-        heap.bytes = bytes
-        heap.nextCollection = Swift.max(1 << 20, 2 * bytes)
-        heap.collections += 1
+        gcHeap.objects.removeLast(gcHeap.objects.count - kept)
+        gcHeap.bytes = bytes
+        gcHeap.nextCollection = Swift.max(1 << 20, 2 * bytes)
+        gcHeap.collections += 1
     }
 
     /// Header and payload bytes of an object.
@@ -117,8 +116,7 @@ extension Store {
     /// The code ranges of every function with a stack map in this store's modules, sorted (made when the set of
     /// modules changed since the last collection).
     func codeIndex() -> CodeIndex {
-        let heap = self.heap
-        if let index = heap.codeIndex, index.moduleCount == modules.count { return index }
+        if let index = gcHeap.codeIndex, index.moduleCount == modules.count { return index }
         var seen = Set<ObjectIdentifier>()
         var entries: [CodeIndex.Entry] = []
         for module in modules where seen.insert(ObjectIdentifier(module)).inserted {
@@ -130,7 +128,7 @@ extension Store {
         }
         entries.sort { $0.start < $1.start }
         let index = CodeIndex(moduleCount: modules.count, entries: entries)
-        heap.codeIndex = index
+        gcHeap.codeIndex = index
         return index
     }
 }

@@ -183,9 +183,11 @@ struct GCHeader {
     var flags: UInt32
 }
 
-/// The store's GC heap: every object it allocated, their bytes, and when to collect next. Made on the first
-/// allocation, so a store that never allocates pays nothing.
-final class GCHeap {
+/// The store's GC heap: every object it allocated, their bytes, and when to collect next. A value inside the
+/// store (`Store.gcHeap`, not checked for exclusivity: a store is used by one thread at a time): as a class of
+/// its own, the retain and release around each allocation, and the dynamic exclusivity checks, cost more
+/// than the allocation. Empty, it costs a store nothing but a few words.
+struct GCHeap {
     var objects: [UnsafeMutableRawPointer] = []
     /// Bytes of all live objects (headers included), and the most there ever were.
     var bytes = 0
@@ -205,40 +207,36 @@ final class GCHeap {
     /// Functions' code ranges and stack maps (see `Store.codeIndex`).
     var codeIndex: CodeIndex?
 
-    deinit {
+    /// Frees every object (the store is going away).
+    mutating func release() {
         for object in objects { object.deallocate() }
         for object in quarantine { object.deallocate() }
+        objects = []
+        quarantine = []
     }
 
     nonisolated(unsafe) static let poison = UnsafePointer<GCLayout>(bitPattern: 0xDEAD_0000)!
 }
 
 extension Store {
-    var heap: GCHeap {
-        if let gcHeap { return gcHeap }
-        let made = GCHeap()
-        gcHeap = made
-        return made
-    }
-
     /// Allocates an object of `payload` bytes after its header, zeroed. Collects first when the heap is due
     /// (`site` says where the guest is, for its roots; nil where a collection must not run, e.g. during
     /// instantiation). Throws when the object would not fit under the heap limit.
     func allocateObject(_ layout: UnsafePointer<GCLayout>, payload: Int, length: UInt32,
                         site: GCSite?) throws(Trap) -> UnsafeMutableRawPointer {
-        let heap = self.heap
         let total = GCLayout.headerSize + payload
-        if let site, heap.bytes + total > heap.nextCollection || limits.gcStress {
+        let limits = self.limits
+        if let site, gcHeap.bytes + total > gcHeap.nextCollection || limits.gcStress {
             collectGarbage(site)
         }
-        guard payload >= 0, heap.bytes + total <= limits.maxGCHeapBytes else { throw Trap(.gcHeapExhausted) }
+        guard payload >= 0, gcHeap.bytes + total <= limits.maxGCHeapBytes else { throw Trap(.gcHeapExhausted) }
         let object = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 16)
         object.initializeMemory(as: UInt8.self, repeating: 0, count: total)
-        heap.serial &+= 1
-        object.initializeMemory(as: GCHeader.self, repeating: GCHeader(layout: layout, length: length, flags: (heap.serial << 1)), count: 1)
-        heap.objects.append(object)
-        heap.bytes += total
-        heap.peakBytes = Swift.max(heap.peakBytes, heap.bytes)
+        gcHeap.serial &+= 1
+        object.initializeMemory(as: GCHeader.self, repeating: GCHeader(layout: layout, length: length, flags: (gcHeap.serial << 1)), count: 1)
+        gcHeap.objects.append(object)
+        gcHeap.bytes += total
+        gcHeap.peakBytes = Swift.max(gcHeap.peakBytes, gcHeap.bytes)
         return object
     }
 
@@ -252,13 +250,13 @@ extension Store {
     }
 
     /// Bytes of GC objects live in this store (after the last collection, plus what was allocated since).
-    public var gcHeapBytes: Int { gcHeap?.bytes ?? 0 }
+    public var gcHeapBytes: Int { gcHeap.bytes }
     /// The most bytes the GC heap ever held.
-    public var gcHeapPeakBytes: Int { gcHeap?.peakBytes ?? 0 }
+    public var gcHeapPeakBytes: Int { gcHeap.peakBytes }
     /// How many collections have run.
-    public var gcCollections: Int { gcHeap?.collections ?? 0 }
+    public var gcCollections: Int { gcHeap.collections }
     /// Objects allocated and not yet reclaimed.
-    public var gcObjectCount: Int { gcHeap?.objects.count ?? 0 }
+    public var gcObjectCount: Int { gcHeap.objects.count }
 }
 
 /// Where the guest is when it allocates: the pc after the allocating instruction (its stack map's key) and

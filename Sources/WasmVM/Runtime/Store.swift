@@ -32,7 +32,9 @@ public struct ResourceLimits: Sendable {
 /// Owns all runtime state: functions, memories, tables, globals, instances. Requests that must not see each
 /// other's state get their own store; a store is used by one thread at a time (the interrupt flag excepted).
 public final class Store {
-    public var limits: ResourceLimits
+    /// Unchecked for exclusivity (a store is used by one thread at a time): the GC instructions read it on
+    /// every allocation, and a dynamic check there cost more than the read.
+    @exclusivity(unchecked) public var limits: ResourceLimits
 
     var functions: UnsafeMutablePointer<FunctionInstance>
     var functionCount = 0
@@ -58,7 +60,7 @@ public final class Store {
 
     /// The GC heap, made at the first allocation (see `GCHeap`), and the roots it cannot find elsewhere:
     /// global cells and element segments that hold `any`/`extern` references, and host functions in progress.
-    var gcHeap: GCHeap?
+    @exclusivity(unchecked) var gcHeap = GCHeap()
     var gcGlobalCells: [UnsafeMutablePointer<UInt64>] = []
     var gcSegments: [UnsafeMutablePointer<SegmentStorage>] = []
     var hostCalls: [HostCall] = []
@@ -101,7 +103,7 @@ public final class Store {
     /// Bytes of all linear memories in the store. Memories never shrink, so after a run this is its peak.
     public var linearMemoryBytes: Int { memories.reduce(0) { $0 + $1.pointee.byteCount } }
     /// Fuel left in the execution in progress (the interpreter keeps it in a register and stores it here on exit).
-    var fuelLeft: Int64 = 0
+    @exclusivity(unchecked) var fuelLeft: Int64 = 0
 
     public init(limits: ResourceLimits = ResourceLimits()) {
         self.limits = limits
@@ -124,6 +126,7 @@ public final class Store {
             table.deallocate()
         }
         for cell in ownedGlobalCells { cell.deallocate() }
+        gcHeap.release()
         for context in contexts { context.deallocate() }
         for raw in rawAllocations { raw.deallocate() }
         if let stacks { StackPool.shared.recycle(stacks) }

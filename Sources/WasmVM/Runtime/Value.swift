@@ -129,7 +129,7 @@ extension Store {
             case .host(let h)?: return hostSlot(h)
             case .i31(let v)?: return GCSlot.i31(v)
             case .object(let o)?:
-                guard let heap = gcHeap, heap.escaped[o.address] == o.serial else {
+                guard gcHeap.escaped[o.address] == o.serial else {
                     throw Trap(.host("\(o) is not a live object of this store"))
                 }
                 return UInt64(o.address)
@@ -164,8 +164,8 @@ extension Store {
         let layout = header.pointee.layout.pointee
         if layout.kind == .hostBox { return .host(GCSlot.object(slot).load(fromByteOffset: GCLayout.headerSize, as: UInt64.self)) }
         let serial = header.pointee.flags >> 1
-        heap.escaped[UInt(slot)] = serial
-        heap.recent.append(UInt(slot))
+        gcHeap.escaped[UInt(slot)] = serial
+        gcHeap.recent.append(UInt(slot))
         return .object(GCObject(address: UInt(slot), serial: serial, isArray: layout.kind == .array))
     }
 
