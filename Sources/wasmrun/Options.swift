@@ -10,6 +10,8 @@ struct Options {
     var file: String?
     var guestArguments: [String] = []
     var invoke: String?
+    /// `--repeat N`: call the `--invoke` export N times in the same instance (results printed once).
+    var repeatCount = 1
     var environment: [(String, String)] = []
     var directories: [(host: String, guest: String)] = []
     var fuel: Int64?
@@ -55,6 +57,9 @@ struct Options {
           --invoke NAME         call export NAME instead of `_start`; ARGS are its arguments, parsed by its
                                 parameter types (integers in decimal or 0x hex, floats like 1.5, nan, inf);
                                 results print one per line. A reactor's `_initialize` runs first.
+          --repeat N            with --invoke: call it N times in the same instance, results printed once;
+                                with --stats, the time of each call and the memory after it (does garbage
+                                or resident memory grow from call to call?)
           --env NAME=VALUE      set a guest environment variable (repeatable); the guest sees no other
           --dir HOST[::GUEST]   give the guest the host directory HOST, seen as GUEST (default: HOST)
                                 (repeatable); without --dir the guest sees no files at all
@@ -103,6 +108,9 @@ struct Options {
             case "--help", "-h": options.command = .help; return options
             case "--version": options.command = .version; return options
             case "--invoke": options.invoke = try value(argument)
+            case "--repeat":
+                guard let n = Int(try value(argument)), n >= 1 else { throw UsageError(description: "--repeat takes a positive count") }
+                options.repeatCount = n
             case "--env":
                 let pair = try value(argument)
                 guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {

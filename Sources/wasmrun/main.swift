@@ -218,7 +218,25 @@ func run(_ options: Options) -> Int32 {
                 }
                 arguments.append(value)
             }
-            for result in try function.invoke(arguments) { print(format(result)) }
+            var results: [Value] = []
+            var calls: [(milliseconds: Double, gcBytes: Int, residentBytes: Int)] = []
+            for _ in 0..<options.repeatCount {
+                let callStart = DispatchTime.now().uptimeNanoseconds
+                results = try function.invoke(arguments)
+                if options.repeatCount > 1 && options.stats {
+                    calls.append((elapsed(since: callStart), store.gcHeapBytes, residentBytes()))
+                }
+            }
+            for result in results { print(format(result)) }
+            if !calls.isEmpty {
+                let times = calls.map(\.milliseconds).sorted()
+                var lines = [String(format: "calls: %d, per call %.3f ms (median), %.3f ms (first), %.3f ms (fastest)",
+                                    calls.count, times[times.count / 2], calls[0].milliseconds, times[0])]
+                for k in Set([0, calls.count / 10, calls.count / 2, calls.count - 1]).sorted() {
+                    lines.append("after call \(k + 1): GC heap \(calls[k].gcBytes) bytes, resident \(calls[k].residentBytes / 1024) KiB")
+                }
+                writeError(lines.joined(separator: "\n"))
+            }
         } else {
             status = try wasi.start(instance)
         }
@@ -388,4 +406,12 @@ case .inspect: exit(inspect(options.file!, showCode: options.showCode, features:
 case .print: exit(printModule(options))
 case .wat2wasm: exit(watToWasm(options))
 case .run: exit(run(options))
+}
+
+/// This process's resident memory (`/proc/self/statm`), in bytes; 0 where it cannot be read.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
