@@ -218,7 +218,7 @@ public struct Imports {
 
 /// The embedder's hold on a reference: the struct or array it names stays alive until `release()` (or until the
 /// hold is dropped), across any number of calls and collections. References returned by a call are only
-/// kept until the next call into the store returns; hold the ones needed longer.
+/// kept until the next call into the store (which keeps its own arguments); hold the ones needed longer.
 public final class HeldReference {
     public let value: Value
     weak var store: Store?

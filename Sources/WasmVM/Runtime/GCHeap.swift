@@ -200,7 +200,8 @@ struct GCHeap {
     var escaped: [UInt: UInt32] = [:]
     /// Objects the embedder holds (`Store.hold`), with their hold counts: roots.
     var held: [UInt: Int] = [:]
-    /// Objects returned by the last call into the store: roots until the next call returns.
+    /// Objects handed to the embedder since the last call into the store began: roots until the next one
+    /// (whose arguments its frames keep).
     var recent: [UInt] = []
     /// Freed objects are kept, poisoned, instead of released (the stress mode's dangling-reference check).
     var quarantine: [UnsafeMutableRawPointer] = []

@@ -8,8 +8,8 @@ public enum Reference: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomSt
     case host(UInt64)
     /// An unboxed 31-bit integer (`ref.i31`), its bits zero-extended.
     case i31(UInt32)
-    /// A struct or array. Valid while the store keeps it alive: until the next call into the store returns,
-    /// or as long as a `HeldReference` holds it.
+    /// A struct or array. Valid while the store keeps it alive: until the next call into the store (which
+    /// keeps its own arguments), or as long as a `HeldReference` holds it.
     case object(GCObject)
 
     public init(integerLiteral value: UInt64) { self = .host(value) }
@@ -138,7 +138,7 @@ extension Store {
     }
 
     /// Reads a value of `type` from its slot; an object read this way is handed to the embedder (it may come
-    /// back as an argument, and stays alive until the next call into the store returns).
+    /// back as an argument, and stays alive until the next call into the store).
     func value(slot: UInt64, type: ValueType) -> Value {
         switch type {
         case .i32: return .i32(UInt32(truncatingIfNeeded: slot))
