@@ -174,17 +174,18 @@ struct Options {
         return options
     }
 
+    /// A number and its unit suffix (`16MiB` is 16 and 2^20); a unit of -1 means pages.
+    static func splitUnit(_ text: String, pages: Bool) -> (number: Int?, unit: Int) {
+        let units: [(String, Int)] = (pages ? [("pages", -1), ("page", -1)] : [])
+            + [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) { return (Int(text.dropLast(suffix.count)), factor) }
+        return (Int(text), 1)
+    }
+
     /// `1048576`, `64KiB`, `16MiB`, `1GiB`: a size in bytes.
     static func parseByteSize(_ text: String, option: String) throws(UsageError) -> Int {
-        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
-        var number = text
-        var multiplier = 1
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            number = String(text.dropLast(suffix.count))
-            multiplier = factor
-            break
-        }
-        guard let n = Int(number), n > 0, case let (bytes, overflow) = n.multipliedReportingOverflow(by: multiplier), !overflow else {
+        let (number, unit) = splitUnit(text, pages: false)
+        guard let n = number, n > 0, case let (bytes, overflow) = n.multipliedReportingOverflow(by: unit), !overflow else {
             throw UsageError(description: "\(option) takes a size like 64MiB, got \(text)")
         }
         return bytes
@@ -192,16 +193,9 @@ struct Options {
 
     /// `65536`, `64KiB`, `16MiB`, `1GiB`, `10pages`: a size in bytes (rounded down to pages) or pages.
     static func parseMemorySize(_ text: String) throws(UsageError) -> Int {
-        let units: [(String, Int)] = [("pages", -1), ("page", -1), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
-        var number = text
-        var multiplier = 1
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            number = String(text.dropLast(suffix.count))
-            multiplier = factor
-            break
-        }
-        guard let n = Int(number), n >= 0 else { throw UsageError(description: "--max-memory takes a size like 64MiB or 100pages, got \(text)") }
-        let pages = multiplier == -1 ? n : n.multipliedReportingOverflow(by: multiplier).partialValue / MemoryType.pageSize
+        let (number, unit) = splitUnit(text, pages: true)
+        guard let n = number, n >= 0 else { throw UsageError(description: "--max-memory takes a size like 64MiB or 100pages, got \(text)") }
+        let pages = unit == -1 ? n : n.multipliedReportingOverflow(by: unit).partialValue / MemoryType.pageSize
         guard pages <= 65536 else { throw UsageError(description: "--max-memory is at most 4GiB (65536 pages), got \(text)") }
         return pages
     }

@@ -7,14 +7,6 @@ import XCTest
 /// its clauses; a reference keeps the exception's identity; unwinding crosses any number of frames, host
 /// functions included; an exception nobody catches reaches the embedder with its tag and payload.
 final class ExceptionTests: XCTestCase {
-    func instance(_ text: String, store: Store = Store(), imports: Imports = Imports()) throws -> Instance {
-        try CompiledModule(bytes: Array(text.utf8)).instantiate(store: store, imports: imports)
-    }
-
-    func call(_ instance: Instance, _ name: String, _ arguments: [Value] = []) throws -> [Value] {
-        try XCTUnwrap(instance.function(name), name).invoke(arguments)
-    }
-
     // MARK: try_table
 
     func testClausesAreTriedInTheirOrder() throws {
@@ -192,7 +184,7 @@ final class ExceptionTests: XCTestCase {
         let m = try instance("""
             (module (import "host" "bad" (func $bad)) (func (export "f") (call $bad)))
             """, store: store, imports: imports)
-        let message = trapMessage { try self.call(m, "f") } ?? ""
+        let message = trapMessage { try call(m, "f") } ?? ""
         XCTAssertTrue(message.contains("does not match its tag"), message)
     }
 

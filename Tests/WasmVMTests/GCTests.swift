@@ -8,29 +8,17 @@ import XCTest
 /// reclaimed. Tests that depend on a root run with `gcStress` (a collection at every allocation, freed objects
 /// poisoned), so a missed root fails them instead of going unnoticed.
 final class GCTests: XCTestCase {
-    func instance(_ text: String, store: Store = Store(), imports: Imports = Imports()) throws -> Instance {
-        try CompiledModule(bytes: Array(text.utf8)).instantiate(store: store, imports: imports)
-    }
-
-    func call(_ instance: Instance, _ name: String, _ arguments: [Value] = []) throws -> [Value] {
-        try XCTUnwrap(instance.function(name), name).invoke(arguments)
-    }
-
+    /// A store that collects at every allocation and poisons what it frees (a missed root traps).
     func stressedStore() -> Store {
         var limits = ResourceLimits()
         limits.gcStress = true
         return Store(limits: limits)
     }
 
-    func trapMessage(_ body: () throws -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch let trap as Trap {
-            return trap.message
-        } catch {
-            return "\(error)"
-        }
+    func store(maxGCHeapBytes: Int) -> Store {
+        var limits = ResourceLimits()
+        limits.maxGCHeapBytes = maxGCHeapBytes
+        return Store(limits: limits)
     }
 
     // MARK: Types at run time
@@ -52,7 +40,7 @@ final class GCTests: XCTestCase {
             """)
         XCTAssertEqual(try call(m, "a1_as_a2"), [.i32(1)])
         XCTAssertEqual(try call(m, "b_as_a1"), [.i32(0)])
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "cast_b_to_a1") }, "cast failure")
+        XCTAssertEqual(trapMessage { try call(m, "cast_b_to_a1") }, "cast failure")
     }
 
     func testSubtypesPassCastsToTheirSupertypesOnly() throws {
@@ -143,15 +131,15 @@ final class GCTests: XCTestCase {
               (func (export "null") (result i32) (array.len (ref.null $a))))
             """)
         XCTAssertEqual(try call(m, "get", [.i32(3)]), [.i32(7)])
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "get", [.i32(4)]) }, "out of bounds array access")
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "get", [.i32(0xFFFF_FFFF)]) }, "out of bounds array access")
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "set", [.i32(4)]) }, "out of bounds array access")
-        XCTAssertNil(trapMessage { _ = try self.call(m, "fill", [.i32(4), .i32(0)]) }, "an empty range at the end is in bounds")
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "fill", [.i32(1), .i32(4)]) }, "out of bounds array access")
+        XCTAssertEqual(trapMessage { try call(m, "get", [.i32(4)]) }, "out of bounds array access")
+        XCTAssertEqual(trapMessage { try call(m, "get", [.i32(0xFFFF_FFFF)]) }, "out of bounds array access")
+        XCTAssertEqual(trapMessage { try call(m, "set", [.i32(4)]) }, "out of bounds array access")
+        XCTAssertNil(trapMessage { try call(m, "fill", [.i32(4), .i32(0)]) }, "an empty range at the end is in bounds")
+        XCTAssertEqual(trapMessage { try call(m, "fill", [.i32(1), .i32(4)]) }, "out of bounds array access")
         // offset + count wraps around 2^32: still out of bounds.
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "fill", [.i32(2), .i32(0xFFFF_FFFF)]) }, "out of bounds array access")
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "copy", [.i32(0), .i32(1), .i32(4)]) }, "out of bounds array access")
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "null") }, "null array reference")
+        XCTAssertEqual(trapMessage { try call(m, "fill", [.i32(2), .i32(0xFFFF_FFFF)]) }, "out of bounds array access")
+        XCTAssertEqual(trapMessage { try call(m, "copy", [.i32(0), .i32(1), .i32(4)]) }, "out of bounds array access")
+        XCTAssertEqual(trapMessage { try call(m, "null") }, "null array reference")
     }
 
     func testArrayCopyWithinOneArrayOverlapsLikeMemmove() throws {
@@ -251,7 +239,7 @@ final class GCTests: XCTestCase {
         held.release()
         _ = try call(m, "make", [.i32(0)])
         _ = try call(m, "make", [.i32(0)])
-        let stale = trapMessage { _ = try self.call(m, "read", [made]) }
+        let stale = trapMessage { try call(m, "read", [made]) }
         XCTAssertEqual(stale?.contains("not a live object"), true, stale ?? "no trap")
         // References compare by identity.
         let a = try call(m, "make", [.i32(1)])[0]
@@ -260,9 +248,7 @@ final class GCTests: XCTestCase {
     }
 
     func testUnreachableObjectsAreReclaimedAndDeepStructuresDoNotUseHostStack() throws {
-        var limits = ResourceLimits()
-        limits.maxGCHeapBytes = 64 << 20
-        let store = Store(limits: limits)
+        let store = store(maxGCHeapBytes: 64 << 20)
         let m = try instance("""
             (module
               (type $node (struct (field i32) (field (ref null $node))))
@@ -286,9 +272,7 @@ final class GCTests: XCTestCase {
     }
 
     func testTheHeapLimitIsATrapAndTheStoreGoesOn() throws {
-        var limits = ResourceLimits()
-        limits.maxGCHeapBytes = 1 << 20
-        let store = Store(limits: limits)
+        let store = store(maxGCHeapBytes: 1 << 20)
         let m = try instance("""
             (module
               (type $bytes (array (mut i8)))
@@ -298,15 +282,15 @@ final class GCTests: XCTestCase {
               (func (export "hoard") (param i32)
                 (loop $l (global.set $keep (array.new_default $bytes (local.get 0))) (br $l))))
             """, store: store)
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "alloc", [.i32(2 << 20)]) }, "GC heap exhausted")
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "alloc", [.i32(0xFFFF_FFFF)]) }, "GC heap exhausted")
+        XCTAssertEqual(trapMessage { try call(m, "alloc", [.i32(2 << 20)]) }, "GC heap exhausted")
+        XCTAssertEqual(trapMessage { try call(m, "alloc", [.i32(0xFFFF_FFFF)]) }, "GC heap exhausted")
         XCTAssertEqual(try call(m, "alloc", [.i32(1000)]), [.i32(1000)])
         // Garbage is collected to make room: 1,000 arrays of 100 KiB fit in 1 MiB one after the other.
         var limited = ResourceLimits()
         limited.maxGCHeapBytes = 1 << 20
         limited.fuel = 30_000
         store.limits = limited
-        XCTAssertEqual(trapMessage { _ = try self.call(m, "hoard", [.i32(100_000)]) }, "fuel exhausted")
+        XCTAssertEqual(trapMessage { try call(m, "hoard", [.i32(100_000)]) }, "fuel exhausted")
         XCTAssertLessThanOrEqual(store.gcHeapBytes, 1 << 20)
     }
 }
