@@ -31,6 +31,47 @@ final class ValidatorTests: XCTestCase {
         assertValid(try module("(module (func (result (ref func)) (block unreachable br_on_null 0 return) unreachable))"))
     }
 
+    /// Chains of declared supertypes are at most 63 deep (a cast walks the chain; a hostile module could
+    /// otherwise declare a million-deep one).
+    func testSubtypingDepthIsLimited() throws {
+        func chain(_ depth: Int) throws -> [UInt8] {
+            var text = "(module (type $t0 (sub (struct))) "
+            for i in 1...depth { text += "(type $t\(i) (sub $t\(i - 1) (struct))) " }
+            return try Module.parse(text: Array((text + ")").utf8)).encode()
+        }
+        assertValid(try chain(63))
+        assertInvalid(try chain(64), "subtype depth of type 64 exceeds the limit of 63")
+    }
+
+    /// GC instructions are typed by the types they name: packed fields need get_s/get_u, set needs a mutable
+    /// field, struct.new takes every field, casts stay in one hierarchy, br_on_cast's target is a subtype.
+    func testGCInstructionRules() throws {
+        func module(_ body: String) throws -> [UInt8] {
+            try Module.parse(text: Array("""
+                (module
+                  (type $p (struct (field i8) (field (mut i32))))
+                  (type $a (array i16))
+                  (type $f (func))
+                  (func (param $s (ref $p)) (param $x anyref) (param $e externref) (result i32) \(body)))
+                """.utf8)).encode()
+        }
+        assertValid(try module("(struct.get_s $p 0 (local.get $s))"))
+        assertInvalid(try module("(struct.get $p 0 (local.get $s))"), "packed field")
+        assertInvalid(try module("(struct.get_u $p 1 (local.get $s))"), "packed field")
+        assertInvalid(try module("(struct.set $p 0 (local.get $s) (i32.const 1)) (i32.const 0)"), "immutable field")
+        assertInvalid(try module("(struct.get $p 2 (local.get $s))"), "unknown field 2")
+        assertInvalid(try module("(struct.get $p 1 (struct.new $p (i32.const 1)))"), "type mismatch")
+        assertInvalid(try module("(array.set $a (array.new_default $a (i32.const 1)) (i32.const 0) (i32.const 1)) (i32.const 0)"), "immutable array")
+        assertValid(try module("(ref.test (ref $p) (local.get $x))"))
+        assertInvalid(try module("(ref.test (ref $p) (local.get $e))"), "type mismatch")
+        assertInvalid(try module("(ref.test (ref $f) (local.get $x))"), "type mismatch")
+        assertValid(try module("(block (result (ref $p)) (br_on_cast 0 anyref (ref $p) (local.get $x)) (drop) (local.get $s)) (drop) (i32.const 0)"))
+        assertInvalid(try module("(block (result eqref) (br_on_cast 0 eqref anyref (local.get $x))) (drop) (i32.const 0)"), "not a subtype")
+        assertValid(try module("(ref.eq (ref.i31 (i32.const 1)) (local.get $s))"))
+        assertInvalid(try module("(ref.eq (local.get $x) (local.get $s))"), "type mismatch")
+        assertValid(try module("(ref.is_null (any.convert_extern (local.get $e)))"))
+    }
+
     func testFunctionResultsMustMatchExactly() {
         assertInvalid(ModuleBuilder.function([], [.i32], body: []), "type mismatch")
         assertInvalid(ModuleBuilder.function([], [], body: [0x41, 1]), "type mismatch")

@@ -95,8 +95,10 @@ extension Module {
     }
 
     /// Every type index a type names must exist and, outside its own recursion group, come before it; a
-    /// declared supertype must be an earlier, non-final type whose shape this one refines.
+    /// declared supertype must be an earlier, non-final type whose shape this one refines, at most
+    /// `maxSubtypingDepth` declarations deep.
     func validateTypes(_ context: ValidationContext) throws(WasmParserError) {
+        var depths = [Int](repeating: 0, count: types.count)
         for group in recursionGroups {
             for i in group {
                 let subtype = types[i]
@@ -112,9 +114,17 @@ extension Module {
                 guard !parent.isFinal, context.refines(subtype.composite, parent.composite) else {
                     throw WasmParserError(.invalid, "sub type \(i) does not match its supertype \(supertype)", offset: 0)
                 }
+                depths[i] = depths[Int(supertype)] + 1
+                guard depths[i] <= Self.maxSubtypingDepth else {
+                    throw WasmParserError(.invalid, "subtype depth of type \(i) exceeds the limit of \(Self.maxSubtypingDepth)", offset: 0)
+                }
             }
         }
     }
+
+    /// The longest chain of declared supertypes above a type: the implementation limit engines agree on
+    /// (wasmparser's, V8's, SpiderMonkey's). Casts walk such a chain, and a layout keeps a copy of it.
+    static let maxSubtypingDepth = 63
 
     func validateTable(_ table: TableType, _ context: ValidationContext) throws(WasmParserError) {
         try context.checkValueType(table.elementType, at: 0)
