@@ -228,6 +228,33 @@ final class GCTests: XCTestCase {
         XCTAssertEqual(try call(m, "payload"), [.i32(99)])
     }
 
+    /// A struct passed only as a host function's argument survives a collection the host triggers by calling
+    /// back into the guest (raw host functions see slots, not values the store keeps).
+    func testAHostFunctionsArgumentsAreRoots() throws {
+        let store = stressedStore()
+        var churn: Function?
+        var survived = false
+        let host = store.defineFunction(type: FunctionType(parameters: [.anyref], results: []), raw: { caller, slots throws(Trap) in
+            _ = try churn?.invoke([.i32(10)])
+            let header = GCSlot.object(slots[0]).load(as: GCHeader.self)
+            survived = header.layout != GCHeap.poison && caller.store.gcCollections >= 10
+        })
+        var imports = Imports()
+        imports.define(module: "host", name: "take", .function(host))
+        let guest = try instance("""
+            (module
+              (type $box (struct (field i32)))
+              (import "host" "take" (func $take (param anyref)))
+              (func (export "go") (call $take (struct.new $box (i32.const 77))))
+              (func (export "churn") (param i32)
+                (loop $l (drop (struct.new $box (local.get 0)))
+                  (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))))
+            """, store: store, imports: imports)
+        churn = guest.function("churn")
+        _ = try call(guest, "go")
+        XCTAssertTrue(survived)
+    }
+
     func testAReferenceHeldByTheHostSurvivesUntilReleased() throws {
         let store = stressedStore()
         let m = try instance("""

@@ -61,8 +61,8 @@ extension Store {
     func call(_ address: Int, fp: UnsafeMutablePointer<UInt64>) throws(Trap) {
         let function = functions[address]
         if function.code == nil {
-            hostCalls.append(HostCall(function: address, arguments: fp, callerPC: nil, callerFP: fp))
-            defer { hostCalls.removeLast() }
+            let recorded = recordHostCall(HostCall(function: address, arguments: fp, callerPC: nil, callerFP: fp))
+            defer { if recorded { hostCalls.removeLast() } }
             try hostFunctions[function.hostIndex](Caller(store: self, context: nil), fp)
             return
         }
@@ -128,8 +128,7 @@ extension Store {
                   context: UnsafeMutablePointer<InstanceContext>, fuel: Int64,
                   caller: UnsafePointer<UInt64>?, callerFP: UnsafeMutablePointer<UInt64>) throws(Trap) -> Bool {
         let savedDepth = depthInUse, savedStack = stackInUse
-        // The collector's view of this call: the host's arguments, and the guest frame waiting on it.
-        hostCalls.append(HostCall(function: function - functions, arguments: fp, callerPC: caller, callerFP: callerFP))
+        let recorded = recordHostCall(HostCall(function: function - functions, arguments: fp, callerPC: caller, callerFP: callerFP))
         depthInUse = runDepth
         stackInUse = (fp - stack.unsafelyUnwrapped) + function.pointee.frameSize
         fuelLeft = fuel
@@ -139,7 +138,7 @@ extension Store {
             (runEntryDepth, runDepth, runEntry) = (entryDepth, depth, entry)
             depthInUse = savedDepth
             stackInUse = savedStack
-            hostCalls.removeLast()
+            if recorded { hostCalls.removeLast() }
         }
         do {
             try hostFunctions[function.pointee.hostIndex](Caller(store: self, context: context), fp)
@@ -153,6 +152,16 @@ extension Store {
             default: throw fault(error.reason, fuel: fuel)
             }
         }
+    }
+
+    /// Records a host call for the collector (its arguments, and the guest frame waiting on it); returns
+    /// whether it did. Only when objects exist: without any, neither can hold a reference to one, and a
+    /// server's WASI calls cost no bookkeeping.
+    @inline(__always)
+    func recordHostCall(_ call: HostCall) -> Bool {
+        guard !gcHeap.objects.isEmpty else { return false }
+        hostCalls.append(call)
+        return true
     }
 
     /// Copies a frame's initial locals and constants, in 32-byte blocks (templates are padded to whole
