@@ -105,13 +105,21 @@ public final class Store {
     /// Fuel left in the execution in progress (the interpreter keeps it in a register and stores it here on exit).
     @exclusivity(unchecked) var fuelLeft: Int64 = 0
 
+    /// What the threaded handlers share with the loop (see Threaded.swift). Runs nested in host calls share
+    /// it too: the loop writes what they need each time it enters the handlers.
+    let threadedState: UnsafeMutablePointer<ThreadedState>
+
     public init(limits: ResourceLimits = ResourceLimits()) {
         self.limits = limits
         functions = .allocate(capacity: functionCapacity)
+        threadedState = .allocate(capacity: 1)
+        threadedState.initialize(to: ThreadedState(table: handlerTable, interrupt: Unmanaged.passUnretained(interruptHandle)))
     }
 
     deinit {
         functions.deallocate()
+        threadedState.deinitialize(count: 1)
+        threadedState.deallocate()
         for memory in memories {
             // A memory taken from its module's ready set goes back there, restored, if it can.
             if let slots = memory.pointee.slots {
