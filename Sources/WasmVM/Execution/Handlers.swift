@@ -2649,4 +2649,30 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         pc += 1
         return next(pc, fp, memBase, memSize, vm, budget)
     }
+
+    // MARK: calls and returns (the common case; see callHandler and returnHandler)
+    table[op(.call)] = { pc, fp, memBase, memSize, vm, budget in
+        let callee = state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: pc[1])]
+        return callHandler(callee, pc, pc + 2, pc.pointee, fp, memBase, memSize, vm, budget)
+    }
+    table[op(.callIndirect)] = { pc, fp, memBase, memSize, vm, budget in
+        // Out-of-range, null and mismatched entries (and subtype matches) are left to the loop's case.
+        let w = pc.pointee
+        let immediate = pc[1]
+        let context = state(vm).pointee.context.unsafelyUnwrapped
+        let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
+        let index = tableIndex(w, fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)], 8)
+        guard index < UInt64(table.pointee.count) else { return exit(pc, fp, vm) }
+        let reference = table.pointee.elements[Int(index)]
+        let callee = Int(truncatingIfNeeded: reference &- 1)
+        guard reference != 0, state(vm).pointee.functions.unsafelyUnwrapped[callee].typeID
+                == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else { return exit(pc, fp, vm) }
+        return callHandler(callee, pc, pc + 2, w, fp, memBase, memSize, vm, budget)
+    }
+    table[op(.return)] = { pc, fp, memBase, memSize, vm, budget in
+        returnHandler(pc, fp, memBase, memSize, vm, budget, value: false)
+    }
+    table[op(.returnValue)] = { pc, fp, memBase, memSize, vm, budget in
+        returnHandler(pc, fp, memBase, memSize, vm, budget, value: true)
+    }
 }

@@ -202,16 +202,25 @@ extension Store {
         var pc = entryFunction.pointee.code.unsafelyUnwrapped
 
         let threaded = threadedState
+        threaded.pointee.frames = framesBase
+        threaded.pointee.stackLimit = stackLimit
+        threaded.pointee.depthLimit = callDepthLimit
         let vm = UnsafeMutableRawPointer(threaded)
         while true {
             // The threaded ops run in their handlers until one reaches an op of this switch, a trap, or the
             // end of its budget.
             threaded.pointee.fuel = fuel
             threaded.pointee.context = context
+            threaded.pointee.functions = functions
+            threaded.pointee.depth = runDepth
+            threaded.pointee.entryDepth = runEntryDepth
+            threaded.pointee.memoryMoved = runMemoryMoved
             let reached = threaded.pointee.table[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, memSize, vm, threadedBudget)
             fuel = threaded.pointee.fuel
+            runDepth = threaded.pointee.depth
             guard let reached = UnsafePointer<UInt64>(bitPattern: reached) else { throw fault(threaded.pointee.trap, fuel: fuel) }
             pc = reached
+            fp = threaded.pointee.fp.unsafelyUnwrapped
             let start = pc
             let w = pc.pointee
             pc += 1

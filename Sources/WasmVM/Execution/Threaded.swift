@@ -7,8 +7,10 @@ import Synchronization
 /// indexed by op. Under `-O` that call is a tail call (`jmp *`), so every handler ends in its own indirect
 /// jump — one dispatch site per op kind instead of the single `switch` jump all ops shared, which a branch
 /// predictor could only learn from a long history (see DESIGN.md, "Dispatch"). Ops that touch the store
-/// (calls, returns, exceptions, memory growth, GC) have no handler: the exit handler returns their pc to
-/// `Store.run`, whose `switch` runs them and comes back.
+/// (exceptions, memory growth, GC, host calls) have no handler: the exit handler returns their pc to
+/// `Store.run`, whose `switch` runs them and comes back. Calls and returns between functions of the same
+/// instance have handlers; every other case of them (a host callee, another instance, the run's outermost
+/// return, a trap to report) is handed back unexecuted to the switch's full implementation.
 ///
 /// Swift does not guarantee tail calls, so a chain of handlers is cut after `threadedBudget` instructions
 /// (the exit back to the loop costs a call and a return, a few ns per 256 instructions): the host stack
@@ -36,8 +38,19 @@ struct ThreadedState {
     var fuel: Int64 = 0
     var context: UnsafeMutablePointer<InstanceContext>? = nil
     let interrupt: Unmanaged<InterruptHandle>
-    /// Why the chain stopped when a handler returned nil.
+    /// Why the chain stopped when a handler returned 0.
     var trap: Trap.Reason = .unreachable
+    // What calls and returns between functions of one instance need (see `callHandler`); the loop writes
+    // them on every entry, since a host call may have run a nested loop on the same stacks meanwhile.
+    /// The frame in use when the chain returned to the loop.
+    var fp: UnsafeMutablePointer<UInt64>? = nil
+    var functions: UnsafeMutablePointer<FunctionInstance>? = nil
+    var frames: UnsafeMutablePointer<CallFrame>? = nil
+    var stackLimit: UnsafeMutablePointer<UInt64>? = nil
+    var depthLimit = 0
+    var depth = 0
+    var entryDepth = 0
+    var memoryMoved = false
 
     @inline(__always) var interrupted: Bool {
         interrupt._withUnsafeGuaranteedRef { $0.flag.load(ordering: .relaxed) }
@@ -51,7 +64,7 @@ struct ThreadedState {
 /// Dispatches the instruction at `pc`: a tail call to its handler, or back to the loop when the budget is spent.
 @inline(__always) func next(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
                             _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ budget: Int) -> Int {
-    if budget == 0 { return Int(bitPattern: pc) }
+    if budget == 0 { return exit(pc, fp, vm) }
     let table = vm.load(as: UnsafePointer<Handler>.self)
     return table[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, memSize, vm, budget &- 1)
 }
@@ -80,7 +93,13 @@ struct ThreadedState {
 @inline(__always) func op(_ op: InternalOp) -> Int { Int(op.rawValue) }
 
 /// The handler of every op that `Store.run`'s switch executes: hands its pc back.
-private let exitHandler: Handler = { pc, _, _, _, _, _ in Int(bitPattern: pc) }
+private let exitHandler: Handler = { pc, fp, _, _, vm, _ in exit(pc, fp, vm) }
+
+/// Leaves the chain for `Store.run` at `pc`, with the frame the chain ended in (calls and returns move it).
+@inline(__always) func exit(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ vm: UnsafeMutableRawPointer) -> Int {
+    state(vm).pointee.fp = fp
+    return Int(bitPattern: pc)
+}
 
 /// One table for the process, built once.
 nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
@@ -89,3 +108,41 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     installHandlers(table)
     return UnsafePointer(table)
 }()
+
+/// A call to a Wasm function of the same instance: pushes the caller's frame and runs the callee's first
+/// instruction. Anything else (a host function, another instance, a full call or value stack, a pending
+/// interrupt) returns the call's own address, for `Store.run` to execute it from the start.
+@inline(__always) func callHandler(_ callee: Int, _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>,
+                                   _ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                   _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ budget: Int) -> Int {
+    let s = state(vm)
+    let function = s.pointee.functions.unsafelyUnwrapped + callee
+    let calleeFP = fp + Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
+    let context = s.pointee.context.unsafelyUnwrapped
+    guard let code = function.pointee.code, function.pointee.context == context, s.pointee.depth < s.pointee.depthLimit,
+          calleeFP + function.pointee.frameSize <= s.pointee.stackLimit.unsafelyUnwrapped, !s.pointee.interrupted else {
+        return exit(start, fp, vm)
+    }
+    s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: returnPC, fp: fp, context: context, function: callee)
+    s.pointee.depth &+= 1
+    Store.initializeFrame(calleeFP + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
+    return next(code, calleeFP, memBase, memSize, vm, budget)
+}
+
+/// `return`: pops the caller's frame when it belongs to the same instance and is inside this run (the run's
+/// outermost return, and a return into another instance or after memory moved, go to `Store.run`).
+@inline(__always) func returnHandler(_ start: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                     _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64,
+                                     _ vm: UnsafeMutableRawPointer, _ budget: Int, value: Bool) -> Int {
+    let s = state(vm)
+    let depth = s.pointee.depth
+    guard depth != s.pointee.entryDepth, !s.pointee.memoryMoved else { return exit(start, fp, vm) }
+    let frame = s.pointee.frames.unsafelyUnwrapped + (depth &- 1)
+    guard frame.pointee.context == s.pointee.context.unsafelyUnwrapped else { return exit(start, fp, vm) }
+    let w = start.pointee
+    if value { fp[0] = fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)] }
+    s.pointee.fuel &-= Int64(bitPattern: start[1])
+    if s.pointee.fuel < 0 { return trap(vm, .fuelExhausted) }
+    s.pointee.depth = depth &- 1
+    return next(frame.pointee.pc, frame.pointee.fp, memBase, memSize, vm, budget)
+}
