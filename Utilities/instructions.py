@@ -355,6 +355,10 @@ VM_OPS = [
     "v128", "v128_global",
     # Garbage collection: one op; the instruction's 0xFB code in bits 8..<16 (see GCExecution.swift).
     "gc",
+    # Fused float compare-and-branch: the branch is taken when the comparison's outcome (less 0, equal 1,
+    # greater 2, unordered 3) has its bit set in the mask in bits 8..<12, so one op per width covers every
+    # comparison and its negation (NaN makes `not <` differ from `>=`). These two fill the op byte.
+    "br_if_f32", "br_if_f64",
 ]
 
 def register_form_rows():

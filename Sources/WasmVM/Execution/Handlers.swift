@@ -2675,4 +2675,37 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.returnValue)] = { pc, fp, memBase, memSize, vm, budget in
         returnHandler(pc, fp, memBase, memSize, vm, budget, value: true)
     }
+
+    // MARK: fused float compare-and-branch (the mask in bits 8..<12; see FunctionTranslator.floatComparisonMask)
+    table[op(.brIfF32)] = { pc, fp, memBase, memSize, vm, budget in
+        let start = pc
+        let w = pc.pointee
+        var pc = pc + 1
+        let a = Numerics.f32(fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)])
+        let b = Numerics.f32(fp[Int(truncatingIfNeeded: w >> 48)])
+        if (w >> (8 &+ floatOutcome(a, b))) & 1 != 0 {
+            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+        } else {
+            pc += 1
+        }
+        return next(pc, fp, memBase, memSize, vm, budget)
+    }
+    table[op(.brIfF64)] = { pc, fp, memBase, memSize, vm, budget in
+        let start = pc
+        let w = pc.pointee
+        var pc = pc + 1
+        let a = Numerics.f64(fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)])
+        let b = Numerics.f64(fp[Int(truncatingIfNeeded: w >> 48)])
+        if (w >> (8 &+ floatOutcome(a, b))) & 1 != 0 {
+            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+        } else {
+            pc += 1
+        }
+        return next(pc, fp, memBase, memSize, vm, budget)
+    }
+}
+
+/// How two floats compare: 0 less, 1 equal, 2 greater, 3 unordered (a NaN), without branching.
+@inline(__always) func floatOutcome<F: BinaryFloatingPoint>(_ a: F, _ b: F) -> UInt64 {
+    (a == b ? 1 : 0) | (a > b ? 2 : 0) | (a.isNaN || b.isNaN ? 3 : 0)
 }

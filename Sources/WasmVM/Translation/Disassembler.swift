@@ -10,7 +10,7 @@ extension InternalOp {
              .addBrIfI32Eq, .addBrIfI32Ne, .addBrIfI32LtS, .addBrIfI32LtU, .addBrIfI32GtS, .addBrIfI32GtU,
              .addBrIfI32LeS, .addBrIfI32LeU, .addBrIfI32GeS, .addBrIfI32GeU, .addBrIfI64Eq, .addBrIfI64Ne,
              .addBrIfI64LtS, .addBrIfI64LtU, .addBrIfI64GtS, .addBrIfI64GtU, .addBrIfI64LeS, .addBrIfI64LeU,
-             .addBrIfI64GeS, .addBrIfI64GeU,
+             .addBrIfI64GeS, .addBrIfI64GeU, .brIfF32, .brIfF64,
              .call, .callIndirect, .callRef, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
              .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl, .brIfNull, .brIfNonNull, .throw:
@@ -36,6 +36,7 @@ extension InternalOp {
     }
     var isBranch: Bool {
         (rawValue >= InternalOp.br.rawValue && rawValue <= InternalOp.brTable.rawValue) || self == .brIfNull || self == .brIfNonNull
+            || self == .brIfF32 || self == .brIfF64
     }
 }
 

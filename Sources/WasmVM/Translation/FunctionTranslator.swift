@@ -475,6 +475,11 @@ struct FunctionTranslator {
                 }
                 return (emit(negated ? .brIfNz : .brIfZ, nil, compare.x), 32, nil)
             }
+            if let mask = Self.floatComparisonMask(compare.op) {
+                let at = emit(compare.op.rawValue <= InternalOp.f32Ge.rawValue ? .brIfF32 : .brIfF64, nil, compare.x, y)
+                code[at] |= UInt64(negated ? mask ^ 0b1111 : mask) << 8
+                return (at, 32, nil)
+            }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
             if let add = compare.add, add.word == code.count - 1, fixups[add.destinationFixup].location == compare.x,
                (add.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue) {
@@ -547,11 +552,24 @@ struct FunctionTranslator {
         }
     }
 
+    /// For a float comparison, the outcomes (bit 0 less, 1 equal, 2 greater, 3 unordered) where it is true.
+    static func floatComparisonMask(_ op: InternalOp) -> UInt8? {
+        switch op {
+        case .f32Eq, .f64Eq: return 0b0010
+        case .f32Ne, .f64Ne: return 0b1101
+        case .f32Lt, .f64Lt: return 0b0001
+        case .f32Gt, .f64Gt: return 0b0100
+        case .f32Le, .f64Le: return 0b0011
+        case .f32Ge, .f64Ge: return 0b0110
+        default: return nil
+        }
+    }
+
     static func isFusableComparison(_ op: InternalOp) -> Bool {
         switch op {
         case .i32Eq, .i32Ne, .i32LtS, .i32LtU, .i32GtS, .i32GtU, .i32LeS, .i32LeU, .i32GeS, .i32GeU,
              .i64Eq, .i64Ne, .i64LtS, .i64LtU, .i64GtS, .i64GtU, .i64LeS, .i64LeU, .i64GeS, .i64GeU,
-             .i32Eqz, .i64Eqz:
+             .i32Eqz, .i64Eqz, .f32Eq, .f32Ne, .f32Lt, .f32Gt, .f32Le, .f32Ge, .f64Eq, .f64Ne, .f64Lt, .f64Gt, .f64Le, .f64Ge:
             return true
         default:
             return false

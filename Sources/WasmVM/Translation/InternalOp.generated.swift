@@ -257,6 +257,8 @@ enum InternalOp: UInt16 {
     case v128
     case v128Global
     case gc
+    case brIfF32
+    case brIfF64
 }
 
 extension InternalOp {
