@@ -215,7 +215,9 @@ extension Store {
             threaded.pointee.depth = runDepth
             threaded.pointee.entryDepth = runEntryDepth
             threaded.pointee.memoryMoved = runMemoryMoved
-            let reached = threaded.pointee.table[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, memSize, vm, threadedBudget)
+            threaded.pointee.budget = threadedBudget
+            let handlers = threaded.pointee.table
+            let reached = handlers[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, memSize, vm, UnsafeRawPointer(handlers))
             fuel = threaded.pointee.fuel
             runDepth = threaded.pointee.depth
             guard let reached = UnsafePointer<UInt64>(bitPattern: reached) else { throw fault(threaded.pointee.trap, fuel: fuel) }

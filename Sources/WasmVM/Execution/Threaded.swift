@@ -12,10 +12,10 @@ import Synchronization
 /// instance have handlers; every other case of them (a host callee, another instance, the run's outermost
 /// return, a trap to report) is handed back unexecuted to the switch's full implementation.
 ///
-/// Swift does not guarantee tail calls, so a chain of handlers is cut after `threadedBudget` instructions
-/// (the exit back to the loop costs a call and a return, a few ns per 256 instructions): the host stack
-/// stays bounded even where the compiler makes real calls (debug builds), and guest code can never
-/// overflow it.
+/// Swift does not guarantee tail calls. Optimized builds make them (`Utilities/check-tail-calls.sh`, run by
+/// CI, fails if any handler calls the next one instead of jumping); debug builds do not, so there a chain of
+/// handlers returns to `Store.run` after `threadedBudget` instructions, which calls the next one again: the
+/// host stack holds at most that many handler frames, whatever the guest runs.
 ///
 /// State that handlers read rarely (fuel, the instance context, the interrupt flag, a trap's reason) is in
 /// `ThreadedState`, in memory; what every instruction uses (pc, frame, memory base and size) is passed in
@@ -25,15 +25,17 @@ import Synchronization
 /// compiler give up the tail call).
 typealias Handler = @convention(thin) (
     _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-    _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ budget: Int
+    _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer
 ) -> Int
 
-/// Instructions a chain of handlers runs before returning to `Store.run` (bounds host stack use).
+/// Instructions a chain of handlers runs before returning to `Store.run` in a debug build (bounds host stack use).
 let threadedBudget = 256
 
 struct ThreadedState {
-    /// The handler table (first: `next` loads it at offset 0).
+    /// The handler table (also passed to every handler, in a register).
     let table: UnsafePointer<Handler>
+    /// Instructions left before a debug build's chain returns to the loop.
+    var budget = 0
     /// Fuel left; branches charge it (the loop's register copy is stored here on entry and read back on exit).
     var fuel: Int64 = 0
     var context: UnsafeMutablePointer<InstanceContext>? = nil
@@ -61,12 +63,16 @@ struct ThreadedState {
     vm.assumingMemoryBound(to: ThreadedState.self)
 }
 
-/// Dispatches the instruction at `pc`: a tail call to its handler, or back to the loop when the budget is spent.
+/// Dispatches the instruction at `pc`: a tail call to its handler (in a debug build, back to the loop when the
+/// budget is spent).
 @inline(__always) func next(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-                            _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ budget: Int) -> Int {
-    if budget == 0 { return exit(pc, fp, vm) }
-    let table = vm.load(as: UnsafePointer<Handler>.self)
-    return table[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, memSize, vm, budget &- 1)
+                            _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+    #if DEBUG
+    state(vm).pointee.budget &-= 1
+    if state(vm).pointee.budget <= 0 { return exit(pc, fp, vm) }
+    #endif
+    let handler = handlers.load(fromByteOffset: Int(UInt8(truncatingIfNeeded: pc.pointee)) &* 8, as: Handler.self)
+    return handler(pc, fp, memBase, memSize, vm, handlers)
 }
 
 /// Stops the chain with a trap (the loop throws it with the guest's backtrace).
@@ -92,6 +98,16 @@ struct ThreadedState {
 
 @inline(__always) func op(_ op: InternalOp) -> Int { Int(op.rawValue) }
 
+/// The 16-bit slot field at byte `offset` (2: d, 4: x, 6: y) of the instruction word before `pc`: one load
+/// (`movzwl`) where shifting and masking the word took two or three instructions per field. The words are
+/// little-endian on every target Swift's Glibc platforms run (x86-64, arm64).
+#if _endian(big)
+#error("operand(_:_:) reads slot fields as little-endian 16-bit halves of the instruction word")
+#endif
+@inline(__always) func operand(_ pc: UnsafePointer<UInt64>, _ offset: Int) -> Int {
+    Int(UnsafeRawPointer(pc - 1).load(fromByteOffset: offset, as: UInt16.self))
+}
+
 /// The handler of every op that `Store.run`'s switch executes: hands its pc back.
 private let exitHandler: Handler = { pc, fp, _, _, vm, _ in exit(pc, fp, vm) }
 
@@ -114,7 +130,7 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
 /// interrupt) returns the call's own address, for `Store.run` to execute it from the start.
 @inline(__always) func callHandler(_ callee: Int, _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>,
                                    _ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-                                   _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ budget: Int) -> Int {
+                                   _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
     let s = state(vm)
     let function = s.pointee.functions.unsafelyUnwrapped + callee
     let calleeFP = fp + Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
@@ -126,14 +142,14 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: returnPC, fp: fp, context: context, function: callee)
     s.pointee.depth &+= 1
     Store.initializeFrame(calleeFP + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
-    return next(code, calleeFP, memBase, memSize, vm, budget)
+    return next(code, calleeFP, memBase, memSize, vm, handlers)
 }
 
 /// `return`: pops the caller's frame when it belongs to the same instance and is inside this run (the run's
 /// outermost return, and a return into another instance or after memory moved, go to `Store.run`).
 @inline(__always) func returnHandler(_ start: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                                      _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64,
-                                     _ vm: UnsafeMutableRawPointer, _ budget: Int, value: Bool) -> Int {
+                                     _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, value: Bool) -> Int {
     let s = state(vm)
     let depth = s.pointee.depth
     guard depth != s.pointee.entryDepth, !s.pointee.memoryMoved else { return exit(start, fp, vm) }
@@ -144,5 +160,5 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     s.pointee.fuel &-= Int64(bitPattern: start[1])
     if s.pointee.fuel < 0 { return trap(vm, .fuelExhausted) }
     s.pointee.depth = depth &- 1
-    return next(frame.pointee.pc, frame.pointee.fp, memBase, memSize, vm, budget)
+    return next(frame.pointee.pc, frame.pointee.fp, memBase, memSize, vm, handlers)
 }
