@@ -13,16 +13,21 @@ if [ -z "$binary" ]; then
 fi
 command -v objdump >/dev/null || { echo "check-tail-calls: objdump (binutils) is needed" >&2; exit 2; }
 objdump -d --no-show-raw-insn "$binary" | awk '
+  # The dispatch loads the next handler from the table, indexed by op: `(%table,%op,8)`. A call through such
+  # an operand, or through a register loaded from one, is a dispatch that keeps its frame. (Merged handlers,
+  # symbol suffix _Tm, also call their variant through an argument register: that is not a dispatch.)
   /^[0-9a-f]+ <.*>:$/ {
     name = $2
     handler = (name ~ /installHandlers/ && name ~ /fU[0-9]*_/)
     if (handler) handlers++
+    delete loaded
     next
   }
-  # A merged handler (symbol suffix _Tm) calls its variant through a stack argument, `call *0x10(%rbp)`:
-  # that is not the next handler. Any other indirect call is.
-  handler && /call +\*/ && !/call +\*0x[0-9a-f]+\(%rbp\)/ { bad[name] = 1 }
-  handler && /jmp +\*/ { jumps[name] = 1 }
+  !handler { next }
+  /mov +[-0-9a-fx]*\(%[a-z0-9]+,%[a-z0-9]+,8\),%r[a-z0-9]+$/ { n = split($NF, parts, ","); loaded[parts[n]] = 1 }
+  /call +\*[-0-9a-fx]*\(%[a-z0-9]+,%[a-z0-9]+,8\)/ { bad[name] = 1 }
+  /call +\*%r[a-z0-9]+$/ { if (substr($NF, 2) in loaded) bad[name] = 1 }
+  /jmp +\*/ { jumps[name] = 1 }
   END {
     for (n in bad) { print "check-tail-calls: handler " n " calls the next handler instead of jumping" > "/dev/stderr"; failed = 1 }
     for (n in jumps) dispatching++

@@ -6,156 +6,156 @@ import WasmParser
 
 func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     // MARK: i32
-    table[op(.i32Eqz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Eqz)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0xFFFF_FFFF == 0 ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Eq)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = u32(fp[x]) == u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Ne)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = u32(fp[x]) != u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32LtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32LtS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s32(fp[x]) < s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32LtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32LtU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = u32(fp[x]) < u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32GtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32GtS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s32(fp[x]) > s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32GtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32GtU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = u32(fp[x]) > u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32LeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32LeS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s32(fp[x]) <= s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32LeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32LeU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = u32(fp[x]) <= u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32GeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32GeS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s32(fp[x]) >= s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32GeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32GeU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = u32(fp[x]) >= u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Clz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Clz)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(u32(fp[x]).leadingZeroBitCount)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Ctz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Ctz)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(u32(fp[x]).trailingZeroBitCount)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Popcnt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Popcnt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(u32(fp[x]).nonzeroBitCount)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Add)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Add)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) &+ u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Sub)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Sub)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) &- u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Mul)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Mul)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) &* u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32DivS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32DivS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -165,9 +165,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if b == 0 { return trap(vm, .integerDivideByZero) }
         if a == .min && b == -1 { return trap(vm, .integerOverflow) }
         fp[d] = UInt64(UInt32(bitPattern: a / b))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32DivU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32DivU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -176,9 +176,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let b = u32(fp[y])
         if b == 0 { return trap(vm, .integerDivideByZero) }
         fp[d] = UInt64(u32(fp[x]) / b)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32RemS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32RemS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -187,9 +187,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let a = s32(fp[x]), b = s32(fp[y])
         if b == 0 { return trap(vm, .integerDivideByZero) }
         fp[d] = b == -1 ? 0 : UInt64(UInt32(bitPattern: a % b))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32RemU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32RemU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -198,72 +198,72 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let b = u32(fp[y])
         if b == 0 { return trap(vm, .integerDivideByZero) }
         fp[d] = UInt64(u32(fp[x]) % b)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32And)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32And)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) & u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Or)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Or)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) | u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Xor)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Xor)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) ^ u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Shl)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Shl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) &<< u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32ShrS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32ShrS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(UInt32(bitPattern: s32(fp[x]) &>> s32(fp[y])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32ShrU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32ShrU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(u32(fp[x]) &>> u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Rotl)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Rotl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(rotl(u32(fp[x]), u32(fp[y])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32XorRotl)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32XorRotl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -271,168 +271,168 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let y = operand(pc, 6)
         fp[d] = UInt64(rotl(u32(fp[x]) ^ u32(fp[y]), u32(fp[Int(truncatingIfNeeded: pc.pointee & 0xFFFF)])))
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Rotr)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Rotr)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(rotl(u32(fp[x]), 32 &- (u32(fp[y]) & 31)))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: i64
-    table[op(.i64Eqz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Eqz)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] == 0 ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Eq)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] == fp[y] ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Ne)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] != fp[y] ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64LtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64LtS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s64(fp[x]) < s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64LtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64LtU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] < fp[y] ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64GtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64GtS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s64(fp[x]) > s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64GtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64GtU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] > fp[y] ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64LeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64LeS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s64(fp[x]) <= s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64LeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64LeU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] <= fp[y] ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64GeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64GeS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = s64(fp[x]) >= s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64GeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64GeU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] >= fp[y] ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Clz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Clz)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(fp[x].leadingZeroBitCount)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Ctz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Ctz)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(fp[x].trailingZeroBitCount)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Popcnt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Popcnt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(fp[x].nonzeroBitCount)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Add)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Add)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] &+ fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Sub)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Sub)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] &- fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Mul)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Mul)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] &* fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64DivS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64DivS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -442,9 +442,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if b == 0 { return trap(vm, .integerDivideByZero) }
         if a == .min && b == -1 { return trap(vm, .integerOverflow) }
         fp[d] = UInt64(bitPattern: a / b)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64DivU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64DivU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -453,9 +453,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let b = fp[y]
         if b == 0 { return trap(vm, .integerDivideByZero) }
         fp[d] = fp[x] / b
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64RemS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64RemS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -464,9 +464,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let a = s64(fp[x]), b = s64(fp[y])
         if b == 0 { return trap(vm, .integerDivideByZero) }
         fp[d] = b == -1 ? 0 : UInt64(bitPattern: a % b)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64RemU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64RemU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -475,72 +475,72 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let b = fp[y]
         if b == 0 { return trap(vm, .integerDivideByZero) }
         fp[d] = fp[x] % b
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64And)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64And)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] & fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Or)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Or)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] | fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Xor)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Xor)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] ^ fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Shl)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Shl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] &<< fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64ShrS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64ShrS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = UInt64(bitPattern: s64(fp[x]) &>> s64(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64ShrU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64ShrU)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = fp[x] &>> fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Rotl)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Rotl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = rotl(fp[x], fp[y])
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64XorRotl)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64XorRotl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -548,682 +548,682 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let y = operand(pc, 6)
         fp[d] = rotl(fp[x] ^ fp[y], fp[Int(truncatingIfNeeded: pc.pointee & 0xFFFF)])
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Rotr)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Rotr)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = rotl(fp[x], 64 &- (fp[y] & 63))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: f32
-    table[op(.f32Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Eq)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f32(fp[x]) == Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Ne)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f32(fp[x]) != Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Lt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Lt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f32(fp[x]) < Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Gt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Gt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f32(fp[x]) > Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Le)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Le)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f32(fp[x]) <= Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Ge)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Ge)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f32(fp[x]) >= Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Abs)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Abs)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0x7FFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Neg)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Neg)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = (fp[x] ^ 0x8000_0000) & 0xFFFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Ceil)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Ceil)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.up))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Floor)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Floor)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.down))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Trunc)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Trunc)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.towardZero))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Nearest)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Nearest)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.toNearestOrEven))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Sqrt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Sqrt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]).squareRoot())
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Add)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Add)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]) + Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Sub)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Sub)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]) - Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Mul)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Mul)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]) * Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Div)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Div)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f32(fp[x]) / Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Min)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Min)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.min(Numerics.f32(fp[x]), Numerics.f32(fp[y])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Max)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Max)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.max(Numerics.f32(fp[x]), Numerics.f32(fp[y])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32Copysign)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32Copysign)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = (fp[x] & 0x7FFF_FFFF) | (fp[y] & 0x8000_0000)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: f64
-    table[op(.f64Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Eq)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f64(fp[x]) == Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Ne)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f64(fp[x]) != Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Lt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Lt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f64(fp[x]) < Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Gt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Gt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f64(fp[x]) > Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Le)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Le)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f64(fp[x]) <= Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Ge)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Ge)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.f64(fp[x]) >= Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Abs)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Abs)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0x7FFF_FFFF_FFFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Neg)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Neg)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] ^ 0x8000_0000_0000_0000
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Ceil)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Ceil)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.up))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Floor)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Floor)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.down))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Trunc)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Trunc)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.towardZero))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Nearest)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Nearest)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.toNearestOrEven))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Sqrt)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Sqrt)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]).squareRoot())
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Add)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Add)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]) + Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Sub)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Sub)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]) - Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Mul)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Mul)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]) * Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Div)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Div)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.f64(fp[x]) / Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Min)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Min)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.min(Numerics.f64(fp[x]), Numerics.f64(fp[y])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Max)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Max)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = Numerics.slot(Numerics.max(Numerics.f64(fp[x]), Numerics.f64(fp[y])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64Copysign)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64Copysign)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         let y = operand(pc, 6)
         fp[d] = (fp[x] & 0x7FFF_FFFF_FFFF_FFFF) | (fp[y] & 0x8000_0000_0000_0000)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: conversions
-    table[op(.i32WrapI64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32WrapI64)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncF32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncF32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = UInt64(UInt32(bitPattern: try Numerics.truncToI32(Numerics.f32(fp[x]), lower: -2147483904.0, upper: 2147483648.0))) }
         catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncF32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncF32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f32(fp[x]))) } catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncF64S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncF64S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = UInt64(UInt32(bitPattern: try Numerics.truncToI32(Numerics.f64(fp[x]), lower: -2147483649.0, upper: 2147483648.0))) }
         catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncF64U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncF64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f64(fp[x]))) } catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64ExtendI32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64ExtendI32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(bitPattern: Int64(s32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64ExtendI32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64ExtendI32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncF32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncF32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f32(fp[x]))) } catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncF32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncF32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = try Numerics.truncToU64(Numerics.f32(fp[x])) } catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncF64S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncF64S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = UInt64(bitPattern: try Numerics.truncToI64(Numerics.f64(fp[x]))) } catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncF64U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncF64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         do throws(Trap) { fp[d] = try Numerics.truncToU64(Numerics.f64(fp[x])) } catch { return trap(vm, error.reason) }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32ConvertI32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32ConvertI32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Float(s32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32ConvertI32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32ConvertI32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Float(u32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32ConvertI64S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32ConvertI64S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Float(s64(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32ConvertI64U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32ConvertI64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Float(fp[x]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32DemoteF64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32DemoteF64)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Float(Numerics.f64(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64ConvertI32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64ConvertI32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Double(s32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64ConvertI32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64ConvertI32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Double(u32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64ConvertI64S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64ConvertI64S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Double(s64(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64ConvertI64U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64ConvertI64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Double(fp[x]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64PromoteF32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64PromoteF32)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.slot(Double(Numerics.f32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32ReinterpretF32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32ReinterpretF32)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32ReinterpretI32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f32ReinterpretI32)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64ReinterpretF64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64ReinterpretF64)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f64ReinterpretI64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.f64ReinterpretI64)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Extend8S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Extend8S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: fp[x]))))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Extend16S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32Extend16S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: fp[x]))))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Extend8S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Extend8S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Extend16S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Extend16S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Extend32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64Extend32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncSatF32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncSatF32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f32(fp[x]))))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncSatF32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncSatF32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(Numerics.saturateU32(Numerics.f32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncSatF64S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncSatF64S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f64(fp[x]))))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32TruncSatF64U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i32TruncSatF64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(Numerics.saturateU32(Numerics.f64(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncSatF32S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncSatF32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(bitPattern: Numerics.saturateI64(Numerics.f32(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncSatF32U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncSatF32U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.saturateU64(Numerics.f32(fp[x]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncSatF64S)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncSatF64S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = UInt64(bitPattern: Numerics.saturateI64(Numerics.f64(fp[x])))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64TruncSatF64U)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.i64TruncSatF64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = Numerics.saturateU64(Numerics.f64(fp[x]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: data movement
-    table[op(.copy)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.copy)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.select)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.select)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -1231,41 +1231,41 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let y = operand(pc, 6)
         fp[d] = fp[Int(truncatingIfNeeded: pc.pointee)] & 0xFFFF_FFFF != 0 ? fp[x] : fp[y]
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.globalGet)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.globalGet)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let context = state(vm).pointee.context.unsafelyUnwrapped
         fp[d] = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.globalSet)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.globalSet)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let x = operand(pc, 4)
         let context = state(vm).pointee.context.unsafelyUnwrapped
         context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee = fp[x]
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: control
-    table[op(.trapUnreachable)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.trapUnreachable)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         return trap(vm, .unreachable)
     }
-    table[op(.br)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.br)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // Conditional branches: taken, they jump and charge fuel (checked on backward jumps).
-    table[op(.brIfNz)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfNz)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1275,9 +1275,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfZ)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfZ)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1287,9 +1287,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32Eq)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1301,9 +1301,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32Ne)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1315,9 +1315,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32LtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32LtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1329,9 +1329,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32LtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32LtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1343,9 +1343,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32GtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32GtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1357,9 +1357,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32GtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32GtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1371,9 +1371,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32LeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32LeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1385,9 +1385,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32LeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32LeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1399,9 +1399,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32GeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32GeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1413,9 +1413,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32GeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI32GeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1427,9 +1427,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64Eq)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1441,9 +1441,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64Ne)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1455,9 +1455,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64LtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64LtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1469,9 +1469,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64LtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64LtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1483,9 +1483,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64GtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64GtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1497,9 +1497,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64GtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64GtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1511,9 +1511,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64LeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64LeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1525,9 +1525,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64LeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64LeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1539,9 +1539,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64GeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64GeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1553,9 +1553,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI64GeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfI64GeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1567,10 +1567,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // Fused `d = x + y; if d <cmp> z`: z's slot sits in bits 32..<48 of the target word.
-    table[op(.addBrIfI32Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32Eq)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1585,9 +1585,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32Ne)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1602,9 +1602,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32LtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32LtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1619,9 +1619,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32LtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32LtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1636,9 +1636,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32GtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32GtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1653,9 +1653,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32GtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32GtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1670,9 +1670,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32LeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32LeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1687,9 +1687,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32LeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32LeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1704,9 +1704,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32GeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32GeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1721,9 +1721,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI32GeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI32GeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1738,9 +1738,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64Eq)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64Eq)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1755,9 +1755,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64Ne)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64Ne)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1772,9 +1772,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64LtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64LtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1789,9 +1789,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64LtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64LtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1806,9 +1806,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64GtS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64GtS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1823,9 +1823,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64GtU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64GtU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1840,9 +1840,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64LeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64LeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1857,9 +1857,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64LeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64LeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1874,9 +1874,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64GeS)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64GeS)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1891,9 +1891,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.addBrIfI64GeU)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.addBrIfI64GeU)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1908,9 +1908,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brTable)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brTable)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -1919,10 +1919,11 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let index = min(UInt64(u32(fp[x])), last)
         pc += 1 + Int(index)
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: memory
-    table[op(.loadI32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI32)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -1932,9 +1933,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         fp[d] = UInt64(loadRaw(memBase, address, UInt32.self))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI64)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -1944,9 +1946,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address &+ 8 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         fp[d] = loadRaw(memBase, address, UInt64.self)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI328s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI328s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -1961,9 +1964,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI328u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI328u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -1978,9 +1982,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI648s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI648s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -1995,9 +2000,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI648u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI648u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2012,9 +2018,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI3216s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI3216s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2029,9 +2036,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI3216u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI3216u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2046,9 +2054,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI6416s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI6416s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2063,9 +2072,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI6416u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI6416u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2080,9 +2090,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI6432s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI6432s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2094,9 +2105,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let word = loadRaw(memBase, address, UInt32.self)
         fp[d] = InternalOp.loadI6432s == .loadI6432s
             ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.loadI6432u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.loadI6432u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2108,9 +2120,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let word = loadRaw(memBase, address, UInt32.self)
         fp[d] = InternalOp.loadI6432u == .loadI6432s
             ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.storeI32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.storeI32)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2120,9 +2133,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.storeI64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.storeI64)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2132,9 +2146,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address &+ 8 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, fp[y])
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store8)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store8)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2144,9 +2159,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address < memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, UInt8(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store16)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store16)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2156,9 +2172,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address &+ 2 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, UInt16(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store32)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2168,10 +2185,11 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
         guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // Memory64 (a 64-bit memory 0): the whole slot is the address, and address + offset must not wrap.
-    table[op(.load64I32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I32)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2181,9 +2199,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if y == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         fp[d] = UInt64(loadRaw(memBase, address, UInt32.self))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I64)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2193,9 +2212,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if y == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 8, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         fp[d] = loadRaw(memBase, address, UInt64.self)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I328s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I328s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2210,9 +2230,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I328u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I328u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2227,9 +2248,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I648s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I648s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2244,9 +2266,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I648u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I648u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2261,9 +2284,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
         default: fp[d] = UInt64(byte)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I3216s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I3216s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2278,9 +2302,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I3216u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I3216u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2295,9 +2320,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I6416s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I6416s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2312,9 +2338,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I6416u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I6416u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2329,9 +2356,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
         default: fp[d] = UInt64(half)
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I6432s)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I6432s)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2343,9 +2371,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let word = loadRaw(memBase, address, UInt32.self)
         fp[d] = InternalOp.load64I6432s == .load64I6432s
             ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.load64I6432u)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.load64I6432u)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2357,11 +2386,12 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let word = loadRaw(memBase, address, UInt32.self)
         fp[d] = InternalOp.load64I6432u == .load64I6432s
             ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // One case per width, as for 32-bit memories: a shared case with a switch inside cost 12% on a
     // store-heavy loop (Benchmarks/memory64-bench.sh).
-    table[op(.store648)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store648)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2371,9 +2401,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 1, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, UInt8(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store6416)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store6416)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2383,9 +2414,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 2, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, UInt16(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store64I32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store64I32)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2395,9 +2427,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store6432)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store6432)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2407,9 +2440,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.store64I64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.store64I64)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2419,16 +2453,18 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if d == 0xFFFF { offset = pc.pointee; pc += 1 }
         guard let address = address64(fp[x], offset, 8, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
         storeRaw(memBase, address, fp[y])
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.memorySize)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.memorySize)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         fp[d] = memSize / UInt64(MemoryType.pageSize)
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.memoryFill)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.memoryFill)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -2437,9 +2473,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let destination = UInt64(u32(fp[d])), count = UInt64(u32(fp[y]))
         guard destination &+ count <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         (memBase + Int(destination)).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: fp[x]), count: Int(count))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.memoryCopy)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.memoryCopy)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -2448,9 +2485,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let destination = UInt64(u32(fp[d])), source = UInt64(u32(fp[x])), count = UInt64(u32(fp[y]))
         guard destination &+ count <= memSize, source &+ count <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
         (memBase + Int(destination)).copyMemory(from: memBase + Int(source), byteCount: Int(count))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.memoryInit)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.memoryInit)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2466,20 +2504,20 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         if count > 0 {
             (memBase + Int(destination)).copyMemory(from: segment.pointee.pointer.unsafelyUnwrapped + Int(source), byteCount: Int(count))
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.dataDrop)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.dataDrop)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         context.pointee.data[Int(truncatingIfNeeded: pc.pointee)].count = 0
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: tables and references
     // Tables: bits 8..<16 of the word are the index widths (bit 8: the table, or the destination, is
     // 64-bit; bit 9: the source table is), so i32 indices are read as their low 32 bits.
-    table[op(.tableGet)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.tableGet)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2490,9 +2528,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let index = tableIndex(w, fp[x], 8)
         guard index < UInt64(table.pointee.count) else { return trap(vm, .outOfBoundsTableAccess) }
         fp[d] = table.pointee.elements[Int(index)]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.tableSet)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.tableSet)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let x = operand(pc, 4)
@@ -2503,18 +2541,18 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let index = tableIndex(w, fp[x], 8)
         guard index < UInt64(table.pointee.count) else { return trap(vm, .outOfBoundsTableAccess) }
         table.pointee.elements[Int(index)] = fp[y]
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.tableSize)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.tableSize)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let context = state(vm).pointee.context.unsafelyUnwrapped
         fp[d] = UInt64(context.pointee.tables[Int(truncatingIfNeeded: pc.pointee)].pointee.count)
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.tableFill)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.tableFill)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2528,9 +2566,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
             return trap(vm, .outOfBoundsTableAccess)
         }
         (table.pointee.elements + Int(index)).update(repeating: fp[x], count: Int(count))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.tableCopy)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.tableCopy)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2548,9 +2586,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
             return trap(vm, .outOfBoundsTableAccess)
         }
         (destination.pointee.elements + Int(d0)).update(from: source.pointee.elements + Int(s0), count: Int(count))
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.tableInit)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.tableInit)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
@@ -2570,34 +2608,34 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
             let references = segment.pointee.pointer.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)
             (table.pointee.elements + Int(d0)).update(from: references + Int(s0), count: Int(count))
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.elemDrop)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.elemDrop)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         context.pointee.elements[Int(truncatingIfNeeded: pc.pointee)].count = 0
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.refFunc)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.refFunc)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let context = state(vm).pointee.context.unsafelyUnwrapped
         fp[d] = UInt64(context.pointee.functions[Int(truncatingIfNeeded: pc.pointee)]) &+ 1
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.refIsNull)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.refIsNull)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
         fp[d] = fp[x] == 0 ? 1 : 0
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.refAsNonNull)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.refAsNonNull)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
@@ -2605,9 +2643,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let reference = fp[x]
         guard reference != 0 else { return trap(vm, .nullReference) }
         fp[d] = reference
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfNull)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfNull)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -2617,9 +2655,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfNonNull)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfNonNull)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -2629,33 +2667,34 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: SIMD and v128 globals (see SIMDExecution)
-    table[op(.v128)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.v128)] = { pc, fp, memBase, vm, handlers in
+        let memSize = state(vm).pointee.memSize
         let w = pc.pointee
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         let consumed = SIMDExecution.execute(w, pc, fp, context, memBase, memSize)
         if consumed < 0 { return trap(vm, .outOfBoundsMemoryAccess) }
         pc += consumed
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.v128Global)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.v128Global)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         SIMDExecution.global(w, pc, fp, context)
         pc += 1
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
 
     // MARK: calls and returns (the common case; see callHandler and returnHandler)
-    table[op(.call)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.call)] = { pc, fp, memBase, vm, handlers in
         let callee = state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: pc[1])]
-        return callHandler(callee, pc, pc + 2, pc.pointee, fp, memBase, memSize, vm, handlers)
+        return callHandler(callee, pc, pc + 2, pc.pointee, fp, memBase, vm, handlers)
     }
-    table[op(.callIndirect)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.callIndirect)] = { pc, fp, memBase, vm, handlers in
         // Out-of-range, null and mismatched entries (and subtype matches) are left to the loop's case.
         let w = pc.pointee
         let immediate = pc[1]
@@ -2667,17 +2706,17 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let callee = Int(truncatingIfNeeded: reference &- 1)
         guard reference != 0, state(vm).pointee.functions.unsafelyUnwrapped[callee].typeID
                 == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else { return exit(pc, fp, vm) }
-        return callHandler(callee, pc, pc + 2, w, fp, memBase, memSize, vm, handlers)
+        return callHandler(callee, pc, pc + 2, w, fp, memBase, vm, handlers)
     }
-    table[op(.return)] = { pc, fp, memBase, memSize, vm, handlers in
-        returnHandler(pc, fp, memBase, memSize, vm, handlers, value: false)
+    table[op(.return)] = { pc, fp, memBase, vm, handlers in
+        returnHandler(pc, fp, memBase, vm, handlers, value: false)
     }
-    table[op(.returnValue)] = { pc, fp, memBase, memSize, vm, handlers in
-        returnHandler(pc, fp, memBase, memSize, vm, handlers, value: true)
+    table[op(.returnValue)] = { pc, fp, memBase, vm, handlers in
+        returnHandler(pc, fp, memBase, vm, handlers, value: true)
     }
 
     // MARK: fused float compare-and-branch (the mask in bits 8..<12; see FunctionTranslator.floatComparisonMask)
-    table[op(.brIfF32)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfF32)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -2688,9 +2727,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfF64)] = { pc, fp, memBase, memSize, vm, handlers in
+    table[op(.brIfF64)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
         var pc = pc + 1
@@ -2701,7 +2740,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         } else {
             pc += 1
         }
-        return next(pc, fp, memBase, memSize, vm, handlers)
+        return next(pc, fp, memBase, vm, handlers)
     }
 }
 

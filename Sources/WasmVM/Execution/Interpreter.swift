@@ -216,8 +216,9 @@ extension Store {
             threaded.pointee.entryDepth = runEntryDepth
             threaded.pointee.memoryMoved = runMemoryMoved
             threaded.pointee.budget = threadedBudget
+            threaded.pointee.memSize = memSize
             let handlers = threaded.pointee.table
-            let reached = handlers[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, memSize, vm, UnsafeRawPointer(handlers))
+            let reached = handlers[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, vm, UnsafeRawPointer(handlers))
             fuel = threaded.pointee.fuel
             runDepth = threaded.pointee.depth
             guard let reached = UnsafePointer<UInt64>(bitPattern: reached) else { throw fault(threaded.pointee.trap, fuel: fuel) }

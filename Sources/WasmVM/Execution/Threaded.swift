@@ -18,14 +18,16 @@ import Synchronization
 /// host stack holds at most that many handler frames, whatever the guest runs.
 ///
 /// State that handlers read rarely (fuel, the instance context, the interrupt flag, a trap's reason) is in
-/// `ThreadedState`, in memory; what every instruction uses (pc, frame, memory base and size) is passed in
-/// registers — six integer argument registers on x86-64 and arm64. (`@convention(c)` compiles the same but
+/// `ThreadedState`, in memory; what every instruction uses (pc, frame, memory base, the table) is passed in
+/// registers. The memory's size is in the state too: a bounds check compares with memory as cheaply as with
+/// a register, and a sixth argument left simple ops one scratch register short (a push and pop of `rbx` in
+/// each). (`@convention(c)` compiles the same but
 /// adds a thunk per handler, one more jump per instruction.) A handler returns
 /// the address where the loop goes on, or 0 for a trap (an integer: returning an optional pointer made the
 /// compiler give up the tail call).
 typealias Handler = @convention(thin) (
     _ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-    _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer
+    _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer
 ) -> Int
 
 /// Instructions a chain of handlers runs before returning to `Store.run` in a debug build (bounds host stack use).
@@ -36,6 +38,8 @@ struct ThreadedState {
     let table: UnsafePointer<Handler>
     /// Instructions left before a debug build's chain returns to the loop.
     var budget = 0
+    /// Bytes of memory 0 (bounds of loads and stores; changes only in the loop's cases, which write it here).
+    var memSize: UInt64 = 0
     /// Fuel left; branches charge it (the loop's register copy is stored here on entry and read back on exit).
     var fuel: Int64 = 0
     var context: UnsafeMutablePointer<InstanceContext>? = nil
@@ -66,13 +70,13 @@ struct ThreadedState {
 /// Dispatches the instruction at `pc`: a tail call to its handler (in a debug build, back to the loop when the
 /// budget is spent).
 @inline(__always) func next(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-                            _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+                            _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
     #if DEBUG
     state(vm).pointee.budget &-= 1
     if state(vm).pointee.budget <= 0 { return exit(pc, fp, vm) }
     #endif
     let handler = handlers.load(fromByteOffset: Int(UInt8(truncatingIfNeeded: pc.pointee)) &* 8, as: Handler.self)
-    return handler(pc, fp, memBase, memSize, vm, handlers)
+    return handler(pc, fp, memBase, vm, handlers)
 }
 
 /// Stops the chain with a trap (the loop throws it with the guest's backtrace).
@@ -109,7 +113,7 @@ struct ThreadedState {
 }
 
 /// The handler of every op that `Store.run`'s switch executes: hands its pc back.
-private let exitHandler: Handler = { pc, fp, _, _, vm, _ in exit(pc, fp, vm) }
+private let exitHandler: Handler = { pc, fp, _, vm, _ in exit(pc, fp, vm) }
 
 /// Leaves the chain for `Store.run` at `pc`, with the frame the chain ended in (calls and returns move it).
 @inline(__always) func exit(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ vm: UnsafeMutableRawPointer) -> Int {
@@ -130,7 +134,7 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
 /// interrupt) returns the call's own address, for `Store.run` to execute it from the start.
 @inline(__always) func callHandler(_ callee: Int, _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>,
                                    _ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-                                   _ memSize: UInt64, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+                                   _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
     let s = state(vm)
     let function = s.pointee.functions.unsafelyUnwrapped + callee
     let calleeFP = fp + Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
@@ -142,13 +146,13 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: returnPC, fp: fp, context: context, function: callee)
     s.pointee.depth &+= 1
     Store.initializeFrame(calleeFP + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
-    return next(code, calleeFP, memBase, memSize, vm, handlers)
+    return next(code, calleeFP, memBase, vm, handlers)
 }
 
 /// `return`: pops the caller's frame when it belongs to the same instance and is inside this run (the run's
 /// outermost return, and a return into another instance or after memory moved, go to `Store.run`).
 @inline(__always) func returnHandler(_ start: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
-                                     _ memBase: UnsafeMutableRawPointer, _ memSize: UInt64,
+                                     _ memBase: UnsafeMutableRawPointer,
                                      _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, value: Bool) -> Int {
     let s = state(vm)
     let depth = s.pointee.depth
@@ -160,5 +164,5 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     s.pointee.fuel &-= Int64(bitPattern: start[1])
     if s.pointee.fuel < 0 { return trap(vm, .fuelExhausted) }
     s.pointee.depth = depth &- 1
-    return next(frame.pointee.pc, frame.pointee.fp, memBase, memSize, vm, handlers)
+    return next(frame.pointee.pc, frame.pointee.fp, memBase, vm, handlers)
 }
