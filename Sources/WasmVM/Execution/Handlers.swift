@@ -5,156 +5,26 @@ import WasmParser
 // instruction's address, `pc` the word after it. Slot fields are read with `operand` (one 16-bit load each).
 
 func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
+    // Numeric ops `d = op(x, y)` and `d = op(x)`: `binary`/`unary` read the operands, store the result and
+    // dispatch; each closure is specialized into its own handler.
     // MARK: i32
-    table[op(.i32Eqz)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0xFFFF_FFFF == 0 ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Eq)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = u32(fp[x]) == u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Ne)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = u32(fp[x]) != u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32LtS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s32(fp[x]) < s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32LtU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = u32(fp[x]) < u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32GtS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s32(fp[x]) > s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32GtU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = u32(fp[x]) > u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32LeS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s32(fp[x]) <= s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32LeU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = u32(fp[x]) <= u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32GeS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s32(fp[x]) >= s32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32GeU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = u32(fp[x]) >= u32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Clz)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(u32(fp[x]).leadingZeroBitCount)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Ctz)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(u32(fp[x]).trailingZeroBitCount)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Popcnt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(u32(fp[x]).nonzeroBitCount)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Add)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) &+ u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Sub)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) &- u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Mul)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) &* u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i32Eqz)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF == 0 ? 1 : 0 } }
+    table[op(.i32Eq)] = { binary($0, $1, $2, $3, $4) { a, b in u32(a) == u32(b) ? 1 : 0 } }
+    table[op(.i32Ne)] = { binary($0, $1, $2, $3, $4) { a, b in u32(a) != u32(b) ? 1 : 0 } }
+    table[op(.i32LtS)] = { binary($0, $1, $2, $3, $4) { a, b in s32(a) < s32(b) ? 1 : 0 } }
+    table[op(.i32LtU)] = { binary($0, $1, $2, $3, $4) { a, b in u32(a) < u32(b) ? 1 : 0 } }
+    table[op(.i32GtS)] = { binary($0, $1, $2, $3, $4) { a, b in s32(a) > s32(b) ? 1 : 0 } }
+    table[op(.i32GtU)] = { binary($0, $1, $2, $3, $4) { a, b in u32(a) > u32(b) ? 1 : 0 } }
+    table[op(.i32LeS)] = { binary($0, $1, $2, $3, $4) { a, b in s32(a) <= s32(b) ? 1 : 0 } }
+    table[op(.i32LeU)] = { binary($0, $1, $2, $3, $4) { a, b in u32(a) <= u32(b) ? 1 : 0 } }
+    table[op(.i32GeS)] = { binary($0, $1, $2, $3, $4) { a, b in s32(a) >= s32(b) ? 1 : 0 } }
+    table[op(.i32GeU)] = { binary($0, $1, $2, $3, $4) { a, b in u32(a) >= u32(b) ? 1 : 0 } }
+    table[op(.i32Clz)] = { unary($0, $1, $2, $3, $4) { a in UInt64(u32(a).leadingZeroBitCount) } }
+    table[op(.i32Ctz)] = { unary($0, $1, $2, $3, $4) { a in UInt64(u32(a).trailingZeroBitCount) } }
+    table[op(.i32Popcnt)] = { unary($0, $1, $2, $3, $4) { a in UInt64(u32(a).nonzeroBitCount) } }
+    table[op(.i32Add)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &+ u32(b)) } }
+    table[op(.i32Sub)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &- u32(b)) } }
+    table[op(.i32Mul)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &* u32(b)) } }
     table[op(.i32DivS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -200,69 +70,13 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         fp[d] = UInt64(u32(fp[x]) % b)
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32And)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) & u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Or)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) | u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Xor)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) ^ u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Shl)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) &<< u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32ShrS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(UInt32(bitPattern: s32(fp[x]) &>> s32(fp[y])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32ShrU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(u32(fp[x]) &>> u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Rotl)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(rotl(u32(fp[x]), u32(fp[y])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i32And)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) & u32(b)) } }
+    table[op(.i32Or)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) | u32(b)) } }
+    table[op(.i32Xor)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) ^ u32(b)) } }
+    table[op(.i32Shl)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &<< u32(b)) } }
+    table[op(.i32ShrS)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(UInt32(bitPattern: s32(a) &>> s32(b))) } }
+    table[op(.i32ShrU)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &>> u32(b)) } }
+    table[op(.i32Rotl)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(rotl(u32(a), u32(b))) } }
     table[op(.i32XorRotl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
@@ -283,155 +97,23 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: i64
-    table[op(.i64Eqz)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] == 0 ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Eq)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] == fp[y] ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Ne)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] != fp[y] ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64LtS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s64(fp[x]) < s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64LtU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] < fp[y] ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64GtS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s64(fp[x]) > s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64GtU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] > fp[y] ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64LeS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s64(fp[x]) <= s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64LeU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] <= fp[y] ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64GeS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = s64(fp[x]) >= s64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64GeU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] >= fp[y] ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Clz)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(fp[x].leadingZeroBitCount)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Ctz)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(fp[x].trailingZeroBitCount)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Popcnt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(fp[x].nonzeroBitCount)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Add)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] &+ fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Sub)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] &- fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Mul)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] &* fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i64Eqz)] = { unary($0, $1, $2, $3, $4) { a in a == 0 ? 1 : 0 } }
+    table[op(.i64Eq)] = { binary($0, $1, $2, $3, $4) { a, b in a == b ? 1 : 0 } }
+    table[op(.i64Ne)] = { binary($0, $1, $2, $3, $4) { a, b in a != b ? 1 : 0 } }
+    table[op(.i64LtS)] = { binary($0, $1, $2, $3, $4) { a, b in s64(a) < s64(b) ? 1 : 0 } }
+    table[op(.i64LtU)] = { binary($0, $1, $2, $3, $4) { a, b in a < b ? 1 : 0 } }
+    table[op(.i64GtS)] = { binary($0, $1, $2, $3, $4) { a, b in s64(a) > s64(b) ? 1 : 0 } }
+    table[op(.i64GtU)] = { binary($0, $1, $2, $3, $4) { a, b in a > b ? 1 : 0 } }
+    table[op(.i64LeS)] = { binary($0, $1, $2, $3, $4) { a, b in s64(a) <= s64(b) ? 1 : 0 } }
+    table[op(.i64LeU)] = { binary($0, $1, $2, $3, $4) { a, b in a <= b ? 1 : 0 } }
+    table[op(.i64GeS)] = { binary($0, $1, $2, $3, $4) { a, b in s64(a) >= s64(b) ? 1 : 0 } }
+    table[op(.i64GeU)] = { binary($0, $1, $2, $3, $4) { a, b in a >= b ? 1 : 0 } }
+    table[op(.i64Clz)] = { unary($0, $1, $2, $3, $4) { a in UInt64(a.leadingZeroBitCount) } }
+    table[op(.i64Ctz)] = { unary($0, $1, $2, $3, $4) { a in UInt64(a.trailingZeroBitCount) } }
+    table[op(.i64Popcnt)] = { unary($0, $1, $2, $3, $4) { a in UInt64(a.nonzeroBitCount) } }
+    table[op(.i64Add)] = { binary($0, $1, $2, $3, $4) { a, b in a &+ b } }
+    table[op(.i64Sub)] = { binary($0, $1, $2, $3, $4) { a, b in a &- b } }
+    table[op(.i64Mul)] = { binary($0, $1, $2, $3, $4) { a, b in a &* b } }
     table[op(.i64DivS)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -477,69 +159,13 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         fp[d] = fp[x] % b
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64And)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] & fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Or)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] | fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Xor)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] ^ fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Shl)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] &<< fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64ShrS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(bitPattern: s64(fp[x]) &>> s64(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64ShrU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = fp[x] &>> fp[y]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Rotl)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = rotl(fp[x], fp[y])
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i64And)] = { binary($0, $1, $2, $3, $4) { a, b in a & b } }
+    table[op(.i64Or)] = { binary($0, $1, $2, $3, $4) { a, b in a | b } }
+    table[op(.i64Xor)] = { binary($0, $1, $2, $3, $4) { a, b in a ^ b } }
+    table[op(.i64Shl)] = { binary($0, $1, $2, $3, $4) { a, b in a &<< b } }
+    table[op(.i64ShrS)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(bitPattern: s64(a) &>> s64(b)) } }
+    table[op(.i64ShrU)] = { binary($0, $1, $2, $3, $4) { a, b in a &>> b } }
+    table[op(.i64Rotl)] = { binary($0, $1, $2, $3, $4) { a, b in rotl(a, b) } }
     table[op(.i64XorRotl)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
@@ -560,170 +186,25 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: f32
-    table[op(.f32Eq)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f32(fp[x]) == Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Ne)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f32(fp[x]) != Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Lt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f32(fp[x]) < Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Gt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f32(fp[x]) > Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Le)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f32(fp[x]) <= Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Ge)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f32(fp[x]) >= Numerics.f32(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Abs)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0x7FFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Neg)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = (fp[x] ^ 0x8000_0000) & 0xFFFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Ceil)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.up))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Floor)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.down))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Trunc)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.towardZero))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Nearest)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]).rounded(.toNearestOrEven))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Sqrt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]).squareRoot())
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Add)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]) + Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Sub)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]) - Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Mul)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]) * Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Div)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f32(fp[x]) / Numerics.f32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Min)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.min(Numerics.f32(fp[x]), Numerics.f32(fp[y])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32Max)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.max(Numerics.f32(fp[x]), Numerics.f32(fp[y])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.f32Eq)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) == Numerics.f32(b) ? 1 : 0 } }
+    table[op(.f32Ne)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) != Numerics.f32(b) ? 1 : 0 } }
+    table[op(.f32Lt)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) < Numerics.f32(b) ? 1 : 0 } }
+    table[op(.f32Gt)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) > Numerics.f32(b) ? 1 : 0 } }
+    table[op(.f32Le)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) <= Numerics.f32(b) ? 1 : 0 } }
+    table[op(.f32Ge)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) >= Numerics.f32(b) ? 1 : 0 } }
+    table[op(.f32Abs)] = { unary($0, $1, $2, $3, $4) { a in a & 0x7FFF_FFFF } }
+    table[op(.f32Neg)] = { unary($0, $1, $2, $3, $4) { a in (a ^ 0x8000_0000) & 0xFFFF_FFFF } }
+    table[op(.f32Ceil)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f32(a).rounded(.up)) } }
+    table[op(.f32Floor)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f32(a).rounded(.down)) } }
+    table[op(.f32Trunc)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f32(a).rounded(.towardZero)) } }
+    table[op(.f32Nearest)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f32(a).rounded(.toNearestOrEven)) } }
+    table[op(.f32Sqrt)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f32(a).squareRoot()) } }
+    table[op(.f32Add)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f32(a) + Numerics.f32(b)) } }
+    table[op(.f32Sub)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f32(a) - Numerics.f32(b)) } }
+    table[op(.f32Mul)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f32(a) * Numerics.f32(b)) } }
+    table[op(.f32Div)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f32(a) / Numerics.f32(b)) } }
+    table[op(.f32Min)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.min(Numerics.f32(a), Numerics.f32(b))) } }
+    table[op(.f32Max)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.max(Numerics.f32(a), Numerics.f32(b))) } }
     table[op(.f32Copysign)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -734,170 +215,25 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: f64
-    table[op(.f64Eq)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f64(fp[x]) == Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Ne)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f64(fp[x]) != Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Lt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f64(fp[x]) < Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Gt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f64(fp[x]) > Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Le)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f64(fp[x]) <= Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Ge)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.f64(fp[x]) >= Numerics.f64(fp[y]) ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Abs)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0x7FFF_FFFF_FFFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Neg)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] ^ 0x8000_0000_0000_0000
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Ceil)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.up))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Floor)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.down))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Trunc)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.towardZero))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Nearest)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]).rounded(.toNearestOrEven))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Sqrt)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]).squareRoot())
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Add)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]) + Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Sub)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]) - Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Mul)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]) * Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Div)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.f64(fp[x]) / Numerics.f64(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Min)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.min(Numerics.f64(fp[x]), Numerics.f64(fp[y])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64Max)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = Numerics.slot(Numerics.max(Numerics.f64(fp[x]), Numerics.f64(fp[y])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.f64Eq)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) == Numerics.f64(b) ? 1 : 0 } }
+    table[op(.f64Ne)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) != Numerics.f64(b) ? 1 : 0 } }
+    table[op(.f64Lt)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) < Numerics.f64(b) ? 1 : 0 } }
+    table[op(.f64Gt)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) > Numerics.f64(b) ? 1 : 0 } }
+    table[op(.f64Le)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) <= Numerics.f64(b) ? 1 : 0 } }
+    table[op(.f64Ge)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) >= Numerics.f64(b) ? 1 : 0 } }
+    table[op(.f64Abs)] = { unary($0, $1, $2, $3, $4) { a in a & 0x7FFF_FFFF_FFFF_FFFF } }
+    table[op(.f64Neg)] = { unary($0, $1, $2, $3, $4) { a in a ^ 0x8000_0000_0000_0000 } }
+    table[op(.f64Ceil)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f64(a).rounded(.up)) } }
+    table[op(.f64Floor)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f64(a).rounded(.down)) } }
+    table[op(.f64Trunc)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f64(a).rounded(.towardZero)) } }
+    table[op(.f64Nearest)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f64(a).rounded(.toNearestOrEven)) } }
+    table[op(.f64Sqrt)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Numerics.f64(a).squareRoot()) } }
+    table[op(.f64Add)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f64(a) + Numerics.f64(b)) } }
+    table[op(.f64Sub)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f64(a) - Numerics.f64(b)) } }
+    table[op(.f64Mul)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f64(a) * Numerics.f64(b)) } }
+    table[op(.f64Div)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f64(a) / Numerics.f64(b)) } }
+    table[op(.f64Min)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.min(Numerics.f64(a), Numerics.f64(b))) } }
+    table[op(.f64Max)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.max(Numerics.f64(a), Numerics.f64(b))) } }
     table[op(.f64Copysign)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -908,14 +244,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: conversions
-    table[op(.i32WrapI64)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i32WrapI64)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF } }
     table[op(.i32TruncF32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -950,22 +279,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         do throws(Trap) { fp[d] = UInt64(try Numerics.truncToU32(Numerics.f64(fp[x]))) } catch { return trap(vm, error.reason) }
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64ExtendI32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(bitPattern: Int64(s32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64ExtendI32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i64ExtendI32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(s32(a))) } }
+    table[op(.i64ExtendI32U)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF } }
     table[op(.i64TruncF32S)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -998,214 +313,32 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         do throws(Trap) { fp[d] = try Numerics.truncToU64(Numerics.f64(fp[x])) } catch { return trap(vm, error.reason) }
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.f32ConvertI32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Float(s32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32ConvertI32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Float(u32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32ConvertI64S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Float(s64(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32ConvertI64U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Float(fp[x]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32DemoteF64)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Float(Numerics.f64(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64ConvertI32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Double(s32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64ConvertI32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Double(u32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64ConvertI64S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Double(s64(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64ConvertI64U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Double(fp[x]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64PromoteF32)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.slot(Double(Numerics.f32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32ReinterpretF32)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f32ReinterpretI32)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] & 0xFFFF_FFFF
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64ReinterpretF64)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.f64ReinterpretI64)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x]
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Extend8S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: fp[x]))))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32Extend16S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: fp[x]))))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Extend8S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Extend16S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64Extend32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32TruncSatF32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f32(fp[x]))))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32TruncSatF32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(Numerics.saturateU32(Numerics.f32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32TruncSatF64S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f64(fp[x]))))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i32TruncSatF64U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(Numerics.saturateU32(Numerics.f64(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64TruncSatF32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(bitPattern: Numerics.saturateI64(Numerics.f32(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64TruncSatF32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.saturateU64(Numerics.f32(fp[x]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.i64TruncSatF64S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = UInt64(bitPattern: Numerics.saturateI64(Numerics.f64(fp[x])))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.f32ConvertI32S)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Float(s32(a))) } }
+    table[op(.f32ConvertI32U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Float(u32(a))) } }
+    table[op(.f32ConvertI64S)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Float(s64(a))) } }
+    table[op(.f32ConvertI64U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Float(a)) } }
+    table[op(.f32DemoteF64)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Float(Numerics.f64(a))) } }
+    table[op(.f64ConvertI32S)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Double(s32(a))) } }
+    table[op(.f64ConvertI32U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Double(u32(a))) } }
+    table[op(.f64ConvertI64S)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Double(s64(a))) } }
+    table[op(.f64ConvertI64U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Double(a)) } }
+    table[op(.f64PromoteF32)] = { unary($0, $1, $2, $3, $4) { a in Numerics.slot(Double(Numerics.f32(a))) } }
+    table[op(.i32ReinterpretF32)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF } }
+    table[op(.f32ReinterpretI32)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF } }
+    table[op(.i64ReinterpretF64)] = { unary($0, $1, $2, $3, $4) { a in a } }
+    table[op(.f64ReinterpretI64)] = { unary($0, $1, $2, $3, $4) { a in a } }
+    table[op(.i32Extend8S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: a)))) } }
+    table[op(.i32Extend16S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: a)))) } }
+    table[op(.i64Extend8S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: a))) } }
+    table[op(.i64Extend16S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: a))) } }
+    table[op(.i64Extend32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: a))) } }
+    table[op(.i32TruncSatF32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f32(a)))) } }
+    table[op(.i32TruncSatF32U)] = { unary($0, $1, $2, $3, $4) { a in UInt64(Numerics.saturateU32(Numerics.f32(a))) } }
+    table[op(.i32TruncSatF64S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f64(a)))) } }
+    table[op(.i32TruncSatF64U)] = { unary($0, $1, $2, $3, $4) { a in UInt64(Numerics.saturateU32(Numerics.f64(a))) } }
+    table[op(.i64TruncSatF32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Numerics.saturateI64(Numerics.f32(a))) } }
+    table[op(.i64TruncSatF32U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.saturateU64(Numerics.f32(a)) } }
+    table[op(.i64TruncSatF64S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Numerics.saturateI64(Numerics.f64(a))) } }
     table[op(.i64TruncSatF64U)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -1215,14 +348,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: data movement
-    table[op(.copy)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x]
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.copy)] = { unary($0, $1, $2, $3, $4) { a in a } }
     table[op(.select)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         var pc = pc + 1
@@ -1289,627 +415,47 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         }
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfI32Eq)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if u32(a) == u32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32Ne)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if u32(a) != u32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32LtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s32(a) < s32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32LtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if u32(a) < u32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32GtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s32(a) > s32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32GtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if u32(a) > u32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32LeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s32(a) <= s32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32LeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if u32(a) <= u32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32GeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s32(a) >= s32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI32GeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if u32(a) >= u32(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64Eq)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if a == b {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64Ne)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if a != b {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64LtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s64(a) < s64(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64LtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if a < b {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64GtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s64(a) > s64(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64GtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if a > b {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64LeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s64(a) <= s64(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64LeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if a <= b {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64GeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if s64(a) >= s64(b) {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfI64GeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x], b = fp[y]
-        if a >= b {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.brIfI32Eq)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) == u32(b) } }
+    table[op(.brIfI32Ne)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) != u32(b) } }
+    table[op(.brIfI32LtS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s32(a) < s32(b) } }
+    table[op(.brIfI32LtU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) < u32(b) } }
+    table[op(.brIfI32GtS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s32(a) > s32(b) } }
+    table[op(.brIfI32GtU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) > u32(b) } }
+    table[op(.brIfI32LeS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s32(a) <= s32(b) } }
+    table[op(.brIfI32LeU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) <= u32(b) } }
+    table[op(.brIfI32GeS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s32(a) >= s32(b) } }
+    table[op(.brIfI32GeU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) >= u32(b) } }
+    table[op(.brIfI64Eq)] = { compareBranch($0, $1, $2, $3, $4) { a, b in a == b } }
+    table[op(.brIfI64Ne)] = { compareBranch($0, $1, $2, $3, $4) { a, b in a != b } }
+    table[op(.brIfI64LtS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s64(a) < s64(b) } }
+    table[op(.brIfI64LtU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in a < b } }
+    table[op(.brIfI64GtS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s64(a) > s64(b) } }
+    table[op(.brIfI64GtU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in a > b } }
+    table[op(.brIfI64LeS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s64(a) <= s64(b) } }
+    table[op(.brIfI64LeU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in a <= b } }
+    table[op(.brIfI64GeS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s64(a) >= s64(b) } }
+    table[op(.brIfI64GeU)] = { compareBranch($0, $1, $2, $3, $4) { a, b in a >= b } }
     // Fused `d = x + y; if d <cmp> z`: z's slot sits in bits 32..<48 of the target word.
-    table[op(.addBrIfI32Eq)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if u32(a) == u32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32Ne)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if u32(a) != u32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32LtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s32(a) < s32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32LtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if u32(a) < u32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32GtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s32(a) > s32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32GtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if u32(a) > u32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32LeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s32(a) <= s32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32LeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if u32(a) <= u32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32GeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s32(a) >= s32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI32GeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if u32(a) >= u32(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64Eq)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if a == b {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64Ne)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if a != b {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64LtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s64(a) < s64(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64LtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if a < b {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64GtS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s64(a) > s64(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64GtU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if a > b {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64LeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s64(a) <= s64(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64LeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if a <= b {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64GeS)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if s64(a) >= s64(b) {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfI64GeU)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        let a = fp[x] &+ fp[y]
-        fp[d] = a
-        let b = fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]
-        if a >= b {
-            guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.addBrIfI32Eq)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in u32(a) == u32(b) } }
+    table[op(.addBrIfI32Ne)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in u32(a) != u32(b) } }
+    table[op(.addBrIfI32LtS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s32(a) < s32(b) } }
+    table[op(.addBrIfI32LtU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in u32(a) < u32(b) } }
+    table[op(.addBrIfI32GtS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s32(a) > s32(b) } }
+    table[op(.addBrIfI32GtU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in u32(a) > u32(b) } }
+    table[op(.addBrIfI32LeS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s32(a) <= s32(b) } }
+    table[op(.addBrIfI32LeU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in u32(a) <= u32(b) } }
+    table[op(.addBrIfI32GeS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s32(a) >= s32(b) } }
+    table[op(.addBrIfI32GeU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in u32(a) >= u32(b) } }
+    table[op(.addBrIfI64Eq)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a == b } }
+    table[op(.addBrIfI64Ne)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a != b } }
+    table[op(.addBrIfI64LtS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s64(a) < s64(b) } }
+    table[op(.addBrIfI64LtU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a < b } }
+    table[op(.addBrIfI64GtS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s64(a) > s64(b) } }
+    table[op(.addBrIfI64GtU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a > b } }
+    table[op(.addBrIfI64LeS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s64(a) <= s64(b) } }
+    table[op(.addBrIfI64LeU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a <= b } }
+    table[op(.addBrIfI64GeS)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in s64(a) >= s64(b) } }
+    table[op(.addBrIfI64GeU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a >= b } }
     table[op(.brTable)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
@@ -2627,14 +1173,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         pc += 1
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.refIsNull)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = fp[x] == 0 ? 1 : 0
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.refIsNull)] = { unary($0, $1, $2, $3, $4) { a in a == 0 ? 1 : 0 } }
     table[op(.refAsNonNull)] = { pc, fp, memBase, vm, handlers in
         let w = pc.pointee
         let pc = pc + 1
@@ -2747,4 +1286,53 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 /// How two floats compare: 0 less, 1 equal, 2 greater, 3 unordered (a NaN), without branching.
 @inline(__always) func floatOutcome<F: BinaryFloatingPoint>(_ a: F, _ b: F) -> UInt64 {
     (a == b ? 1 : 0) | (a > b ? 2 : 0) | (a.isNaN || b.isNaN ? 3 : 0)
+}
+
+/// A handler for `fp[d] = compute(fp[x], fp[y])` (inlined into each closure that calls it).
+@inline(__always) func binary(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                              _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                              _ compute: (UInt64, UInt64) -> UInt64) -> Int {
+    let pc = pc + 1
+    fp[operand(pc, 2)] = compute(fp[operand(pc, 4)], fp[operand(pc, 6)])
+    return next(pc, fp, memBase, vm, handlers)
+}
+
+/// A handler for `fp[d] = compute(fp[x])`.
+@inline(__always) func unary(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                             _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                             _ compute: (UInt64) -> UInt64) -> Int {
+    let pc = pc + 1
+    fp[operand(pc, 2)] = compute(fp[operand(pc, 4)])
+    return next(pc, fp, memBase, vm, handlers)
+}
+
+/// A handler for `if taken(fp[x], fp[y]) goto target` (the target word follows the instruction).
+@inline(__always) func compareBranch(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                     _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                                     _ taken: (UInt64, UInt64) -> Bool) -> Int {
+    let start = pc
+    var pc = pc + 1
+    if taken(fp[operand(pc, 4)], fp[operand(pc, 6)]) {
+        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
+}
+
+/// A handler for the fused `d = x + y; if taken(d, z) goto target`: z's slot sits in bits 32..<48 of the
+/// target word, the fuel cost from bit 48.
+@inline(__always) func addCompareBranch(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                        _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                                        _ taken: (UInt64, UInt64) -> Bool) -> Int {
+    let start = pc
+    var pc = pc + 1
+    let sum = fp[operand(pc, 4)] &+ fp[operand(pc, 6)]
+    fp[operand(pc, 2)] = sum
+    if taken(sum, fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]) {
+        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
 }
