@@ -468,539 +468,43 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: memory
-    table[op(.loadI32)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        fp[d] = UInt64(loadRaw(memBase, address, UInt32.self))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI64)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 8 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        fp[d] = loadRaw(memBase, address, UInt64.self)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI328s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address < memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.loadI328s {
-        case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI328u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address < memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.loadI328u {
-        case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI648s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address < memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.loadI648s {
-        case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI648u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address < memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.loadI648u {
-        case .loadI328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .loadI648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI3216s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 2 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.loadI3216s {
-        case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI3216u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 2 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.loadI3216u {
-        case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI6416s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 2 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.loadI6416s {
-        case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI6416u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 2 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.loadI6416u {
-        case .loadI3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .loadI6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI6432s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let word = loadRaw(memBase, address, UInt32.self)
-        fp[d] = InternalOp.loadI6432s == .loadI6432s
-            ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.loadI6432u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(y)
-        if y == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let word = loadRaw(memBase, address, UInt32.self)
-        fp[d] = InternalOp.loadI6432u == .loadI6432s
-            ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.storeI32)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(d)
-        if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.storeI64)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(d)
-        if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 8 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, fp[y])
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store8)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(d)
-        if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address < memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, UInt8(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store16)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(d)
-        if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 2 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, UInt16(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store32)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var address = UInt64(u32(fp[x])) &+ UInt64(d)
-        if d == 0xFFFF { address = UInt64(u32(fp[x])) &+ pc.pointee; pc += 1 }
-        guard address &+ 4 <= memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.loadI32)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
+    table[op(.loadI64)] = { load32($0, $1, $2, $3, $4, UInt64.self) { v in v } }
+    table[op(.loadI328s)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: v)))) } }
+    table[op(.loadI328u)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
+    table[op(.loadI648s)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(bitPattern: Int64(Int8(bitPattern: v))) } }
+    table[op(.loadI648u)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
+    table[op(.loadI3216s)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: v)))) } }
+    table[op(.loadI3216u)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
+    table[op(.loadI6416s)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(bitPattern: Int64(Int16(bitPattern: v))) } }
+    table[op(.loadI6416u)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
+    table[op(.loadI6432s)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(bitPattern: Int64(Int32(bitPattern: v))) } }
+    table[op(.loadI6432u)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
+    table[op(.storeI32)] = { store32($0, $1, $2, $3, $4, UInt32.self) }
+    table[op(.storeI64)] = { store32($0, $1, $2, $3, $4, UInt64.self) }
+    table[op(.store8)] = { store32($0, $1, $2, $3, $4, UInt8.self) }
+    table[op(.store16)] = { store32($0, $1, $2, $3, $4, UInt16.self) }
+    table[op(.store32)] = { store32($0, $1, $2, $3, $4, UInt32.self) }
     // Memory64 (a 64-bit memory 0): the whole slot is the address, and address + offset must not wrap.
-    table[op(.load64I32)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        fp[d] = UInt64(loadRaw(memBase, address, UInt32.self))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I64)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 8, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        fp[d] = loadRaw(memBase, address, UInt64.self)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I328s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 1, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.load64I328s {
-        case .load64I328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I328u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 1, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.load64I328u {
-        case .load64I328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I648s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 1, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.load64I648s {
-        case .load64I328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I648u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 1, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let byte = loadRaw(memBase, address, UInt8.self)
-        switch InternalOp.load64I648u {
-        case .load64I328s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: byte))))
-        case .load64I648s: fp[d] = UInt64(bitPattern: Int64(Int8(bitPattern: byte)))
-        default: fp[d] = UInt64(byte)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I3216s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 2, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.load64I3216s {
-        case .load64I3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I3216u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 2, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.load64I3216u {
-        case .load64I3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I6416s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 2, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.load64I6416s {
-        case .load64I3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I6416u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 2, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let half = loadRaw(memBase, address, UInt16.self)
-        switch InternalOp.load64I6416u {
-        case .load64I3216s: fp[d] = UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: half))))
-        case .load64I6416s: fp[d] = UInt64(bitPattern: Int64(Int16(bitPattern: half)))
-        default: fp[d] = UInt64(half)
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I6432s)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let word = loadRaw(memBase, address, UInt32.self)
-        fp[d] = InternalOp.load64I6432s == .load64I6432s
-            ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.load64I6432u)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(y)
-        if y == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        let word = loadRaw(memBase, address, UInt32.self)
-        fp[d] = InternalOp.load64I6432u == .load64I6432s
-            ? UInt64(bitPattern: Int64(Int32(bitPattern: word))) : UInt64(word)
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.load64I32)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
+    table[op(.load64I64)] = { load64($0, $1, $2, $3, $4, UInt64.self) { v in v } }
+    table[op(.load64I328s)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: v)))) } }
+    table[op(.load64I328u)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
+    table[op(.load64I648s)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(bitPattern: Int64(Int8(bitPattern: v))) } }
+    table[op(.load64I648u)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
+    table[op(.load64I3216s)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: v)))) } }
+    table[op(.load64I3216u)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
+    table[op(.load64I6416s)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(bitPattern: Int64(Int16(bitPattern: v))) } }
+    table[op(.load64I6416u)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
+    table[op(.load64I6432s)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(bitPattern: Int64(Int32(bitPattern: v))) } }
+    table[op(.load64I6432u)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     // One case per width, as for 32-bit memories: a shared case with a switch inside cost 12% on a
     // store-heavy loop (Benchmarks/memory64-bench.sh).
-    table[op(.store648)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(d)
-        if d == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 1, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, UInt8(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store6416)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(d)
-        if d == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 2, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, UInt16(truncatingIfNeeded: fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store64I32)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(d)
-        if d == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store6432)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(d)
-        if d == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 4, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, u32(fp[y]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.store64I64)] = { pc, fp, memBase, vm, handlers in
-        let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
-        var pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        var offset = UInt64(d)
-        if d == 0xFFFF { offset = pc.pointee; pc += 1 }
-        guard let address = address64(fp[x], offset, 8, memSize) else { return trap(vm, .outOfBoundsMemoryAccess) }
-        storeRaw(memBase, address, fp[y])
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.store648)] = { store64($0, $1, $2, $3, $4, UInt8.self) }
+    table[op(.store6416)] = { store64($0, $1, $2, $3, $4, UInt16.self) }
+    table[op(.store64I32)] = { store64($0, $1, $2, $3, $4, UInt32.self) }
+    table[op(.store6432)] = { store64($0, $1, $2, $3, $4, UInt32.self) }
+    table[op(.store64I64)] = { store64($0, $1, $2, $3, $4, UInt64.self) }
     table[op(.memorySize)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
         let w = pc.pointee
@@ -1335,4 +839,58 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         pc += 1
     }
     return next(pc, fp, memBase, vm, handlers)
+}
+
+/// A load from a 32-bit memory 0: `d = extend(memory[u32(x) + offset])`, the offset in bits 48..<64 of the
+/// word (0xFFFF: in the next word).
+@inline(__always) func load32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                    _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                    _ handlers: UnsafeRawPointer, _: T.Type, _ extend: (T) -> UInt64) -> Int {
+    let word = pc + 1
+    let offset = operand(word, 6), base = UInt64(u32(fp[operand(word, 4)]))
+    let address = offset == 0xFFFF ? base &+ word.pointee : base &+ UInt64(offset)
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    fp[operand(word, 2)] = extend(loadRaw(memBase, address, T.self))
+    return next(offset == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+}
+
+/// A store to a 32-bit memory 0: `memory[u32(x) + offset] = y`, the offset in bits 16..<32 (0xFFFF: in the
+/// next word).
+@inline(__always) func store32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                     _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                     _ handlers: UnsafeRawPointer, _: T.Type) -> Int {
+    let word = pc + 1
+    let offset = operand(word, 2), base = UInt64(u32(fp[operand(word, 4)]))
+    let address = offset == 0xFFFF ? base &+ word.pointee : base &+ UInt64(offset)
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(word, 6)]))
+    return next(offset == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+}
+
+/// A load from a 64-bit memory 0 (memory64): the whole slot is the address; address + offset must not wrap.
+@inline(__always) func load64<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                    _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                    _ handlers: UnsafeRawPointer, _: T.Type, _ extend: (T) -> UInt64) -> Int {
+    let word = pc + 1
+    let field = operand(word, 6)
+    let offset = field == 0xFFFF ? word.pointee : UInt64(field)
+    guard let address = address64(fp[operand(word, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
+        return trap(vm, .outOfBoundsMemoryAccess)
+    }
+    fp[operand(word, 2)] = extend(loadRaw(memBase, address, T.self))
+    return next(field == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+}
+
+/// A store to a 64-bit memory 0 (memory64).
+@inline(__always) func store64<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                     _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                     _ handlers: UnsafeRawPointer, _: T.Type) -> Int {
+    let word = pc + 1
+    let field = operand(word, 2)
+    let offset = field == 0xFFFF ? word.pointee : UInt64(field)
+    guard let address = address64(fp[operand(word, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
+        return trap(vm, .outOfBoundsMemoryAccess)
+    }
+    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(word, 6)]))
+    return next(field == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
 }
