@@ -846,12 +846,13 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 @inline(__always) func load32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                                                     _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                     _ handlers: UnsafeRawPointer, _: T.Type, _ extend: (T) -> UInt64) -> Int {
-    let word = pc + 1
+    var word = pc + 1
     let offset = operand(word, 6), base = UInt64(u32(fp[operand(word, 4)]))
-    let address = offset == 0xFFFF ? base &+ word.pointee : base &+ UInt64(offset)
+    var address = base &+ UInt64(offset)
+    if offset == 0xFFFF { address = base &+ word.pointee; word += 1 }
     guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-    fp[operand(word, 2)] = extend(loadRaw(memBase, address, T.self))
-    return next(offset == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+    fp[operand(pc + 1, 2)] = extend(loadRaw(memBase, address, T.self))
+    return next(word, fp, memBase, vm, handlers)
 }
 
 /// A store to a 32-bit memory 0: `memory[u32(x) + offset] = y`, the offset in bits 16..<32 (0xFFFF: in the
@@ -859,38 +860,41 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 @inline(__always) func store32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                                                      _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                      _ handlers: UnsafeRawPointer, _: T.Type) -> Int {
-    let word = pc + 1
+    var word = pc + 1
     let offset = operand(word, 2), base = UInt64(u32(fp[operand(word, 4)]))
-    let address = offset == 0xFFFF ? base &+ word.pointee : base &+ UInt64(offset)
+    var address = base &+ UInt64(offset)
+    if offset == 0xFFFF { address = base &+ word.pointee; word += 1 }
     guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
-    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(word, 6)]))
-    return next(offset == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(pc + 1, 6)]))
+    return next(word, fp, memBase, vm, handlers)
 }
 
 /// A load from a 64-bit memory 0 (memory64): the whole slot is the address; address + offset must not wrap.
 @inline(__always) func load64<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                                                     _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                     _ handlers: UnsafeRawPointer, _: T.Type, _ extend: (T) -> UInt64) -> Int {
-    let word = pc + 1
+    var word = pc + 1
     let field = operand(word, 6)
-    let offset = field == 0xFFFF ? word.pointee : UInt64(field)
+    var offset = UInt64(field)
+    if field == 0xFFFF { offset = word.pointee; word += 1 }
     guard let address = address64(fp[operand(word, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
         return trap(vm, .outOfBoundsMemoryAccess)
     }
-    fp[operand(word, 2)] = extend(loadRaw(memBase, address, T.self))
-    return next(field == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+    fp[operand(pc + 1, 2)] = extend(loadRaw(memBase, address, T.self))
+    return next(word, fp, memBase, vm, handlers)
 }
 
 /// A store to a 64-bit memory 0 (memory64).
 @inline(__always) func store64<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                                                      _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                      _ handlers: UnsafeRawPointer, _: T.Type) -> Int {
-    let word = pc + 1
+    var word = pc + 1
     let field = operand(word, 2)
-    let offset = field == 0xFFFF ? word.pointee : UInt64(field)
+    var offset = UInt64(field)
+    if field == 0xFFFF { offset = word.pointee; word += 1 }
     guard let address = address64(fp[operand(word, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
         return trap(vm, .outOfBoundsMemoryAccess)
     }
-    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(word, 6)]))
-    return next(field == 0xFFFF ? word + 1 : word, fp, memBase, vm, handlers)
+    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(pc + 1, 6)]))
+    return next(word, fp, memBase, vm, handlers)
 }
