@@ -3,10 +3,10 @@ import Synchronization
 /// Threaded dispatch for the interpreter's simple instructions.
 ///
 /// Each simple op (arithmetic, comparisons, loads and stores, branches, data movement) is a handler: a thin
-/// function (a bare code address, no context) that runs its instruction and then calls the next instruction's handler from a table
-/// indexed by op. Under `-O` that call is a tail call (`jmp *`), so every handler ends in its own indirect
-/// jump — one dispatch site per op kind instead of the single `switch` jump all ops shared, which a branch
-/// predictor could only learn from a long history (see DESIGN.md, "Dispatch"). Ops that touch the store
+/// function (a bare code address, no context) that runs its instruction and then calls the next
+/// instruction's handler from a table indexed by op. Under `-O` that call is a tail call (`jmp *`), so every
+/// handler ends in its own indirect jump — one dispatch site per op kind instead of the single `switch` jump
+/// all ops shared, which a branch predictor could only learn from a long history (see DESIGN.md, "The loop"). Ops that touch the store
 /// (exceptions, memory growth, GC, host calls) have no handler: the exit handler returns their pc to
 /// `Store.run`, whose `switch` runs them and comes back. Calls and returns between functions of the same
 /// instance have handlers; every other case of them (a host callee, another instance, the run's outermost
