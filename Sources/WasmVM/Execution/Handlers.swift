@@ -26,7 +26,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i32Sub)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &- u32(b)) } }
     table[op(.i32Mul)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &* u32(b)) } }
     table[op(.i32DivS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -38,7 +37,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i32DivU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -49,7 +47,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i32RemS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -60,7 +57,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i32RemU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -78,7 +74,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i32ShrU)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &>> u32(b)) } }
     table[op(.i32Rotl)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(rotl(u32(a), u32(b))) } }
     table[op(.i32XorRotl)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -87,15 +82,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         pc += 1
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i32Rotr)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = UInt64(rotl(u32(fp[x]), 32 &- (u32(fp[y]) & 31)))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i32Rotr)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(rotl(u32(a), 32 &- (u32(b) & 31))) } }
     // MARK: i64
     table[op(.i64Eqz)] = { unary($0, $1, $2, $3, $4) { a in a == 0 ? 1 : 0 } }
     table[op(.i64Eq)] = { binary($0, $1, $2, $3, $4) { a, b in a == b ? 1 : 0 } }
@@ -115,7 +102,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i64Sub)] = { binary($0, $1, $2, $3, $4) { a, b in a &- b } }
     table[op(.i64Mul)] = { binary($0, $1, $2, $3, $4) { a, b in a &* b } }
     table[op(.i64DivS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -127,7 +113,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i64DivU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -138,7 +123,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i64RemS)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -149,7 +133,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i64RemU)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -167,7 +150,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i64ShrU)] = { binary($0, $1, $2, $3, $4) { a, b in a &>> b } }
     table[op(.i64Rotl)] = { binary($0, $1, $2, $3, $4) { a, b in rotl(a, b) } }
     table[op(.i64XorRotl)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -176,15 +158,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         pc += 1
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.i64Rotr)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = rotl(fp[x], 64 &- (fp[y] & 63))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i64Rotr)] = { binary($0, $1, $2, $3, $4) { a, b in rotl(a, 64 &- (b & 63)) } }
     // MARK: f32
     table[op(.f32Eq)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) == Numerics.f32(b) ? 1 : 0 } }
     table[op(.f32Ne)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f32(a) != Numerics.f32(b) ? 1 : 0 } }
@@ -205,15 +179,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f32Div)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f32(a) / Numerics.f32(b)) } }
     table[op(.f32Min)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.min(Numerics.f32(a), Numerics.f32(b))) } }
     table[op(.f32Max)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.max(Numerics.f32(a), Numerics.f32(b))) } }
-    table[op(.f32Copysign)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = (fp[x] & 0x7FFF_FFFF) | (fp[y] & 0x8000_0000)
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.f32Copysign)] = { binary($0, $1, $2, $3, $4) { a, b in (a & 0x7FFF_FFFF) | (b & 0x8000_0000) } }
     // MARK: f64
     table[op(.f64Eq)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) == Numerics.f64(b) ? 1 : 0 } }
     table[op(.f64Ne)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.f64(a) != Numerics.f64(b) ? 1 : 0 } }
@@ -234,19 +200,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f64Div)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.f64(a) / Numerics.f64(b)) } }
     table[op(.f64Min)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.min(Numerics.f64(a), Numerics.f64(b))) } }
     table[op(.f64Max)] = { binary($0, $1, $2, $3, $4) { a, b in Numerics.slot(Numerics.max(Numerics.f64(a), Numerics.f64(b))) } }
-    table[op(.f64Copysign)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        let y = operand(pc, 6)
-        fp[d] = (fp[x] & 0x7FFF_FFFF_FFFF_FFFF) | (fp[y] & 0x8000_0000_0000_0000)
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.f64Copysign)] = { binary($0, $1, $2, $3, $4) { a, b in (a & 0x7FFF_FFFF_FFFF_FFFF) | (b & 0x8000_0000_0000_0000) } }
     // MARK: conversions
     table[op(.i32WrapI64)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF } }
     table[op(.i32TruncF32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -255,7 +212,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i32TruncF32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -263,7 +219,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i32TruncF64S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -272,7 +227,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i32TruncF64U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -282,7 +236,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i64ExtendI32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(s32(a))) } }
     table[op(.i64ExtendI32U)] = { unary($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF } }
     table[op(.i64TruncF32S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -290,7 +243,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i64TruncF32U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -298,7 +250,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i64TruncF64S)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -306,7 +257,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.i64TruncF64U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -339,18 +289,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i64TruncSatF32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Numerics.saturateI64(Numerics.f32(a))) } }
     table[op(.i64TruncSatF32U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.saturateU64(Numerics.f32(a)) } }
     table[op(.i64TruncSatF64S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Numerics.saturateI64(Numerics.f64(a))) } }
-    table[op(.i64TruncSatF64U)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        let d = operand(pc, 2)
-        let x = operand(pc, 4)
-        fp[d] = Numerics.saturateU64(Numerics.f64(fp[x]))
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.i64TruncSatF64U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.saturateU64(Numerics.f64(a)) } }
     // MARK: data movement
     table[op(.copy)] = { unary($0, $1, $2, $3, $4) { a in a } }
     table[op(.select)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -360,7 +302,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.globalGet)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let context = state(vm).pointee.context.unsafelyUnwrapped
@@ -369,7 +310,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.globalSet)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let x = operand(pc, 4)
         let context = state(vm).pointee.context.unsafelyUnwrapped
@@ -378,43 +318,16 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     // MARK: control
-    table[op(.trapUnreachable)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
-        let pc = pc + 1
-        return trap(vm, .unreachable)
-    }
+    table[op(.trapUnreachable)] = { _, _, _, vm, _ in trap(vm, .unreachable) }
     table[op(.br)] = { pc, fp, memBase, vm, handlers in
         let start = pc
-        let w = pc.pointee
         var pc = pc + 1
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
         return next(pc, fp, memBase, vm, handlers)
     }
     // Conditional branches: taken, they jump and charge fuel (checked on backward jumps).
-    table[op(.brIfNz)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        if fp[x] & 0xFFFF_FFFF != 0 {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfZ)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        if fp[x] & 0xFFFF_FFFF == 0 {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.brIfNz)] = { testBranch($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF != 0 } }
+    table[op(.brIfZ)] = { testBranch($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF == 0 } }
     table[op(.brIfI32Eq)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) == u32(b) } }
     table[op(.brIfI32Ne)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) != u32(b) } }
     table[op(.brIfI32LtS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s32(a) < s32(b) } }
@@ -458,7 +371,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.addBrIfI64GeU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a >= b } }
     table[op(.brTable)] = { pc, fp, memBase, vm, handlers in
         let start = pc
-        let w = pc.pointee
         var pc = pc + 1
         let x = operand(pc, 4)
         let last = UInt64(pc.pointee)
@@ -507,7 +419,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.store64I64)] = { store64($0, $1, $2, $3, $4, UInt64.self) }
     table[op(.memorySize)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         fp[d] = memSize / UInt64(MemoryType.pageSize)
@@ -515,7 +426,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     }
     table[op(.memoryFill)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -527,7 +437,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     }
     table[op(.memoryCopy)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -539,7 +448,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     }
     table[op(.memoryInit)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -557,7 +465,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.dataDrop)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         context.pointee.data[Int(truncatingIfNeeded: pc.pointee)].count = 0
@@ -594,7 +501,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.tableSize)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let context = state(vm).pointee.context.unsafelyUnwrapped
@@ -661,7 +567,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.elemDrop)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         context.pointee.elements[Int(truncatingIfNeeded: pc.pointee)].count = 0
@@ -669,7 +574,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         return next(pc, fp, memBase, vm, handlers)
     }
     table[op(.refFunc)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         var pc = pc + 1
         let d = operand(pc, 2)
         let context = state(vm).pointee.context.unsafelyUnwrapped
@@ -679,7 +583,6 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     }
     table[op(.refIsNull)] = { unary($0, $1, $2, $3, $4) { a in a == 0 ? 1 : 0 } }
     table[op(.refAsNonNull)] = { pc, fp, memBase, vm, handlers in
-        let w = pc.pointee
         let pc = pc + 1
         let d = operand(pc, 2)
         let x = operand(pc, 4)
@@ -688,30 +591,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         fp[d] = reference
         return next(pc, fp, memBase, vm, handlers)
     }
-    table[op(.brIfNull)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        if fp[x] == 0 {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.brIfNonNull)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        if fp[x] != 0 {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    table[op(.brIfNull)] = { testBranch($0, $1, $2, $3, $4) { a in a == 0 } }
+    table[op(.brIfNonNull)] = { testBranch($0, $1, $2, $3, $4) { a in a != 0 } }
     // MARK: SIMD and v128 globals (see SIMDExecution)
     table[op(.v128)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
@@ -817,6 +698,20 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     let start = pc
     var pc = pc + 1
     if taken(fp[operand(pc, 4)], fp[operand(pc, 6)]) {
+        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
+}
+
+/// A handler for `if taken(fp[x]) goto target` (zero and null tests).
+@inline(__always) func testBranch(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                  _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                                  _ taken: (UInt64) -> Bool) -> Int {
+    let start = pc
+    var pc = pc + 1
+    if taken(fp[operand(pc, 4)]) {
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
     } else {
         pc += 1

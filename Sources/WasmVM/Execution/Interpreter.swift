@@ -107,20 +107,6 @@ extension Store {
         return Trap(reason, backtrace: backtrace(depth: runDepth, entryDepth: runEntryDepth, entry: runEntry))
     }
 
-    /// Takes the branch whose target word `pc` points at: the low 32 bits are the offset from the branch
-    /// instruction `start`, the bits from `costShift` the fuel it charges. Backward branches (and jumps to
-    /// the instruction itself) check fuel and the interrupt flag, so every loop meets a check.
-    @inline(__always)
-    func takeBranch(_ pc: inout UnsafePointer<UInt64>, _ start: UnsafePointer<UInt64>, _ fuel: inout Int64,
-                    costShift: UInt64) throws(Trap) {
-        let target = pc.pointee
-        pc = start + Int(Int32(truncatingIfNeeded: target))
-        fuel &-= Int64(target >> costShift)
-        if Int32(truncatingIfNeeded: target) <= 0, fuel < 0 || interruptHandle.flag.load(ordering: .relaxed) {
-            throw fault(fuel < 0 ? .fuelExhausted : .interrupted, fuel: fuel)
-        }
-    }
-
     /// Calls a host function with its arguments (and room for results) at `fp`. Returns true when the host
     /// threw a Wasm exception: it is in `pendingException`, to be raised at the call site.
     @inline(never)

@@ -85,7 +85,9 @@ struct ThreadedState {
     return 0
 }
 
-/// Takes the branch whose target word `pc` points at (see `Store.takeBranch`); false when it must trap
+/// Takes the branch whose target word `pc` points at: the low 32 bits are the offset from the branch
+/// instruction `start`, the bits from `costShift` the fuel it charges. Backward branches (and jumps to the
+/// instruction itself) check fuel and the interrupt flag, so every loop meets a check. False when it must trap
 /// (fuel exhausted or interrupted on a backward branch), with the reason recorded.
 @inline(__always) func branch(_ pc: inout UnsafePointer<UInt64>, _ start: UnsafePointer<UInt64>,
                               _ vm: UnsafeMutableRawPointer, costShift: UInt64) -> Bool {
