@@ -79,6 +79,31 @@ final class MemorySlotsTests: XCTestCase {
         try checkReuse(dataBytes: MemorySlots.largestScannedImage + 70_000, imaged: true, pages: 40)
     }
 
+    /// Of a large image, a few written pages get the image's bytes copied back and stay private (the next
+    /// instance writing them takes no fault); past `largestCopyBack` bytes they are dropped instead, and the
+    /// image's pages show through again. Either way the next instance reads the data.
+    func testALargeImageCopiesBackFewWrittenPagesAndDropsMany() throws {
+        let dataBytes = MemorySlots.largestScannedImage + 70_000
+        let module = try CompiledModule(bytes: Array(Self.source(dataBytes: dataBytes, pages: 40).utf8))
+        _ = try module.instantiate(store: Store())
+        for (step, kept) in [(65536, true), (4096, false)] {
+            var base: UnsafeMutableRawPointer?
+            do {
+                let instance = try module.instantiate(store: Store())
+                base = self.base(instance)
+                for offset in stride(from: 70_000, to: 70_000 + dataBytes, by: step) {
+                    _ = try instance.function("store")!.invoke([.i32(UInt32(offset)), .i32(0x5A)])
+                }
+            }
+            let next = try module.instantiate(store: Store())
+            XCTAssertEqual(self.base(next), base)
+            let imageBytes = next.store.memories[0].pointee.imageBytes
+            let privatePages = try XCTUnwrap(PageMap.shared.privateRanges(of: self.base(next), byteCount: imageBytes)).reduce(0) { $0 + $1.count } / 4096
+            if kept { XCTAssertGreaterThan(privatePages, 0, "copied back, still private") } else { XCTAssertEqual(privatePages, 0, "dropped") }
+            XCTAssertEqual(try bytes(next, [70_000, 70_000 + 65536, UInt64(70_000 + dataBytes - 1), UInt64(70_000 + dataBytes)]), [100, 100, 100, 0])
+        }
+    }
+
     /// A memory with more than `largestScan` bytes beyond its image is dropped and its data copied again.
     func testALargeMemoryIsRestoredByDroppingItsPages() throws {
         try checkReuse(dataBytes: 4000, imaged: false, pages: MemorySlots.largestScan / 65536 + 4)

@@ -30,6 +30,8 @@ public final class CompiledModule: @unchecked Sendable {
 
     struct PreparedMemory {
         var instantiations = 0
+        /// Whether the image and kept memories were made (or found impossible): tried once.
+        var made = false
         var image: MemoryImage?
         var slots: MemorySlots?
     }
@@ -148,12 +150,16 @@ public final class CompiledModule: @unchecked Sendable {
         bytes.deallocate()
     }
 
-    /// What is prepared of memory 0 for an instantiation (made on first need).
-    func preparedMemory() -> PreparedMemory {
+    /// What is prepared of memory 0 for an instantiation: made at the second instantiation (a module
+    /// instantiated once does not pay for it), or at the first when `now` (an instance that will be reset
+    /// needs its memory kept ready from the start).
+    func preparedMemory(now: Bool = false) -> PreparedMemory {
         preparedLock.lock()
         defer { preparedLock.unlock() }
         prepared.instantiations += 1
-        if prepared.instantiations == 2, let layout = InitialMemoryLayout(module, byteCount: bytes.count) {
+        guard !prepared.made, prepared.instantiations >= 2 || now else { return prepared }
+        prepared.made = true
+        if let layout = InitialMemoryLayout(module, byteCount: bytes.count) {
             let image = MemoryImage.make(for: layout, bytes: UnsafeRawBufferPointer(bytes))
             prepared.image = image
             prepared.slots = MemorySlots(layout: layout, bytes: UnsafeRawBufferPointer(bytes), image: image)
@@ -207,11 +213,17 @@ public final class Instance {
     public let module: CompiledModule
     /// In the module's export order.
     public let exports: [(name: String, value: ExternalValue)]
+    /// The block every per-instance array was carved from (see `InstanceShape`), and what the code reads.
+    let arena: UnsafeMutableBufferPointer<UInt64>
+    let context: UnsafeMutablePointer<InstanceContext>
 
-    init(store: Store, module: CompiledModule, exports: [(name: String, value: ExternalValue)]) {
+    init(store: Store, module: CompiledModule, exports: [(name: String, value: ExternalValue)],
+         arena: UnsafeMutableBufferPointer<UInt64>, context: UnsafeMutablePointer<InstanceContext>) {
         self.store = store
         self.module = module
         self.exports = exports
+        self.arena = arena
+        self.context = context
     }
 
     /// The export called `name` (compared byte for byte).

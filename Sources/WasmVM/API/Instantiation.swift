@@ -11,13 +11,16 @@ struct Instantiation {
     let positional: [ExternalValue]?
     /// Held once: `compiled.module` is a struct of arrays, and copying it per access costs a retain each.
     let module: Module
+    /// Memory 0 is taken from the module's kept memories even at its first instantiation (`ReusableInstance`).
+    let keepMemoryReady: Bool
 
-    init(module: CompiledModule, store: Store, imports: Imports, positional: [ExternalValue]? = nil) {
+    init(module: CompiledModule, store: Store, imports: Imports, positional: [ExternalValue]? = nil, keepMemoryReady: Bool = false) {
         compiled = module
         self.module = module.module
         self.store = store
         self.imports = imports
         self.positional = positional
+        self.keepMemoryReady = keepMemoryReady
     }
 
     func limitsMatch(_ actual: Limits, _ expected: Limits) -> Bool {
@@ -49,7 +52,8 @@ struct Instantiation {
     func run() throws -> Instance {
         let shape = compiled.shape
         // Every per-instance array in one block (see `InstanceShape`); the store frees it.
-        var arena = Arena(store.allocateRaw(UInt64.self, count: shape.words), words: shape.words)
+        let block = store.allocateRaw(UInt64.self, count: shape.words)
+        var arena = Arena(block, words: shape.words)
         let functionPointer = arena.take(Int.self, shape.functions)
         let typeIDs = arena.take(Int.self, shape.types)
         let tagPointer = arena.take(Int.self, shape.tags)
@@ -135,7 +139,7 @@ struct Instantiation {
         }
         functionCount += defined
         // Memory 0 comes ready (its data in place) from the module's kept memories when it can.
-        let prepared = module.memories.isEmpty ? nil : compiled.preparedMemory()
+        let prepared = module.memories.isEmpty ? nil : compiled.preparedMemory(now: keepMemoryReady)
         var initialized = false
         for (i, type) in module.memories.enumerated() {
             if i == 0, let slots = prepared?.slots,
@@ -222,7 +226,8 @@ struct Instantiation {
             }
             exports.append((export.name, value))
         }
-        let instance = Instance(store: store, module: compiled, exports: exports)
+        let instance = Instance(store: store, module: compiled, exports: exports,
+                                arena: UnsafeMutableBufferPointer(start: block, count: shape.words), context: context)
 
         // Active segments, in order; then passive-only state: active and declarative segments are dropped.
         for (i, segment) in module.elements.enumerated() {

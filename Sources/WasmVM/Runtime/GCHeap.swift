@@ -216,6 +216,17 @@ struct GCHeap {
         quarantine = []
     }
 
+    /// Frees every object and forgets every reference handed out, as a new store's heap (`ReusableInstance`).
+    /// The serial goes on counting, so a reference from before cannot match an object made after; the code
+    /// index stays (it describes code, not objects).
+    mutating func empty() {
+        release()
+        let (serial, codeIndex) = (self.serial, self.codeIndex)
+        self = GCHeap()
+        self.serial = serial
+        self.codeIndex = codeIndex
+    }
+
     nonisolated(unsafe) static let poison = UnsafePointer<GCLayout>(bitPattern: 0xDEAD_0000)!
 }
 

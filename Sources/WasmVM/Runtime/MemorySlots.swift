@@ -125,13 +125,11 @@ final class MemorySlots: @unchecked Sendable {
     /// Restores `storage` to the initial contents and keeps it for the next instance; false when it is not
     /// kept (the caller releases it as usual).
     func giveBack(_ storage: UnsafeMutablePointer<MemoryStorage>) -> Bool {
-        // A memory that moved to a larger reservation when it grew is not the size its limits give.
-        let pages = initialBytes / MemoryType.pageSize
-        let reservation = MemoryStorage.reservation(pages: pages, maxPages: storage.pointee.maxPages)
         lock.lock()
         let full = readyTotal >= Self.capacity
         lock.unlock()
-        guard !full, storage.pointee.reservedBytes == reservation, restore(storage) else { return false }
+        guard !full, reset(storage) else { return false }
+        let reservation = storage.pointee.reservedBytes
         storage.pointee.slots = nil
         lock.lock()
         ready[reservation, default: []].append(storage)
@@ -140,9 +138,20 @@ final class MemorySlots: @unchecked Sendable {
         return true
     }
 
+    /// Restores `storage` (one of this set's memories) to the initial contents where it is, for the instance
+    /// that holds it to start over (`ReusableInstance`); false when it cannot be: a memory that moved to a
+    /// larger reservation when it grew is not the size its limits give, or the system refused a step.
+    func reset(_ storage: UnsafeMutablePointer<MemoryStorage>) -> Bool {
+        let reservation = MemoryStorage.reservation(pages: initialBytes / MemoryType.pageSize, maxPages: storage.pointee.maxPages)
+        return storage.pointee.reservedBytes == reservation && restore(storage)
+    }
+
     /// Reading the page map costs about 3.5 ns a page. An image larger than this is mapped afresh instead
     /// (one call drops every private copy, in time proportional to the pages touched) ...
     static let largestScannedImage = 1 << 20
+    /// Written pages of a larger image, up to this many bytes, get the image's bytes copied back; more are
+    /// dropped (memory the guest wrote once is not kept resident for ever).
+    static let largestCopyBack = 1 << 20
     /// ... and a memory with more than this beyond the image is dropped with `madvise` (the next instance
     /// then takes a page fault per page it touches).
     static let largestScan = 8 << 20
@@ -167,7 +176,14 @@ final class MemorySlots: @unchecked Sendable {
             // else the whole range; mapping the image afresh is the last resort.
             var reset = false
             if let written = PageMap.shared.privateRanges(of: base, byteCount: imageBytes) {
-                reset = written.allSatisfy { madvise(base + $0.lowerBound, $0.count, MADV_DONTNEED) == 0 }
+                if written.reduce(0, { $0 + $1.count }) <= Self.largestCopyBack {
+                    // A few pages: the image's bytes copied back into the private copies, which stay (the next
+                    // instance that writes them takes no fault, and no other core's TLB is flushed).
+                    for range in written { (base + range.lowerBound).copyMemory(from: image.contents! + range.lowerBound, byteCount: range.count) }
+                    reset = true
+                } else {
+                    reset = written.allSatisfy { madvise(base + $0.lowerBound, $0.count, MADV_DONTNEED) == 0 }
+                }
             }
             if !reset && madvise(base, imageBytes, MADV_DONTNEED) != 0 {
                 let outcome = image.map(at: base)
@@ -188,24 +204,40 @@ final class MemorySlots: @unchecked Sendable {
             }
             return true
         }
+        // Data copied in when the memory was made: restored whatever the page map says.
+        var offset = Swift.max(contentStart, imageBytes)
+        while offset < contentEnd {
+            if let page = initialPage(at: offset) { (base + offset).copyMemory(from: page, byteCount: Self.pageSize) }
+            offset += Self.pageSize
+        }
+        // Every other page the instance touched (present or swapped out): an image page it wrote gets the
+        // image's bytes, a zero page it wrote gets zeros. The ranges come from one `PAGEMAP_SCAN` (untouched
+        // page tables skipped, only touched pages reported), else from reading one entry per page.
+        func restore(page offset: Int, isFilePage: Bool) {
+            let target = base + offset
+            if offset < imageBytes {
+                // Only read (still the file's page): the image's bytes already.
+                if !isFilePage { target.copyMemory(from: initialPage(at: offset)!, byteCount: Self.pageSize) }
+            } else if offset < contentStart || offset >= contentEnd {
+                // Zeros: written only where something else is there (a page only read is the shared zero
+                // page, and writing it would allocate one).
+                if !Self.isZero(target) { target.initializeMemory(as: UInt8.self, repeating: 0, count: Self.pageSize) }
+            }
+        }
+        let scanned = PageMap.shared.scan(base + scanStart, byteCount: initialBytes - scanStart) { range, isFilePage in
+            var offset = scanStart + range.lowerBound
+            while offset < scanStart + range.upperBound {
+                restore(page: offset, isFilePage: isFilePage)
+                offset += Self.pageSize
+            }
+        }
+        if scanned { return true }
         let first = scanStart / Self.pageSize, pageCount = initialBytes / Self.pageSize
         return PageMap.shared.withEntries(of: base + scanStart, pages: pageCount - first) { entries in
             for page in first..<pageCount {
                 let entry = PageMap.Entry(entries[page - first])
-                let offset = page * Self.pageSize
-                let target = base + offset
-                if offset < imageBytes {
-                    // Never touched, or only read (still the file's page): the image's bytes.
-                    if !entry.swapped && (!entry.present || entry.isFilePage) { continue }
-                    target.copyMemory(from: initialPage(at: offset)!, byteCount: Self.pageSize)
-                } else if let initial = initialPage(at: offset) {
-                    // Data copied in when the memory was made: restored whatever the page map says.
-                    target.copyMemory(from: initial, byteCount: Self.pageSize)
-                } else if entry.present || entry.swapped {
-                    // Zeros: written only where something else is there (a page only read is the shared
-                    // zero page, and writing it would allocate one).
-                    if !Self.isZero(target) { target.initializeMemory(as: UInt8.self, repeating: 0, count: Self.pageSize) }
-                }
+                guard entry.present || entry.swapped else { continue }
+                restore(page: page * Self.pageSize, isFilePage: entry.isFilePage && !entry.swapped)
             }
         }
     }
@@ -249,30 +281,46 @@ final class PageMap: @unchecked Sendable {
 
     /// The ranges (offsets from `base`, whole pages) within `byteCount` bytes that hold private anonymous
     /// pages, present or swapped: in a private file mapping, exactly the pages written since it was mapped
-    /// or reset. Asked with the `PAGEMAP_SCAN` ioctl (Linux 6.7), which skips unpopulated page tables whole
-    /// and returns ranges, so a sparse 32 MiB memory costs what it touched; nil where the ioctl is missing.
+    /// or reset. Nil where the `PAGEMAP_SCAN` ioctl is missing.
     func privateRanges(of base: UnsafeMutableRawPointer, byteCount: Int) -> [Range<Int>]? {
-        guard descriptor >= 0 else { return nil }
+        var ranges: [Range<Int>] = []
+        let isFile: UInt64 = 1 << 2
+        let found = scan(base, byteCount: byteCount, required: isFile, inverted: isFile) { range, _ in ranges.append(range) }
+        return found ? ranges : nil
+    }
+
+    /// Calls `body` with each run of touched pages (present or swapped out) within `byteCount` bytes from
+    /// `base`, as offsets from `base`, and whether they are still a file's pages (present, not a private
+    /// copy); `required`/`inverted` narrow the runs to pages whose categories, XORed with `inverted`, have
+    /// every bit of `required`. Asked with the `PAGEMAP_SCAN` ioctl (Linux 6.7), which skips unpopulated page
+    /// tables whole and reports runs, so a sparse memory costs what it touched; false where it is missing.
+    func scan(_ base: UnsafeMutableRawPointer, byteCount: Int, required: UInt64 = 0, inverted: UInt64 = 0,
+              _ body: (Range<Int>, Bool) -> Void) -> Bool {
+        guard descriptor >= 0, byteCount > 0 else { return descriptor >= 0 }
         // struct pm_scan_arg: size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
         // category_mask, category_anyof_mask, return_mask; struct page_region: start, end, categories.
-        let scan: UInt = 0xC060_6610  // _IOWR('f', 16, struct pm_scan_arg)
+        let request: UInt = 0xC060_6610  // _IOWR('f', 16, struct pm_scan_arg)
         let isFile: UInt64 = 1 << 2, isPresent: UInt64 = 1 << 3, isSwapped: UInt64 = 1 << 4
         let start = UInt64(UInt(bitPattern: Int(bitPattern: base)))
         let end = start + UInt64(byteCount)
-        var ranges: [Range<Int>] = []
-        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 64 * 3) { regions -> [Range<Int>]? in
-            var argument: [UInt64] = [96, 0, start, end, 0, UInt64(UInt(bitPattern: regions.baseAddress!)), 64, 0,
-                                      isFile, isFile, isPresent | isSwapped, isPresent | isSwapped | isFile]
+        let vectorLength = 32
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 12 + 3 * vectorLength) { words -> Bool in
+            let argument = words.baseAddress!, regions = argument + 12
+            (argument[0], argument[1], argument[2], argument[3], argument[4], argument[5]) = (96, 0, start, end, 0, UInt64(UInt(bitPattern: regions)))
+            (argument[6], argument[7], argument[8], argument[9]) = (UInt64(vectorLength), 0, inverted, required)
+            (argument[10], argument[11]) = (isPresent | isSwapped, isPresent | isSwapped | isFile)
             while true {
-                let count = argument.withUnsafeMutableBytes { ioctl(descriptor, scan, $0.baseAddress!) }
-                guard count >= 0 else { return nil }
+                let count = ioctl(descriptor, request, argument)
+                guard count >= 0 else { return false }
                 for i in 0..<Int(count) {
-                    let low = Int(regions[3 * i] - start), high = Int(regions[3 * i + 1] - start)
-                    guard low >= 0, low < high, high <= byteCount else { return nil }
-                    ranges.append(low..<high)
+                    let low = Int(regions[3 * i] &- start), high = Int(regions[3 * i + 1] &- start)
+                    guard low >= 0, low < high, high <= byteCount else { return false }
+                    let categories = regions[3 * i + 2]
+                    body(low..<high, categories & isFile != 0 && categories & isSwapped == 0)
                 }
                 let walked = argument[4]
-                if walked >= end || walked <= argument[2] { return walked >= end ? ranges : nil }
+                if walked >= end { return true }
+                guard walked > argument[2] else { return false }
                 argument[2] = walked  // the vector filled up: go on from where the walk stopped
             }
         }
