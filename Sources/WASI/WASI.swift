@@ -150,6 +150,32 @@ extension WASI {
         }
     }
 
+    /// WASI functions defined once in a store whose instance serves one run after another (a
+    /// `ReusableInstance`): each call goes to the context `current` names — that run's arguments,
+    /// environment, streams and descriptors — set before the run and cleared after it. A call with none set
+    /// traps.
+    public final class Router {
+        public var current: WASI?
+
+        public init() {}
+
+        /// The functions for `plan`, defined in `store`, in the module's import order.
+        public func importValues(_ plan: ImportPlan, store: Store) -> [ExternalValue] {
+            plan.slots.map { slot in
+                switch slot {
+                case .function(let function):
+                    let implementation = WASIFunction.implementations[function.position]
+                    return .function(store.defineFunction(type: function.type, raw: { [self] (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
+                        guard let wasi = current else { throw Trap(.host("\(function.rawValue) called outside a run: no WASI context")) }
+                        try implementation(wasi, caller, slots)
+                    }))
+                case .missing(let type):
+                    return .function(store.defineFunction(type: type, raw: WASI.unavailable(type.type)))
+                }
+            }
+        }
+    }
+
     /// A preview1 function Nebula does not provide: returns `ENOSYS` (when it returns an i32), does nothing else.
     static func unavailable(_ type: FunctionType) -> HostFunctionBody {
         let errno = type.results.first == .i32

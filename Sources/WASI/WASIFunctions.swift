@@ -109,8 +109,11 @@ public enum WASIFunction: String, CaseIterable, Sendable {
     public var results: [ValueType] { self == .procExit ? [] : [.i32] }
 
     /// The function type, interned once per process (defining it per request costs no type lookup).
-    public var type: InternedFunctionType { WASIFunction.types[WASIFunction.allCases.firstIndex(of: self)!] }
+    public var type: InternedFunctionType { WASIFunction.types[position] }
     static let types = WASIFunction.allCases.map { InternedFunctionType(FunctionType(parameters: $0.parameters, results: $0.results)) }
+    static let implementations = WASIFunction.allCases.map(WASI.implementation)
+    /// Its index in `allCases`.
+    var position: Int { WASIFunction.allCases.firstIndex(of: self)! }
 }
 
 /// The bodies. Each returns an errno in slot 0 (see `Store.defineFunction(type:raw:)` for the slot
@@ -118,12 +121,16 @@ public enum WASIFunction: String, CaseIterable, Sendable {
 extension WASI {
     typealias Entry = (String, [ValueType], [ValueType], HostFunctionBody)
 
+    /// A preview1 function's implementation, for whichever WASI context a call comes with: written once,
+    /// bound to one context per run (`body`) or to a router's current one (`Router`).
+    typealias Implementation = @Sendable (WASI, Caller, UnsafeMutablePointer<UInt64>) throws(Trap) -> Void
+
     /// Wraps a body that throws an errno into the raw convention: errno (0 on success) in slot 0.
-    func errnoFunction(_ body: @escaping (GuestMemory, UnsafeMutablePointer<UInt64>) throws -> Void) -> HostFunctionBody {
-        return { (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
+    static func errnoReturning(_ body: @escaping @Sendable (WASI, GuestMemory, UnsafeMutablePointer<UInt64>) throws -> Void) -> Implementation {
+        return { (wasi: WASI, caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
             do {
                 let memory = try GuestMemory(caller)
-                try body(memory, slots)
+                try body(wasi, memory, slots)
                 slots[0] = 0
             } catch let error as WASIErrno {
                 slots[0] = UInt64(error.rawValue)
@@ -142,77 +149,83 @@ extension WASI {
 
     /// The host function for `function`, bound to this WASI instance.
     func body(_ function: WASIFunction) -> HostFunctionBody {
-        func a(_ slots: UnsafeMutablePointer<UInt64>, _ i: Int) -> UInt64 { slots[i] & 0xFFFF_FFFF }
+        let implementation = WASIFunction.implementations[function.position]
+        return { [self] (caller: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in try implementation(self, caller, slots) }
+    }
+
+    /// What `function` does.
+    static func implementation(_ function: WASIFunction) -> Implementation {
+        @Sendable func a(_ slots: UnsafeMutablePointer<UInt64>, _ i: Int) -> UInt64 { slots[i] & 0xFFFF_FFFF }
         switch function {
         // Arguments and environment: NUL-terminated strings packed in a buffer, with a pointer table.
         case .argsSizesGet:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(self.configuration.arguments.count), a(s, 0))
-                try m.setU32(UInt32(self.configuration.arguments.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(w.configuration.arguments.count), a(s, 0))
+                try m.setU32(UInt32(w.configuration.arguments.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
             }
         case .argsGet:
-            return errnoFunction { m, s in try self.writeStrings(self.configuration.arguments, m, a(s, 0), a(s, 1)) }
+            return errnoReturning { w, m, s in try w.writeStrings(w.configuration.arguments, m, a(s, 0), a(s, 1)) }
         case .environSizesGet:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(self.environmentStrings.count), a(s, 0))
-                try m.setU32(UInt32(self.environmentStrings.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(w.environmentStrings.count), a(s, 0))
+                try m.setU32(UInt32(w.environmentStrings.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
             }
         case .environGet:
-            return errnoFunction { m, s in try self.writeStrings(self.environmentStrings, m, a(s, 0), a(s, 1)) }
+            return errnoReturning { w, m, s in try w.writeStrings(w.environmentStrings, m, a(s, 0), a(s, 1)) }
         // Clocks and randomness.
         case .clockResGet:
-            return errnoFunction { m, s in
+            return errnoReturning { w, m, s in
                 var spec = timespec()
                 guard clock_getres(try Self.clock(s[0]), &spec) == 0 else { throw WASIErrno.inval }
                 try m.setU64(UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec), a(s, 1))
             }
         case .clockTimeGet:
-            return errnoFunction { m, s in
+            return errnoReturning { w, m, s in
                 var spec = timespec()
                 guard clock_gettime(try Self.clock(s[0]), &spec) == 0 else { throw WASIErrno.inval }
                 try m.setU64(UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec), a(s, 2))
             }
         case .randomGet:
-            return errnoFunction { m, s in
+            return errnoReturning { w, m, s in
                 try m.withBytes(a(s, 0), a(s, 1)) { buffer in
                     var generator = SystemRandomNumberGenerator()
                     for i in 0..<buffer.count { buffer[i] = UInt8.random(in: 0...255, using: &generator) }
                 }
             }
         case .schedYield:
-            return errnoFunction { _, _ in sched_yield() }
+            return errnoReturning { _, _, _ in sched_yield() }
         case .procRaise:
-            return errnoFunction { _, _ in throw WASIErrno.nosys }
+            return errnoReturning { _, _, _ in throw WASIErrno.nosys }
         case .procExit:
-            return { (_: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
-            throw Trap(.exit(Int32(truncatingIfNeeded: slots[0])))
+            return { (_: WASI, _: Caller, slots: UnsafeMutablePointer<UInt64>) throws(Trap) in
+                throw Trap(.exit(Int32(truncatingIfNeeded: slots[0])))
             }
         case .pollOneoff:
-            return errnoFunction { m, s in try self.pollOneoff(m, a(s, 0), a(s, 1), a(s, 2), a(s, 3)) }
+            return errnoReturning { w, m, s in try w.pollOneoff(m, a(s, 0), a(s, 1), a(s, 2), a(s, 3)) }
         // Descriptors.
         case .fdWrite:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(try self.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
-                try self.stopIfFlooded(fd: UInt32(a(s, 0)))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(try w.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
+                try w.stopIfFlooded(fd: UInt32(a(s, 0)))
             }
         case .fdPwrite:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(try self.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
-                try self.stopIfFlooded(fd: UInt32(a(s, 0)))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(try w.write(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
+                try w.stopIfFlooded(fd: UInt32(a(s, 0)))
             }
         case .fdRead:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(try self.read(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(try w.read(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: nil)), a(s, 3))
             }
         case .fdPread:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(try self.read(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(try w.read(fd: UInt32(a(s, 0)), m, m.iovecs(a(s, 1), a(s, 2)), at: s[3])), a(s, 4))
             }
         case .fdClose:
-            return errnoFunction { _, s in try self.closeDescriptor(UInt32(a(s, 0))) }
+            return errnoReturning { w, _, s in try w.closeDescriptor(UInt32(a(s, 0))) }
         case .fdSeek:
-            return errnoFunction { m, s in
-                let fd = try self.hostFile(UInt32(a(s, 0)))
+            return errnoReturning { w, m, s in
+                let fd = try w.hostFile(UInt32(a(s, 0)))
                 let whence: Int32
                 switch s[2] & 0xFF {
                 case 0: whence = SEEK_SET
@@ -225,14 +238,14 @@ extension WASI {
                 try m.setU64(UInt64(position), a(s, 3))
             }
         case .fdTell:
-            return errnoFunction { m, s in
-                let position = lseek(try self.hostFile(UInt32(a(s, 0))), 0, SEEK_CUR)
+            return errnoReturning { w, m, s in
+                let position = lseek(try w.hostFile(UInt32(a(s, 0))), 0, SEEK_CUR)
                 guard position >= 0 else { throw WASIErrno.current }
                 try m.setU64(UInt64(position), a(s, 1))
             }
         case .fdFdstatGet:
-            return errnoFunction { m, s in
-                let (type, flags) = try self.fdstat(UInt32(a(s, 0)))
+            return errnoReturning { w, m, s in
+                let (type, flags) = try w.fdstat(UInt32(a(s, 0)))
                 var bytes = [UInt8](repeating: 0, count: 24)
                 bytes[0] = type.rawValue
                 bytes[2] = UInt8(flags & 0xFF)
@@ -241,20 +254,20 @@ extension WASI {
                 try m.write(bytes, a(s, 1))
             }
         case .fdFdstatSetFlags:
-            return errnoFunction { _, s in
-                let fd = try self.hostFile(UInt32(a(s, 0)))
+            return errnoReturning { w, _, s in
+                let fd = try w.hostFile(UInt32(a(s, 0)))
                 var flags = fcntl(fd, F_GETFL) & ~(O_APPEND | O_NONBLOCK)
                 if s[1] & 1 != 0 { flags |= O_APPEND }
                 if s[1] & 4 != 0 { flags |= O_NONBLOCK }
                 guard fcntl(fd, F_SETFL, flags) == 0 else { throw WASIErrno.current }
             }
         case .fdFdstatSetRights:
-            return errnoFunction { _, s in _ = try self.descriptor(UInt32(a(s, 0))) }
+            return errnoReturning { w, _, s in _ = try w.descriptor(UInt32(a(s, 0))) }
         case .fdFilestatGet:
-            return errnoFunction { m, s in
+            return errnoReturning { w, m, s in
                 let fd = UInt32(a(s, 0))
                 var info = stat()
-                switch try self.descriptor(fd) {
+                switch try w.descriptor(fd) {
                 case .directory(let host, _), .file(let host):
                     guard fstat(host, &info) == 0 else { throw WASIErrno.current }
                     try m.write(Self.filestat(info), a(s, 1))
@@ -263,113 +276,113 @@ extension WASI {
                 }
             }
         case .fdFilestatSetSize:
-            return errnoFunction { _, s in
-                guard ftruncate(try self.hostFile(UInt32(a(s, 0))), off_t(truncatingIfNeeded: s[1])) == 0 else { throw WASIErrno.current }
+            return errnoReturning { w, _, s in
+                guard ftruncate(try w.hostFile(UInt32(a(s, 0))), off_t(truncatingIfNeeded: s[1])) == 0 else { throw WASIErrno.current }
             }
         case .fdFilestatSetTimes:
-            return errnoFunction { _, s in
+            return errnoReturning { w, _, s in
                 var times = Self.timespecs(s[1], s[2], s[3])
-                guard futimens(try self.hostFile(UInt32(a(s, 0)), directoriesToo: true), &times) == 0 else { throw WASIErrno.current }
+                guard futimens(try w.hostFile(UInt32(a(s, 0)), directoriesToo: true), &times) == 0 else { throw WASIErrno.current }
             }
         case .fdSync:
-            return errnoFunction { _, s in guard fsync(try self.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
+            return errnoReturning { w, _, s in guard fsync(try w.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
         case .fdDatasync:
-            return errnoFunction { _, s in guard fdatasync(try self.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
+            return errnoReturning { w, _, s in guard fdatasync(try w.hostFile(UInt32(a(s, 0)))) == 0 else { throw WASIErrno.current } }
         case .fdAdvise:
-            return errnoFunction { _, s in
-                _ = try self.hostFile(UInt32(a(s, 0)))
+            return errnoReturning { w, _, s in
+                _ = try w.hostFile(UInt32(a(s, 0)))
                 guard s[3] & 0xFF <= 5 else { throw WASIErrno.inval }
             }
         case .fdAllocate:
-            return errnoFunction { _, s in
-                let fd = try self.hostFile(UInt32(a(s, 0)))
+            return errnoReturning { w, _, s in
+                let fd = try w.hostFile(UInt32(a(s, 0)))
                 let result = posix_fallocate(fd, off_t(truncatingIfNeeded: s[1]), off_t(truncatingIfNeeded: s[2]))
                 guard result == 0 else { throw WASIErrno.fromHost(result) }
             }
         case .fdRenumber:
-            return errnoFunction { _, s in
+            return errnoReturning { w, _, s in
                 let from = UInt32(a(s, 0)), to = UInt32(a(s, 1))
-                let descriptor = try self.descriptor(from)
-                _ = try self.descriptor(to)
-                try self.closeDescriptor(to)
-                self.descriptors[to] = descriptor
-                self.descriptors[from] = nil
+                let descriptor = try w.descriptor(from)
+                _ = try w.descriptor(to)
+                try w.closeDescriptor(to)
+                w.descriptors[to] = descriptor
+                w.descriptors[from] = nil
             }
         case .fdPrestatGet:
-            return errnoFunction { m, s in
-                guard case .directory(_, let guestPath?) = try self.descriptor(UInt32(a(s, 0))) else { throw WASIErrno.badf }
+            return errnoReturning { w, m, s in
+                guard case .directory(_, let guestPath?) = try w.descriptor(UInt32(a(s, 0))) else { throw WASIErrno.badf }
                 try m.setU32(0, a(s, 1))
                 try m.setU32(UInt32(guestPath.utf8.count), a(s, 1) + 4)
             }
         case .fdPrestatDirName:
-            return errnoFunction { m, s in
-                guard case .directory(_, let guestPath?) = try self.descriptor(UInt32(a(s, 0))) else { throw WASIErrno.badf }
+            return errnoReturning { w, m, s in
+                guard case .directory(_, let guestPath?) = try w.descriptor(UInt32(a(s, 0))) else { throw WASIErrno.badf }
                 let name = Array(guestPath.utf8)
                 guard a(s, 2) >= UInt64(name.count) else { throw WASIErrno.nametoolong }
                 try m.write(name, a(s, 1))
             }
         case .fdReaddir:
-            return errnoFunction { m, s in
-                try m.setU32(UInt32(try self.readdir(UInt32(a(s, 0)), m, a(s, 1), a(s, 2), cookie: s[3])), a(s, 4))
+            return errnoReturning { w, m, s in
+                try m.setU32(UInt32(try w.readdir(UInt32(a(s, 0)), m, a(s, 1), a(s, 2), cookie: s[3])), a(s, 4))
             }
         // Paths, always resolved inside a descriptor's directory.
         case .pathOpen:
-            return errnoFunction { m, s in
-                let fd = try self.pathOpen(UInt32(a(s, 0)), lookup: UInt32(a(s, 1)), path: try m.string(a(s, 2), a(s, 3)),
+            return errnoReturning { w, m, s in
+                let fd = try w.pathOpen(UInt32(a(s, 0)), lookup: UInt32(a(s, 1)), path: try m.string(a(s, 2), a(s, 3)),
                                            oflags: UInt32(a(s, 4)), rights: s[5], fdflags: UInt32(a(s, 7)))
                 try m.setU32(fd, a(s, 8))
             }
         case .pathFilestatGet:
-            return errnoFunction { m, s in
-                let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
+            return errnoReturning { w, m, s in
+                let (dir, path) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
                 var info = stat()
                 guard fstatat(dir, path, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw WASIErrno.current }
                 try m.write(Self.filestat(info), a(s, 4))
             }
         case .pathFilestatSetTimes:
-            return errnoFunction { m, s in
-                let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
+            return errnoReturning { w, m, s in
+                let (dir, path) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
                 var times = Self.timespecs(s[4], s[5], s[6])
                 guard utimensat(dir, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw WASIErrno.current }
             }
         case .pathCreateDirectory:
-            return errnoFunction { m, s in
-                let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
+            return errnoReturning { w, m, s in
+                let (dir, path) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 guard mkdirat(dir, path, 0o755) == 0 else { throw WASIErrno.current }
             }
         case .pathRemoveDirectory:
-            return errnoFunction { m, s in
-                let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
+            return errnoReturning { w, m, s in
+                let (dir, path) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 guard path != "." else { throw WASIErrno.inval }
                 guard unlinkat(dir, path, AT_REMOVEDIR) == 0 else { throw WASIErrno.current }
             }
         case .pathUnlinkFile:
-            return errnoFunction { m, s in
-                let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
+            return errnoReturning { w, m, s in
+                let (dir, path) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 guard unlinkat(dir, path, 0) == 0 else { throw WASIErrno.current }
             }
         case .pathRename:
-            return errnoFunction { m, s in
-                let (from, fromPath) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
-                let (to, toPath) = try self.resolve(UInt32(a(s, 3)), try m.string(a(s, 4), a(s, 5)), follow: false)
+            return errnoReturning { w, m, s in
+                let (from, fromPath) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
+                let (to, toPath) = try w.resolve(UInt32(a(s, 3)), try m.string(a(s, 4), a(s, 5)), follow: false)
                 guard renameat(from, fromPath, to, toPath) == 0 else { throw WASIErrno.current }
             }
         case .pathLink:
-            return errnoFunction { m, s in
-                let (from, fromPath) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
-                let (to, toPath) = try self.resolve(UInt32(a(s, 4)), try m.string(a(s, 5), a(s, 6)), follow: false)
+            return errnoReturning { w, m, s in
+                let (from, fromPath) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 2), a(s, 3)), follow: s[1] & 1 != 0)
+                let (to, toPath) = try w.resolve(UInt32(a(s, 4)), try m.string(a(s, 5), a(s, 6)), follow: false)
                 guard linkat(from, fromPath, to, toPath, 0) == 0 else { throw WASIErrno.current }
             }
         case .pathSymlink:
-            return errnoFunction { m, s in
+            return errnoReturning { w, m, s in
                 let target = try m.string(a(s, 0), a(s, 1))
                 guard !target.hasPrefix("/") else { throw WASIErrno.notcapable }
-                let (dir, path) = try self.resolve(UInt32(a(s, 2)), try m.string(a(s, 3), a(s, 4)), follow: false)
+                let (dir, path) = try w.resolve(UInt32(a(s, 2)), try m.string(a(s, 3), a(s, 4)), follow: false)
                 guard symlinkat(target, dir, path) == 0 else { throw WASIErrno.current }
             }
         case .pathReadlink:
-            return errnoFunction { m, s in
-                let (dir, path) = try self.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
+            return errnoReturning { w, m, s in
+                let (dir, path) = try w.resolve(UInt32(a(s, 0)), try m.string(a(s, 1), a(s, 2)), follow: false)
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
                 let n = readlinkat(dir, path, &buffer, buffer.count)
                 guard n >= 0 else { throw WASIErrno.current }
@@ -379,13 +392,13 @@ extension WASI {
             }
         // Sockets are not offered to guests.
         case .sockAccept:
-            return errnoFunction { _, _ in throw WASIErrno.nosys }
+            return errnoReturning { _, _, _ in throw WASIErrno.nosys }
         case .sockRecv:
-            return errnoFunction { _, _ in throw WASIErrno.nosys }
+            return errnoReturning { _, _, _ in throw WASIErrno.nosys }
         case .sockSend:
-            return errnoFunction { _, _ in throw WASIErrno.nosys }
+            return errnoReturning { _, _, _ in throw WASIErrno.nosys }
         case .sockShutdown:
-            return errnoFunction { _, _ in throw WASIErrno.nosys }
+            return errnoReturning { _, _, _ in throw WASIErrno.nosys }
         }
     }
 }
