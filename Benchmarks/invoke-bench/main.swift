@@ -1,7 +1,8 @@
 import Foundation
 import NebulaHTTP
 
-/// The cost of one invocation as nebula-serve performs it (fresh store, WASI, instantiate, run `_start`),
+/// The cost of one invocation as nebula-serve performs it (a kept instance reset after each request where the
+/// module allows it, else a fresh store and instantiation; WASI; `_start`),
 /// in-process: `invoke-bench [FUNCTION.wasm] [BODY] [ITERATIONS] [--stages] [--rss]`.
 /// `invoke-bench --data-mib N [BODY] [ITERATIONS]` generates the function instead: N MiB of data segments, of
 /// which `_start` reads three bytes and writes one page (what start-up costs when the data is large).
@@ -30,33 +31,62 @@ for _ in 0..<iterations { output = platform.invoke(function, invocation).respons
 let micros = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(iterations)
 print(String(format: "%@: %.1f µs per invocation (%d iterations)", name, micros, iterations))
 
-// Stage breakdown (same work as FunctionPlatform.invoke, timed piecewise).
+// Stage breakdown (the work FunctionPlatform.invoke does, timed piecewise), for both ways to a fresh instance.
 import WASI
 import WasmVM
 if CommandLine.arguments.contains("--stages") {
+    func configuration() -> WASI.Configuration {
+        var configuration = WASI.Configuration()
+        configuration.stdin = .bytes(Array(body.utf8))
+        configuration.stdout = .buffer(OutputBuffer(limit: 1 << 20))
+        return configuration
+    }
+    let n = Double(iterations) * 1e3
+    // Instantiated per request: a store, WASI's functions defined in it, the module instantiated, all freed after.
     var t = [Double](repeating: 0, count: 4)
     for _ in 0..<iterations {
         var c = DispatchTime.now().uptimeNanoseconds
         func lap(_ i: Int) { let n = DispatchTime.now().uptimeNanoseconds; t[i] += Double(n - c); c = n }
         do {
-        let store = Store()
-        var configuration = WASI.Configuration()
-        configuration.stdin = .bytes(Array(body.utf8))
-        configuration.stdout = .buffer(OutputBuffer(limit: 1 << 20))
-        let wasi = try WASI(configuration)
-        let plan = function.wasiPlan!
-        let values = wasi.importValues(plan, store: store)
-        lap(0)
-        let instance = try function.module.instantiate(store: store, importValues: values)
-        lap(1)
-        _ = try wasi.start(instance)
-        lap(2)
-        _ = store
+            let store = Store()
+            let wasi = try WASI(configuration())
+            let values = wasi.importValues(function.wasiPlan!, store: store)
+            lap(0)
+            let instance = try function.module.instantiate(store: store, importValues: values)
+            lap(1)
+            _ = try wasi.start(instance)
+            lap(2)
         }
         lap(3)
     }
-    let n = Double(iterations) * 1e3
-    print(String(format: "setup %.1f µs, instantiate %.1f µs, run %.1f µs, teardown %.1f µs", t[0] / n, t[1] / n, t[2] / n, t[3] / n))
+    print(String(format: "instantiated per request: setup %.2f µs, instantiate %.2f µs, run %.2f µs, teardown %.2f µs",
+                 t[0] / n, t[1] / n, t[2] / n, t[3] / n))
+    // Kept and reset (what nebula-serve does when the module allows it): setup is the request's WASI context
+    // routed to a kept instance; "instantiate" is the reset that makes the instance fresh again (memory,
+    // globals, tables, segments as instantiation left them); teardown hands the instance back.
+    let router = WASI.Router()
+    guard let kept = try ReusableInstance.make(function.module, imports: { router.importValues(function.wasiPlan!, store: $0) }) else {
+        print("kept and reset: \(name) cannot be reset (see ReusableInstance)")
+        exit(0)
+    }
+    t = [Double](repeating: 0, count: 4)
+    for _ in 0..<iterations {
+        var c = DispatchTime.now().uptimeNanoseconds
+        func lap(_ i: Int) { let n = DispatchTime.now().uptimeNanoseconds; t[i] += Double(n - c); c = n }
+        do {
+            let wasi = try WASI(configuration())
+            router.current = wasi
+            lap(0)
+            _ = try wasi.start(kept.instance)
+            lap(2)
+            router.current = nil
+        }
+        lap(3)
+        guard kept.reset() else { print("reset refused"); exit(1) }
+        lap(1)
+    }
+    print(String(format: "kept and reset:           setup %.2f µs, reset %.2f µs, run %.2f µs, teardown %.2f µs",
+                 t[0] / n, t[1] / n, t[2] / n, t[3] / n))
 }
 if CommandLine.arguments.contains("--rss") {
     print("resident memory after \(iterations + 1) invocations: \(residentMebibytes()) MiB")

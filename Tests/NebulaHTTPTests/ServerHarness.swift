@@ -138,7 +138,8 @@ final class ServerHarness: @unchecked Sendable {
         try write("counter", counter)
         // Reports what a fresh instance must see, then spoils all of it (see ServerTests.testNoStateCrossesRequests):
         // a data byte (memory 0 comes from a copy-on-write image once the function has run twice), a byte past
-        // the data, a mutable global, a table slot, the memory size, and a byte of a page it grows.
+        // the data, a mutable global, a table slot, the memory size, a byte of a page it grows, a passive data
+        // segment and a passive element segment (both dropped at the end), and the table's size (grown).
         let isolation = """
             (module
               (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -147,7 +148,8 @@ final class ServerHarness: @unchecked Sendable {
               (type $r (func (result i32)))
               (table $t 2 funcref)
               (elem (i32.const 0) $one $one)
-              (elem declare func $two)
+              (elem $e func $two)
+              (data $p "7")
               (func $one (result i32) (i32.const 1))
               (func $two (result i32) (i32.const 2))
               (func $report (param $at i32) (param $value i32) (i32.store8 (local.get $at) (i32.add (i32.const 48) (local.get $value))))
@@ -159,14 +161,22 @@ final class ServerHarness: @unchecked Sendable {
                 (call $report (i32.const 4) (memory.size))
                 (drop (memory.grow (i32.const 1)))
                 (call $report (i32.const 5) (i32.load8_u (i32.const 140000)))
-                (i32.store8 (i32.const 6) (i32.const 10))
+                (memory.init $p (i32.const 200) (i32.const 0) (i32.const 1))
+                (call $report (i32.const 6) (i32.sub (i32.load8_u (i32.const 200)) (i32.const 48)))
+                (table.init $t $e (i32.const 0) (i32.const 0) (i32.const 1))
+                (call $report (i32.const 7) (call_indirect (type $r) (i32.const 0)))
+                (call $report (i32.const 8) (table.size $t))
+                (i32.store8 (i32.const 9) (i32.const 10))
                 (i32.store8 (i32.const 1024) (i32.const 90))
                 (i32.store8 (i32.const 100000) (i32.const 7))
                 (i32.store8 (i32.const 140000) (i32.const 7))
                 (global.set $g (i32.const 5))
                 (table.set $t (i32.const 1) (ref.func $two))
+                (drop (table.grow $t (ref.func $two) (i32.const 3)))
+                (data.drop $p)
+                (elem.drop $e)
                 (i32.store (i32.const 16) (i32.const 0))
-                (i32.store (i32.const 20) (i32.const 7))
+                (i32.store (i32.const 20) (i32.const 10))
                 (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24))))
               (data (i32.const 1024) "\(String(repeating: "a", count: 70_000))"))
             """

@@ -26,6 +26,8 @@ public final class DeployedFunction: @unchecked Sendable {
     public let wasiPlan: WASI.ImportPlan?
     /// Invocations running now, at most `maxConcurrency`.
     let running: Gate
+    /// Instances kept ready for the next request (see `InstancePool`).
+    let instances: InstancePool
 
     init(name: String, module: CompiledModule, settings: FunctionSettings, bytes: [UInt8], stats: FunctionStats,
          fingerprint: FileFingerprint) {
@@ -40,6 +42,17 @@ public final class DeployedFunction: @unchecked Sendable {
         self.fingerprint = fingerprint
         wasiPlan = WASI.plan(for: module)
         running = Gate(capacity: settings.maxConcurrency ?? Int.max)
+        instances = InstancePool(module: module, plan: wasiPlan, limits: DeployedFunction.limits(settings),
+                                 capacity: Swift.min(settings.maxConcurrency ?? Int.max, Swift.max(8, 2 * ProcessInfo.processInfo.activeProcessorCount)))
+    }
+
+    /// What a store running this function may use.
+    static func limits(_ settings: FunctionSettings) -> ResourceLimits {
+        var limits = ResourceLimits()
+        limits.maxMemoryPages = Swift.max(1, settings.maxMemoryBytes / MemoryType.pageSize)
+        limits.maxGCHeapBytes = settings.maxGCHeapBytes
+        limits.fuel = settings.fuel
+        return limits
     }
 
     /// The listing entry of `GET /admin/functions`.
@@ -54,7 +67,7 @@ public final class DeployedFunction: @unchecked Sendable {
         return "{\"name\": \(jsonString(name)), \"size\": \(size), \"sha256\": \"\(sha256)\", "
             + "\"format\": \"\(isText ? "text" : "binary")\", \"imports\": [\(imports)], "
             + "\"exports\": [\(exports)], \"limits\": \(limits), \"deployedAt\": \(jsonString(Timestamp.iso8601(deployedAt))), "
-            + "\"stats\": \(stats.json)}"
+            + "\"keptInstances\": \(instances.idleCount), \"stats\": \(stats.json)}"
     }
 
     /// Reserves a concurrency slot (false when `maxConcurrency` is reached).

@@ -73,11 +73,6 @@ extension FunctionPlatform {
         }
         defer { function.release() }
         let settings = function.settings
-        var limits = ResourceLimits()
-        limits.maxMemoryPages = max(1, settings.maxMemoryBytes / MemoryType.pageSize)
-        limits.maxGCHeapBytes = settings.maxGCHeapBytes
-        limits.fuel = settings.fuel
-        let store = Store(limits: limits)
         // A guest is stopped as soon as its output passes the limit (stdout) or 1 MiB (stderr, of which the
         // first 16 KiB are kept for the log and the error body).
         let stdout = OutputBuffer(limit: settings.maxOutputBytes + 1, stopAfter: settings.maxOutputBytes)
@@ -103,19 +98,35 @@ extension FunctionPlatform {
         configuration.stdout = .buffer(stdout)
         configuration.stderr = .buffer(stderr)
 
+        // A kept instance (reset after the previous request) when the module allows it, else a new one.
+        var pooled: InstancePool.Entry?
+        defer { if let pooled { function.instances.putBack(pooled) } }
+        var store: Store?
         let outcome: Result<Int32, Trap>
         let startupBegan = DispatchTime.now().uptimeNanoseconds
         do {
             let wasi = try WASI(configuration)
-            let deadline = watchdog.watch(store.interruptHandle, milliseconds: settings.timeoutMilliseconds)
-            defer { watchdog.cancel(deadline) }
             let instance: Instance
-            if let plan = function.wasiPlan {
-                instance = try function.module.instantiate(store: store, importValues: wasi.importValues(plan, store: store))
+            var deadline: Int?
+            defer { if let deadline { watchdog.cancel(deadline) } }
+            if let entry = try function.instances.take() {
+                pooled = entry
+                entry.router.current = wasi
+                store = entry.reusable.store
+                instance = entry.reusable.instance
+                deadline = watchdog.watch(entry.reusable.store.interruptHandle, milliseconds: settings.timeoutMilliseconds)
             } else {
-                var imports = Imports()
-                wasi.define(in: &imports, store: store, for: function.module.module)
-                instance = try function.module.instantiate(store: store, imports: imports)
+                let fresh = Store(limits: DeployedFunction.limits(settings))
+                store = fresh
+                // The deadline covers instantiation too: a start function may run long.
+                deadline = watchdog.watch(fresh.interruptHandle, milliseconds: settings.timeoutMilliseconds)
+                if let plan = function.wasiPlan {
+                    instance = try function.module.instantiate(store: fresh, importValues: wasi.importValues(plan, store: fresh))
+                } else {
+                    var imports = Imports()
+                    wasi.define(in: &imports, store: fresh, for: function.module.module)
+                    instance = try function.module.instantiate(store: fresh, imports: imports)
+                }
             }
             footprint.startupSeconds = Double(DispatchTime.now().uptimeNanoseconds - startupBegan) / 1e9
             outcome = Result { () throws(Trap) -> Int32 in try wasi.start(instance) }
@@ -125,9 +136,12 @@ extension FunctionPlatform {
         } catch {
             return .error(500, "cannot start the function: \(error)", function: function.name)
         }
-        footprint.instructions = store.instructionsExecuted
-        footprint.memoryBytes = store.linearMemoryBytes
-        footprint.gcHeapBytes = store.gcHeapPeakBytes
+        // No store when making a kept instance failed (its instantiation trapped): nothing ran, nothing to count.
+        if let store {
+            footprint.instructions = store.instructionsExecuted
+            footprint.memoryBytes = store.linearMemoryBytes
+            footprint.gcHeapBytes = store.gcHeapPeakBytes
+        }
         let errorTail = String(decoding: stderr.bytes.suffix(2048), as: UTF8.self)
         if !stderr.bytes.isEmpty {
             stderrExcerpt = String(String(decoding: stderr.bytes.prefix(2048), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).prefix(500))
