@@ -60,3 +60,29 @@ struct GuestMemory {
         return result
     }
 }
+
+/// Strings as preview1 hands them to a guest (`args_get`, `environ_get`): NUL-terminated and packed one
+/// after another in one buffer, with a table of where each starts. Built once per run from the strings'
+/// UTF-8 pieces (an environment entry is name, `=`, value: no intermediate string per entry).
+struct PackedStrings {
+    private(set) var bytes: [UInt8] = []
+    private var starts: [UInt32] = []
+
+    init(_ strings: some Sequence<[String.UTF8View]>) {
+        for pieces in strings {
+            starts.append(UInt32(truncatingIfNeeded: bytes.count))
+            for piece in pieces { bytes.append(contentsOf: piece) }
+            bytes.append(0)
+        }
+    }
+
+    var count: Int { starts.count }
+
+    /// Writes the strings at `buffer` and a pointer to each at `pointers` (4 bytes each).
+    func write(_ memory: GuestMemory, pointers: UInt64, buffer: UInt64) throws(WASIErrno) {
+        try memory.write(bytes, buffer)
+        for (i, start) in starts.enumerated() {
+            try memory.setU32(UInt32(truncatingIfNeeded: buffer &+ UInt64(start)), pointers + 4 * UInt64(i))
+        }
+    }
+}

@@ -35,8 +35,9 @@ public final class WASI {
     var stdinPosition = 0
     /// Directory listings of `fd_readdir`, by descriptor, so that cookies stay stable between calls.
     var listings: [UInt32: [(name: String, inode: UInt64, type: WASIFileType)]] = [:]
-    /// `NAME=value` strings, made when the guest first asks.
-    lazy var environmentStrings: [String] = configuration.environment.map { "\($0.name)=\($0.value)" }
+    /// argv and `NAME=value` strings as the guest receives them, packed when it first asks.
+    lazy var packedArguments = PackedStrings(configuration.arguments.lazy.map { [$0.utf8] })
+    lazy var packedEnvironment = PackedStrings(configuration.environment.lazy.map { [$0.name.utf8, "=".utf8, $0.value.utf8] })
 
     public enum SetupError: Error, CustomStringConvertible {
         case cannotOpenDirectory(String, String)

@@ -30,16 +30,6 @@ extension WASI {
         listings[fd] = nil
     }
 
-    func writeStrings(_ strings: [String], _ memory: GuestMemory, _ pointers: UInt64, _ buffer: UInt64) throws(WASIErrno) {
-        var offset = buffer
-        for (i, string) in strings.enumerated() {
-            try memory.setU32(UInt32(truncatingIfNeeded: offset), pointers + 4 * UInt64(i))
-            let bytes = Array(string.utf8) + [0]
-            try memory.write(bytes, offset)
-            offset += UInt64(bytes.count)
-        }
-    }
-
     static func clock(_ id: UInt64) throws(WASIErrno) -> clockid_t {
         switch id & 0xFFFF_FFFF {
         case 0: return CLOCK_REALTIME

@@ -160,18 +160,18 @@ extension WASI {
         // Arguments and environment: NUL-terminated strings packed in a buffer, with a pointer table.
         case .argsSizesGet:
             return errnoReturning { w, m, s in
-                try m.setU32(UInt32(w.configuration.arguments.count), a(s, 0))
-                try m.setU32(UInt32(w.configuration.arguments.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
+                try m.setU32(UInt32(w.packedArguments.count), a(s, 0))
+                try m.setU32(UInt32(w.packedArguments.bytes.count), a(s, 1))
             }
         case .argsGet:
-            return errnoReturning { w, m, s in try w.writeStrings(w.configuration.arguments, m, a(s, 0), a(s, 1)) }
+            return errnoReturning { w, m, s in try w.packedArguments.write(m, pointers: a(s, 0), buffer: a(s, 1)) }
         case .environSizesGet:
             return errnoReturning { w, m, s in
-                try m.setU32(UInt32(w.environmentStrings.count), a(s, 0))
-                try m.setU32(UInt32(w.environmentStrings.reduce(0) { $0 + $1.utf8.count + 1 }), a(s, 1))
+                try m.setU32(UInt32(w.packedEnvironment.count), a(s, 0))
+                try m.setU32(UInt32(w.packedEnvironment.bytes.count), a(s, 1))
             }
         case .environGet:
-            return errnoReturning { w, m, s in try w.writeStrings(w.environmentStrings, m, a(s, 0), a(s, 1)) }
+            return errnoReturning { w, m, s in try w.packedEnvironment.write(m, pointers: a(s, 0), buffer: a(s, 1)) }
         // Clocks and randomness.
         case .clockResGet:
             return errnoReturning { w, m, s in
