@@ -24,6 +24,8 @@ final class EnergyModelTests: XCTestCase {
                 XCTAssertEqual(Footprint.fixed(value, decimals: decimals), String(format: "%.\(decimals)f", value), "\(value) with \(decimals)")
             }
         }
+        XCTAssertEqual(["0.000", "0.021", "1500.000", "12345678.901"],
+                       [0, 0.0000214, 1.5, 12345.678901].map(Footprint.milliseconds))
     }
 
     struct SplitMix {

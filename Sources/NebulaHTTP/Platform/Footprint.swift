@@ -59,18 +59,38 @@ public struct Footprint: Sendable {
     /// `value` with `decimals` digits after the point, as `%.Nf` gives it, by integer arithmetic where the
     /// scaled value fits 63 bits (`String(format:)` costs microseconds, on every call's headers).
     static func fixed(_ value: Double, decimals: Int) -> String {
-        var scale = 1.0, unit = 1
-        for _ in 0..<decimals { scale *= 10; unit *= 10 }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
         guard value.isFinite, scaled < 9.0e18 else { return String(format: "%.\(decimals)f", value) }
-        let n = Int(scaled)
-        return (value.sign == .minus ? "-" : "") + "\(n / unit)." + digits(n % unit, decimals)
+        return decimal(Int(scaled), decimals: decimals, negative: value.sign == .minus)
     }
 
     /// Milliseconds with three decimals (by integer arithmetic: `String(format:)` costs microseconds per call).
     static func milliseconds(_ seconds: Double) -> String {
-        let micros = max(0, Int((seconds * 1e6).rounded()))
-        return "\(micros / 1000)." + digits(micros % 1000, 3)
+        decimal(max(0, Int((seconds * 1e6).rounded())), decimals: 3)
+    }
+
+    /// `n` / 10^`decimals` written out with exactly `decimals` digits after the point (`n` ≥ 0, decimals ≤ 18),
+    /// digit by digit into one buffer: a footprint's eight headers are formatted on every call, and building
+    /// each from interpolated pieces cost a microsecond a call.
+    static func decimal(_ n: Int, decimals: Int, negative: Bool = false) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var end = buffer.count, rest = n
+            for i in 0..<Swift.max(decimals + 1, 1) {
+                if i == decimals && decimals > 0 { end -= 1; buffer[end] = UInt8(ascii: ".") }
+                end -= 1
+                buffer[end] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            while rest > 0 {
+                end -= 1
+                buffer[end] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            if negative { end -= 1; buffer[end] = UInt8(ascii: "-") }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[end...]), as: UTF8.self)
+        }
     }
 
     static func digits(_ value: Int, _ count: Int) -> String {
