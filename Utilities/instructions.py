@@ -330,13 +330,18 @@ VM_OPS = [
     "add_br_if_i64_gt_u", "add_br_if_i64_le_s", "add_br_if_i64_le_u", "add_br_if_i64_ge_s", "add_br_if_i64_ge_u",
     "br_table", "call", "call_indirect", "return", "return_value",
     "global_get", "global_set",
+    # Loads and stores of memory 0. A slot holds an i32 zero-extended, so the unsigned i64 loads are the i32
+    # ones (i64.load8_u is load_i32_8u, i64.load32_u is load_i32) and i64.store32 is store_i32.
     "load_i32", "load_i64", "load_i32_8s", "load_i32_8u", "load_i32_16s", "load_i32_16u",
-    "load_i64_8s", "load_i64_8u", "load_i64_16s", "load_i64_16u", "load_i64_32s", "load_i64_32u",
-    "store_i32", "store_i64", "store_8", "store_16", "store_32",
+    "load_i64_8s", "load_i64_16s", "load_i64_32s",
+    "store_i32", "store_i64", "store_8", "store_16",
     # The same on a 64-bit memory 0 (memory64): i64 addresses, offsets up to 2^64 - 1.
     "load64_i32", "load64_i64", "load64_i32_8s", "load64_i32_8u", "load64_i32_16s", "load64_i32_16u",
-    "load64_i64_8s", "load64_i64_8u", "load64_i64_16s", "load64_i64_16u", "load64_i64_32s", "load64_i64_32u",
-    "store64_i32", "store64_i64", "store64_8", "store64_16", "store64_32",
+    "load64_i64_8s", "load64_i64_16s", "load64_i64_32s",
+    "store64_i32", "store64_i64", "store64_8", "store64_16",
+    # A load whose address is an `i32.add` just before it (`base + index`, the commonest address): one
+    # dispatch for both, `d = load(u32(x + y) + offset)`, the offset in the next word.
+    "load_add_i32", "load_add_i64", "load_add_i32_8s", "load_add_i32_8u", "load_add_i32_16s", "load_add_i32_16u",
     # Any memory instruction on a memory other than 0, and bulk/size/grow on a 64-bit memory 0: the Wasm
     # opcode and memory index in the next word (see MemoryInstructions.swift).
     "memory_other",
@@ -357,7 +362,7 @@ VM_OPS = [
     "gc",
     # Fused float compare-and-branch: the branch is taken when the comparison's outcome (less 0, equal 1,
     # greater 2, unordered 3) has its bit set in the mask in bits 8..<12, so one op per width covers every
-    # comparison and its negation (NaN makes `not <` differ from `>=`). These two fill the op byte.
+    # comparison and its negation (NaN makes `not <` differ from `>=`).
     "br_if_f32", "br_if_f64",
 ]
 

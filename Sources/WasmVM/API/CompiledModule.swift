@@ -141,6 +141,13 @@ public final class CompiledModule: @unchecked Sendable {
                 initCount: (f.localsEnd - f.paramSlots + f.constants.count + 3) / 4 * 4,
                 frameSize: f.frameSize, hostIndex: -1, functionIndex: f.functionIndex, namesIndex: -1))
         }
+        // A call to a function the module defines names its template: the handler takes code, frame size and
+        // locals from it directly instead of through the instance's function table and the store's record.
+        for (i, f) in translated.enumerated() {
+            for call in f.directCalls where Int(call.callee) >= imported {
+                code[i][call.word] = UInt64(UInt(bitPattern: functionTemplates + (Int(call.callee) - imported)))
+            }
+        }
     }
 
     deinit {

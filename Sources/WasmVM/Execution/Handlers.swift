@@ -385,37 +385,35 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.loadI328s)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: v)))) } }
     table[op(.loadI328u)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
     table[op(.loadI648s)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(bitPattern: Int64(Int8(bitPattern: v))) } }
-    table[op(.loadI648u)] = { load32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
     table[op(.loadI3216s)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: v)))) } }
     table[op(.loadI3216u)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
     table[op(.loadI6416s)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(bitPattern: Int64(Int16(bitPattern: v))) } }
-    table[op(.loadI6416u)] = { load32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
     table[op(.loadI6432s)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(bitPattern: Int64(Int32(bitPattern: v))) } }
-    table[op(.loadI6432u)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     table[op(.storeI32)] = { store32($0, $1, $2, $3, $4, UInt32.self) }
     table[op(.storeI64)] = { store32($0, $1, $2, $3, $4, UInt64.self) }
     table[op(.store8)] = { store32($0, $1, $2, $3, $4, UInt8.self) }
     table[op(.store16)] = { store32($0, $1, $2, $3, $4, UInt16.self) }
-    table[op(.store32)] = { store32($0, $1, $2, $3, $4, UInt32.self) }
+    table[op(.loadAddI32)] = { loadAdd32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
+    table[op(.loadAddI64)] = { loadAdd32($0, $1, $2, $3, $4, UInt64.self) { v in v } }
+    table[op(.loadAddI328s)] = { loadAdd32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: v)))) } }
+    table[op(.loadAddI328u)] = { loadAdd32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
+    table[op(.loadAddI3216s)] = { loadAdd32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: v)))) } }
+    table[op(.loadAddI3216u)] = { loadAdd32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
     // Memory64 (a 64-bit memory 0): the whole slot is the address, and address + offset must not wrap.
     table[op(.load64I32)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     table[op(.load64I64)] = { load64($0, $1, $2, $3, $4, UInt64.self) { v in v } }
     table[op(.load64I328s)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(UInt32(bitPattern: Int32(Int8(bitPattern: v)))) } }
     table[op(.load64I328u)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
     table[op(.load64I648s)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(bitPattern: Int64(Int8(bitPattern: v))) } }
-    table[op(.load64I648u)] = { load64($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
     table[op(.load64I3216s)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: v)))) } }
     table[op(.load64I3216u)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
     table[op(.load64I6416s)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(bitPattern: Int64(Int16(bitPattern: v))) } }
-    table[op(.load64I6416u)] = { load64($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
     table[op(.load64I6432s)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(bitPattern: Int64(Int32(bitPattern: v))) } }
-    table[op(.load64I6432u)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     // One case per width, as for 32-bit memories: a shared case with a switch inside cost 12% on a
     // store-heavy loop (Benchmarks/memory64-bench.sh).
     table[op(.store648)] = { store64($0, $1, $2, $3, $4, UInt8.self) }
     table[op(.store6416)] = { store64($0, $1, $2, $3, $4, UInt16.self) }
     table[op(.store64I32)] = { store64($0, $1, $2, $3, $4, UInt32.self) }
-    table[op(.store6432)] = { store64($0, $1, $2, $3, $4, UInt32.self) }
     table[op(.store64I64)] = { store64($0, $1, $2, $3, $4, UInt64.self) }
     table[op(.memorySize)] = { pc, fp, memBase, vm, handlers in
         let memSize = state(vm).pointee.memSize
@@ -615,8 +613,12 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 
     // MARK: calls and returns (the common case; see callHandler and returnHandler)
     table[op(.call)] = { pc, fp, memBase, vm, handlers in
+        // A function this module defines: its template record (in the word after the index) has everything.
+        if let template = UnsafePointer<FunctionInstance>(bitPattern: UInt(truncatingIfNeeded: pc[2])) {
+            return directCallHandler(template, pc, fp, memBase, vm, handlers)
+        }
         let callee = state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: pc[1])]
-        return callHandler(callee, pc, pc + 2, pc.pointee, fp, memBase, vm, handlers)
+        return callHandler(callee, pc, pc + 3, pc.pointee, fp, memBase, vm, handlers)
     }
     table[op(.callIndirect)] = { pc, fp, memBase, vm, handlers in
         // Out-of-range, null and mismatched entries (and subtype matches) are left to the loop's case.
@@ -748,6 +750,18 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
     fp[operand(pc + 1, 2)] = extend(loadRaw(memBase, address, T.self))
     return next(word, fp, memBase, vm, handlers)
+}
+
+/// A load from a 32-bit memory 0 at the sum of two slots: `d = extend(memory[u32(x + y) + offset])`, the
+/// offset in the next word (the fused `i32.add; load`, see `FunctionTranslator.fuseAddIntoLoad`).
+@inline(__always) func loadAdd32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                       _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                       _ handlers: UnsafeRawPointer, _: T.Type, _ extend: (T) -> UInt64) -> Int {
+    let word = pc + 1
+    let address = UInt64(u32(fp[operand(word, 4)]) &+ u32(fp[operand(word, 6)])) &+ word.pointee
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    fp[operand(word, 2)] = extend(loadRaw(memBase, address, T.self))
+    return next(word + 1, fp, memBase, vm, handlers)
 }
 
 /// A store to a 32-bit memory 0: `memory[u32(x) + offset] = y`, the offset in bits 16..<32 (0xFFFF: in the

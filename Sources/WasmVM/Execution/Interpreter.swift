@@ -242,6 +242,7 @@ extension Store {
                 switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
                 case .call:
                     callee = context.pointee.functions[Int(truncatingIfNeeded: immediate)]
+                    pc += 1  // the callee's template word (see the `call` handler)
                 case .callRef:
                     let reference = fp[x]
                     guard reference != 0 else { throw fault(.nullFunctionReference, fuel: fuel) }

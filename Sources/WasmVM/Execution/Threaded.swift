@@ -151,6 +151,28 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     return next(code, calleeFP, memBase, vm, handlers)
 }
 
+/// `call` of a function the caller's module defines: the callee runs in the caller's instance, and its code,
+/// frame size and locals come from the module's template record (named in the call), one load away; the
+/// store's record is read only for the frame's function address (for backtraces), off the path to the callee's
+/// first instruction. Saves `callHandler`'s chain of dependent loads (instance table, store record) and its
+/// instance check.
+@inline(__always) func directCallHandler(_ template: UnsafePointer<FunctionInstance>, _ start: UnsafePointer<UInt64>,
+                                         _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                         _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+    let s = state(vm)
+    let calleeFP = fp + Int(truncatingIfNeeded: (start.pointee >> 16) & 0xFFFF)
+    guard s.pointee.depth < s.pointee.depthLimit, calleeFP + template.pointee.frameSize <= s.pointee.stackLimit.unsafelyUnwrapped,
+          !s.pointee.interrupted else {
+        return exit(start, fp, vm)
+    }
+    let context = s.pointee.context.unsafelyUnwrapped
+    let callee = context.pointee.functions[Int(truncatingIfNeeded: start[1])]
+    s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: start + 3, fp: fp, context: context, function: callee)
+    s.pointee.depth &+= 1
+    Store.initializeFrame(calleeFP + template.pointee.paramSlots, template.pointee.initTemplate, template.pointee.initCount)
+    return next(template.pointee.code.unsafelyUnwrapped, calleeFP, memBase, vm, handlers)
+}
+
 /// `return`: pops the caller's frame when it belongs to the same instance and is inside this run (the run's
 /// outermost return, and a return into another instance or after memory moved, go to `Store.run`).
 @inline(__always) func returnHandler(_ start: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,

@@ -19,6 +19,9 @@ struct CompiledFunction {
     var handlers: [ExceptionHandler] = []
     /// Where the frame holds GC references at each safepoint; nil when it never does.
     var stackMap: StackMap?
+    /// Each `call`'s callee and the word after its function index, which `CompiledModule` fills with the
+    /// callee's template record when the module defines it (0 for an import): see the `call` handler.
+    var directCalls: [(word: Int, callee: UInt32)] = []
 }
 
 /// Where exceptions thrown in a range of a function's code are caught (a `try_table`, or a legacy `try`

@@ -11,11 +11,12 @@ extension InternalOp {
              .addBrIfI32LeS, .addBrIfI32LeU, .addBrIfI32GeS, .addBrIfI32GeU, .addBrIfI64Eq, .addBrIfI64Ne,
              .addBrIfI64LtS, .addBrIfI64LtU, .addBrIfI64GtS, .addBrIfI64GtU, .addBrIfI64LeS, .addBrIfI64LeU,
              .addBrIfI64GeS, .addBrIfI64GeU, .brIfF32, .brIfF64,
-             .call, .callIndirect, .callRef, .return, .returnValue, .globalGet, .globalSet, .select,
+             .callIndirect, .callRef, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
-             .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl, .brIfNull, .brIfNonNull, .throw:
+             .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl, .brIfNull, .brIfNonNull, .throw,
+             .loadAddI32, .loadAddI64, .loadAddI328s, .loadAddI328u, .loadAddI3216s, .loadAddI3216u:
             return 1
-        case .returnCall, .returnCallIndirect, .returnCallRef, .memoryOther:
+        case .call, .returnCall, .returnCallIndirect, .returnCallRef, .memoryOther:
             return 2
         default:
             return 0
@@ -27,12 +28,12 @@ private func pad(_ s: String) -> String { s + String(repeating: " ", count: max(
 
 extension InternalOp {
     var isLoad: Bool {
-        (rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432u.rawValue)
-            || (rawValue >= InternalOp.load64I32.rawValue && rawValue <= InternalOp.load64I6432u.rawValue)
+        (rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432s.rawValue)
+            || (rawValue >= InternalOp.load64I32.rawValue && rawValue <= InternalOp.load64I6432s.rawValue)
     }
     var isStore: Bool {
-        (rawValue >= InternalOp.storeI32.rawValue && rawValue <= InternalOp.store32.rawValue)
-            || (rawValue >= InternalOp.store64I32.rawValue && rawValue <= InternalOp.store6432.rawValue)
+        (rawValue >= InternalOp.storeI32.rawValue && rawValue <= InternalOp.store16.rawValue)
+            || (rawValue >= InternalOp.store64I32.rawValue && rawValue <= InternalOp.store6416.rawValue)
     }
     var isBranch: Bool {
         (rawValue >= InternalOp.br.rawValue && rawValue <= InternalOp.brTable.rawValue) || self == .brIfNull || self == .brIfNonNull

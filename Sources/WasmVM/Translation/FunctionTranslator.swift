@@ -128,6 +128,7 @@ struct FunctionTranslator {
     /// declared locals.
     var types: FunctionValidator?
     var safepoints: [(Int, [Int])] = []
+    var directCalls: [(word: Int, callee: UInt32)] = []
     let localGroups: [LocalGroup]
 
     init(context: ValidationContext, functionIndex: UInt32, body: FunctionBody, tracksReferences: Bool = false) throws(TranslationError) {
@@ -636,6 +637,6 @@ struct FunctionTranslator {
         return CompiledFunction(code: code, paramSlots: paramSlotCount, resultSlots: resultSlotCount,
                                 localsEnd: localCount, constants: constants, frameSize: frameSize,
                                 functionIndex: functionIndex, handlers: exceptionHandlers,
-                                stackMap: stackMap(temporariesAt: base))
+                                stackMap: stackMap(temporariesAt: base), directCalls: directCalls)
     }
 }

@@ -199,16 +199,12 @@ enum InternalOp: UInt16 {
     case loadI3216s
     case loadI3216u
     case loadI648s
-    case loadI648u
     case loadI6416s
-    case loadI6416u
     case loadI6432s
-    case loadI6432u
     case storeI32
     case storeI64
     case store8
     case store16
-    case store32
     case load64I32
     case load64I64
     case load64I328s
@@ -216,16 +212,18 @@ enum InternalOp: UInt16 {
     case load64I3216s
     case load64I3216u
     case load64I648s
-    case load64I648u
     case load64I6416s
-    case load64I6416u
     case load64I6432s
-    case load64I6432u
     case store64I32
     case store64I64
     case store648
     case store6416
-    case store6432
+    case loadAddI32
+    case loadAddI64
+    case loadAddI328s
+    case loadAddI328u
+    case loadAddI3216s
+    case loadAddI3216u
     case memoryOther
     case memorySize
     case memoryGrow

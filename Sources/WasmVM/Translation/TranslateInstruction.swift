@@ -97,7 +97,11 @@ extension FunctionTranslator {
             current.unreachable = true
         case (.call, .index(let function)):
             let callee = functionType(Int(context.functionTypeIndices[Int(function)]))
-            call(callee) { t in t.emitWord(UInt64(function)) }
+            call(callee) { t in
+                t.emitWord(UInt64(function))
+                t.directCalls.append((t.code.count, function))
+                t.emitWord(0)  // the callee's template record, when the module defines it (CompiledModule fills it in)
+            }
         case (.callIndirect, .indexPair(let typeIndex, let table)):
             let callee = functionType(Int(typeIndex))
             // The table index sits above the arguments, and is read before the callee's frame is set up.
@@ -180,6 +184,7 @@ extension FunctionTranslator {
         case (_, .memArg(let memArg)) where Self.loadOp(opcode) != nil:
             // Offsets below 0xFFFF sit in the instruction's free field; 0xFFFF means "in the next word".
             let address = pop()
+            if !isMemory64(0), fuseAddIntoLoad(Self.loadOp(opcode)!, address: address, offset: memArg.offset) { break }
             let at = emitProducer(Self.loadOp(opcode)!.onMemory(is64: isMemory64(0)), address)
             code[at] |= min(memArg.offset, 0xFFFF) << 48
             if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
@@ -614,6 +619,32 @@ extension FunctionTranslator {
         if base + max(params, results) > maxHeight { maxHeight = base + max(params, results) }
     }
 
+    /// `x = a + b; load(x + offset)` where the add was the previous instruction and its result is used only
+    /// here (the address of `base[index]`) becomes one `loadAdd…`: the add's word is dropped, the load reads
+    /// a and b and wraps their sum to 32 bits as the add would; the offset follows in the next word.
+    /// Returns false if not applicable.
+    mutating func fuseAddIntoLoad(_ load: InternalOp, address: Location, offset: UInt64) -> Bool {
+        guard case .temporary = address, let add = lastAdd, add.op == .i32Add, add.word == code.count - 1,
+              fixups[add.destinationFixup].location == address, let fused = Self.loadAddOp(load) else { return false }
+        code.removeLast()
+        while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
+        _ = emitProducer(fused, add.x, add.y)
+        emitWord(offset)
+        return true
+    }
+
+    static func loadAddOp(_ load: InternalOp) -> InternalOp? {
+        switch load {
+        case .loadI32: return .loadAddI32
+        case .loadI64: return .loadAddI64
+        case .loadI328s: return .loadAddI328s
+        case .loadI328u: return .loadAddI328u
+        case .loadI3216s: return .loadAddI3216s
+        case .loadI3216u: return .loadAddI3216u
+        default: return nil
+        }
+    }
+
     /// `rotl(a ^ b, k)` where the xor was the previous instruction and its result is used only here becomes
     /// one `xorRotl`: the xor's word gets the fused op and k's slot follows it. Returns false if not applicable.
     mutating func fuseXorRotl(_ op: InternalOp, _ x: Location, _ k: Location) -> Bool {
@@ -732,18 +763,18 @@ extension FunctionTranslator {
         case .i32Load16S: return .loadI3216s
         case .i32Load16U: return .loadI3216u
         case .i64Load8S: return .loadI648s
-        case .i64Load8U: return .loadI648u
+        case .i64Load8U: return .loadI328u  // the same zero-extended slot (see instructions.py)
         case .i64Load16S: return .loadI6416s
-        case .i64Load16U: return .loadI6416u
+        case .i64Load16U: return .loadI3216u
         case .i64Load32S: return .loadI6432s
-        case .i64Load32U: return .loadI6432u
+        case .i64Load32U: return .loadI32
         default: return nil
         }
     }
 
     static func storeOp(_ opcode: Opcode) -> InternalOp? {
         switch opcode {
-        case .i32Store, .f32Store, .i64Store32: return opcode == .i64Store32 ? .store32 : .storeI32
+        case .i32Store, .f32Store, .i64Store32: return .storeI32
         case .i64Store, .f64Store: return .storeI64
         case .i32Store8, .i64Store8: return .store8
         case .i32Store16, .i64Store16: return .store16

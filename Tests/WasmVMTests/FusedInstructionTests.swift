@@ -1,0 +1,86 @@
+import WasmParser
+import XCTest
+@testable import WasmVM
+
+/// Instructions the translator fuses or shortcuts must mean exactly what the Wasm they replace means: a load
+/// of `base + index` (`i32.add` then a load: one `loadAdd…`), and a call of a function the module defines
+/// (the callee's template record in the call).
+final class FusedInstructionTests: XCTestCase {
+    /// Loads at `base + index` of every width, unsigned i64 loads (which share the i32 ops) and i64.store32.
+    static let loads = """
+        (module
+          (memory (export "memory") 1)
+          (data (i32.const 16) "\\81\\82\\83\\84\\85\\86\\87\\88")
+          (func (export "i32") (param i32 i32) (result i32) (i32.load offset=0 (i32.add (local.get 0) (local.get 1))))
+          (func (export "i64") (param i32 i32) (result i64) (i64.load (i32.add (local.get 0) (local.get 1))))
+          (func (export "s8") (param i32 i32) (result i32) (i32.load8_s (i32.add (local.get 0) (local.get 1))))
+          (func (export "u8") (param i32 i32) (result i32) (i32.load8_u (i32.add (local.get 0) (local.get 1))))
+          (func (export "s16") (param i32 i32) (result i32) (i32.load16_s (i32.add (local.get 0) (local.get 1))))
+          (func (export "u16") (param i32 i32) (result i32) (i32.load16_u offset=2 (i32.add (local.get 0) (local.get 1))))
+          (func (export "i64u8") (param i32) (result i64) (i64.load8_u (local.get 0)))
+          (func (export "i64u16") (param i32) (result i64) (i64.load16_u (local.get 0)))
+          (func (export "i64u32") (param i32) (result i64) (i64.load32_u (local.get 0)))
+          (func (export "i64s32") (param i32) (result i64) (i64.load32_s (local.get 0)))
+          (func (export "store32") (param i32 i64) (i64.store32 (local.get 0) (local.get 1)))
+          (func (export "far") (param i32 i32) (result i32) (i32.load8_u offset=65530 (i32.add (local.get 0) (local.get 1)))))
+        """
+
+    func testLoadsAtASumReadWhatTheAddAndTheLoadRead() throws {
+        let module = try CompiledModule(bytes: Array(Self.loads.utf8))
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 0)).contains("loadAddI32"), "the add is fused into the load")
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 5)).contains("loadAddI3216u"))
+        let instance = try module.instantiate(store: Store())
+        func run(_ name: String, _ args: [UInt32]) throws -> Value { try call(instance, name, args.map { .i32($0) })[0] }
+        XCTAssertEqual(try run("i32", [10, 6]), .i32(0x8483_8281))
+        XCTAssertEqual(try run("i64", [16, 0]), .i64(0x8887_8685_8483_8281))
+        XCTAssertEqual(try run("s8", [16, 0]), .i32(UInt32(bitPattern: -127)))
+        XCTAssertEqual(try run("u8", [16, 0]), .i32(0x81))
+        XCTAssertEqual(try run("s16", [17, 0]), .i32(UInt32(bitPattern: Int32(Int16(bitPattern: 0x8382)))))
+        XCTAssertEqual(try run("u16", [15, 1]), .i32(0x8483), "offset 2 after the sum")
+        // The sum wraps to 32 bits (as i32.add does) before the offset is added.
+        XCTAssertEqual(try run("i32", [0xFFFF_FFF0, 0x20]), .i32(0x8483_8281))
+        XCTAssertEqual(try run("u8", [0x8000_0010, 0x8000_0000]), .i32(0x81))
+        // ... and the offset does not wrap: past the end of memory traps, at the last byte reads.
+        XCTAssertEqual(try run("far", [3, 2]), .i32(0))
+        XCTAssertEqual(trapMessage { try run("far", [3, 3]) }, "out of bounds memory access")
+        XCTAssertEqual(trapMessage { try run("far", [0xFFFF_FFFF, 7]) }, "out of bounds memory access")
+        XCTAssertEqual(trapMessage { try run("i64", [65528, 1]) }, "out of bounds memory access")
+        // Unsigned i64 loads zero-extend to 64 bits; the signed one sign-extends; i64.store32 stores 4 bytes.
+        XCTAssertEqual(try call(instance, "i64u8", [.i32(16)]), [.i64(0x81)])
+        XCTAssertEqual(try call(instance, "i64u16", [.i32(16)]), [.i64(0x8281)])
+        XCTAssertEqual(try call(instance, "i64u32", [.i32(16)]), [.i64(0x8483_8281)])
+        XCTAssertEqual(try call(instance, "i64s32", [.i32(16)]), [.i64(0xFFFF_FFFF_8483_8281)])
+        _ = try call(instance, "store32", [.i32(100), .i64(0x1122_3344_5566_7788)])
+        XCTAssertEqual(try instance.memory("memory")!.read(at: 100, count: 6), [0x88, 0x77, 0x66, 0x55, 0, 0])
+    }
+
+    /// Two instances of one module share its code and template records; a direct call must run the callee
+    /// in the caller's instance (its globals, its memory), and a trap's backtrace must name every frame.
+    func testDirectCallsRunInTheCallersInstance() throws {
+        let source = """
+            (module
+              (global $g (export "g") (mut i32) (i32.const 0))
+              (func $read (result i32) (global.get $g))
+              (func $deep (param i32) (result i32)
+                (if (result i32) (i32.eqz (local.get 0)) (then (unreachable)) (else (call $deep (i32.sub (local.get 0) (i32.const 1))))))
+              (func (export "f") (result i32) (call $read))
+              (func (export "fail") (result i32) (call $deep (i32.const 3)))
+              (func $forever (export "forever") (result i32) (call $forever)))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 2)).contains("call"))
+        let a = try module.instantiate(store: Store()), b = try module.instantiate(store: Store())
+        try a.global("g")!.set(.i32(11))
+        try b.global("g")!.set(.i32(22))
+        XCTAssertEqual(try call(a, "f"), [.i32(11)])
+        XCTAssertEqual(try call(b, "f"), [.i32(22)])
+        do {
+            _ = try call(a, "fail")
+            XCTFail("unreachable")
+        } catch let trap as Trap {
+            XCTAssertEqual(trap.backtrace.map(\.functionIndex), [1, 1, 1, 1, 3], "deep x4 <- fail")
+        }
+        XCTAssertEqual(trapMessage { try call(a, "forever") }, "call stack exhausted")
+        XCTAssertEqual(try call(a, "f"), [.i32(11)], "the store goes on after the trap")
+    }
+}
