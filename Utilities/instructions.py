@@ -342,6 +342,9 @@ VM_OPS = [
     # A load whose address is an `i32.add` just before it (`base + index`, the commonest address): one
     # dispatch for both, `d = load(u32(x + y) + offset)`, the offset in the next word.
     "load_add_i32", "load_add_i64", "load_add_i32_8s", "load_add_i32_8u", "load_add_i32_16s", "load_add_i32_16u",
+    # The same for a store: `memory[u32(x + y) + offset] = d`, the offset in the next word (4- and 1-byte
+    # stores: arrays of ints and of bytes). These fill the op byte.
+    "store_add_i32", "store_add_8",
     # Any memory instruction on a memory other than 0, and bulk/size/grow on a 64-bit memory 0: the Wasm
     # opcode and memory index in the next word (see MemoryInstructions.swift).
     "memory_other",

@@ -22,7 +22,9 @@ final class FusedInstructionTests: XCTestCase {
           (func (export "i64u32") (param i32) (result i64) (i64.load32_u (local.get 0)))
           (func (export "i64s32") (param i32) (result i64) (i64.load32_s (local.get 0)))
           (func (export "store32") (param i32 i64) (i64.store32 (local.get 0) (local.get 1)))
-          (func (export "far") (param i32 i32) (result i32) (i32.load8_u offset=65530 (i32.add (local.get 0) (local.get 1)))))
+          (func (export "far") (param i32 i32) (result i32) (i32.load8_u offset=65530 (i32.add (local.get 0) (local.get 1))))
+          (func (export "put32") (param i32 i32 i32) (i32.store offset=4 (i32.add (local.get 0) (local.get 1)) (local.get 2)))
+          (func (export "put8") (param i32 i32 i32) (i32.store8 (i32.add (local.get 0) (local.get 1)) (local.get 2))))
         """
 
     func testLoadsAtASumReadWhatTheAddAndTheLoadRead() throws {
@@ -52,6 +54,22 @@ final class FusedInstructionTests: XCTestCase {
         XCTAssertEqual(try call(instance, "i64s32", [.i32(16)]), [.i64(0xFFFF_FFFF_8483_8281)])
         _ = try call(instance, "store32", [.i32(100), .i64(0x1122_3344_5566_7788)])
         XCTAssertEqual(try instance.memory("memory")!.read(at: 100, count: 6), [0x88, 0x77, 0x66, 0x55, 0, 0])
+    }
+
+    func testStoresAtASumWriteWhereTheAddAndTheStoreWrite() throws {
+        let module = try CompiledModule(bytes: Array(Self.loads.utf8))
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 12)).contains("storeAddI32"), "the add is fused into the store")
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 13)).contains("storeAdd8"))
+        let instance = try module.instantiate(store: Store())
+        let memory = try XCTUnwrap(instance.memory("memory"))
+        _ = try call(instance, "put32", [.i32(200), .i32(8), .i32(0xA1B2_C3D4)])
+        XCTAssertEqual(try memory.read(at: 211, count: 6), [0, 0xD4, 0xC3, 0xB2, 0xA1, 0], "at 200 + 8 + offset 4")
+        _ = try call(instance, "put8", [.i32(0xFFFF_FF00), .i32(0x100 + 300), .i32(0x1FF)])
+        XCTAssertEqual(try memory.read(at: 299, count: 3), [0, 0xFF, 0], "the sum wraps to 300; one byte of the value")
+        XCTAssertEqual(trapMessage { try call(instance, "put32", [.i32(65528), .i32(1), .i32(7)]) }, "out of bounds memory access")
+        XCTAssertEqual(trapMessage { try call(instance, "put8", [.i32(65535), .i32(1), .i32(7)]) }, "out of bounds memory access")
+        XCTAssertNoThrow(try call(instance, "put8", [.i32(65534), .i32(1), .i32(7)]))
+        XCTAssertEqual(try memory.read(at: 65535, count: 1), [7])
     }
 
     /// Two instances of one module share its code and template records; a direct call must run the callee

@@ -44,6 +44,24 @@ final class Memory64Tests: XCTestCase {
         XCTAssertEqual(try m.function("byte")!.invoke([.i64(high + 2)]), [.i32(0)])
     }
 
+    /// An offset of 0xFFFF or more sits in the word after the instruction; the address must still come from
+    /// the instruction's own operand (differential seed 2287: the address was read from the offset's word, so
+    /// the slot it named — here the first parameter — was used instead).
+    func testLargeOffsetsTakeTheAddressFromTheOperand() throws {
+        let m = try instance("""
+            (module (memory i64 4)
+              (func (export "load") (param f64 i64) (result i32) (i32.load offset=173472 (local.get 1)))
+              (func (export "store") (param f64 i64 i32) (i32.store offset=70000 (local.get 1) (local.get 2)))
+              (func (export "byte") (param i64) (result i32) (i32.load8_u (local.get 0))))
+            """)
+        try m.function("store")!.invoke([.double(1.5), .i64(103_472), .i32(0xAB)])
+        XCTAssertEqual(try m.function("byte")!.invoke([.i64(173_472)]), [.i32(0xAB)])
+        XCTAssertEqual(try m.function("load")!.invoke([.double(1.5), .i64(0)]), [.i32(0xAB)])
+        XCTAssertEqual(try m.function("load")!.invoke([.double(-2.25), .i64(4)]), [.i32(0)])
+        XCTAssertEqual(trapMessage { try m.function("load")!.invoke([.double(0), .i64(4 * 65536 - 173_472 - 3)]) },
+                       "out of bounds memory access", "the operand's address, not the first slot's")
+    }
+
     func testGrowReturnsMinusOnePastTheMaximum() throws {
         let m = try instance("(module (memory i64 1 3)" + Self.accessors + ")")
         XCTAssertEqual(try m.function("grow")!.invoke([.i64(2)]), [.i64(1)])

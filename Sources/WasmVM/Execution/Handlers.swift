@@ -399,6 +399,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.loadAddI328u)] = { loadAdd32($0, $1, $2, $3, $4, UInt8.self) { v in UInt64(v) } }
     table[op(.loadAddI3216s)] = { loadAdd32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(UInt32(bitPattern: Int32(Int16(bitPattern: v)))) } }
     table[op(.loadAddI3216u)] = { loadAdd32($0, $1, $2, $3, $4, UInt16.self) { v in UInt64(v) } }
+    table[op(.storeAddI32)] = { storeAdd32($0, $1, $2, $3, $4, UInt32.self) }
+    table[op(.storeAdd8)] = { storeAdd32($0, $1, $2, $3, $4, UInt8.self) }
     // Memory64 (a 64-bit memory 0): the whole slot is the address, and address + offset must not wrap.
     table[op(.load64I32)] = { load64($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     table[op(.load64I64)] = { load64($0, $1, $2, $3, $4, UInt64.self) { v in v } }
@@ -764,6 +766,18 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     return next(word + 1, fp, memBase, vm, handlers)
 }
 
+/// A store to a 32-bit memory 0 at the sum of two slots: `memory[u32(x + y) + offset] = d`, the offset in
+/// the next word (the fused `i32.add; store`, see `FunctionTranslator.fuseAddIntoStore`).
+@inline(__always) func storeAdd32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                        _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                        _ handlers: UnsafeRawPointer, _: T.Type) -> Int {
+    let word = pc + 1
+    let address = UInt64(u32(fp[operand(word, 4)]) &+ u32(fp[operand(word, 6)])) &+ word.pointee
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(word, 2)]))
+    return next(word + 1, fp, memBase, vm, handlers)
+}
+
 /// A store to a 32-bit memory 0: `memory[u32(x) + offset] = y`, the offset in bits 16..<32 (0xFFFF: in the
 /// next word).
 @inline(__always) func store32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
@@ -786,7 +800,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     let field = operand(word, 6)
     var offset = UInt64(field)
     if field == 0xFFFF { offset = word.pointee; word += 1 }
-    guard let address = address64(fp[operand(word, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
+    // x is read from the instruction word (`word` may have moved past the offset's word).
+    guard let address = address64(fp[operand(pc + 1, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
         return trap(vm, .outOfBoundsMemoryAccess)
     }
     fp[operand(pc + 1, 2)] = extend(loadRaw(memBase, address, T.self))
@@ -801,7 +816,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     let field = operand(word, 2)
     var offset = UInt64(field)
     if field == 0xFFFF { offset = word.pointee; word += 1 }
-    guard let address = address64(fp[operand(word, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
+    // x is read from the instruction word (`word` may have moved past the offset's word).
+    guard let address = address64(fp[operand(pc + 1, 4)], offset, UInt64(MemoryLayout<T>.size), state(vm).pointee.memSize) else {
         return trap(vm, .outOfBoundsMemoryAccess)
     }
     storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(pc + 1, 6)]))

@@ -224,6 +224,8 @@ enum InternalOp: UInt16 {
     case loadAddI328u
     case loadAddI3216s
     case loadAddI3216u
+    case storeAddI32
+    case storeAdd8
     case memoryOther
     case memorySize
     case memoryGrow

@@ -191,6 +191,7 @@ extension FunctionTranslator {
         case (_, .memArg(let memArg)) where Self.storeOp(opcode) != nil:
             let value = pop()
             let address = pop()
+            if !isMemory64(0), fuseAddIntoStore(Self.storeOp(opcode)!, address: address, value: value, offset: memArg.offset) { break }
             let at = emit(Self.storeOp(opcode)!.onMemory(is64: isMemory64(0)), nil, address, value)
             code[at] |= min(memArg.offset, 0xFFFF) << 16
             if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
@@ -629,6 +630,18 @@ extension FunctionTranslator {
         code.removeLast()
         while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
         _ = emitProducer(fused, add.x, add.y)
+        emitWord(offset)
+        return true
+    }
+
+    /// The same for a store (of 4 or 1 bytes): `memory[u32(a + b) + offset] = value`, the value in the d field.
+    mutating func fuseAddIntoStore(_ store: InternalOp, address: Location, value: Location, offset: UInt64) -> Bool {
+        guard case .temporary = address, let add = lastAdd, add.op == .i32Add, add.word == code.count - 1,
+              fixups[add.destinationFixup].location == address,
+              let fused: InternalOp = store == .storeI32 ? .storeAddI32 : store == .store8 ? .storeAdd8 : nil else { return false }
+        code.removeLast()
+        while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
+        emit(fused, value, add.x, add.y)
         emitWord(offset)
         return true
     }
