@@ -49,6 +49,30 @@ final class WASIRouterTests: XCTestCase {
         }
     }
 
+    /// `proc_exit` unwinds from inside a host call; the instance must still reset and serve the next run.
+    func testAnInstanceThatExitedResets() throws {
+        let source = """
+            (module
+              (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+              (memory 1)
+              (global $runs (mut i32) (i32.const 0))
+              (func (export "_start")
+                (global.set $runs (i32.add (global.get $runs) (i32.const 1)))
+                (call $exit (i32.add (i32.const 6) (global.get $runs)))))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        let plan = try XCTUnwrap(WASI.plan(for: module))
+        let router = WASI.Router()
+        let kept = try XCTUnwrap(try ReusableInstance.make(module) { router.importValues(plan, store: $0) })
+        for _ in 0..<3 {
+            let wasi = try WASI(WASI.Configuration())
+            router.current = wasi
+            XCTAssertEqual(try wasi.start(kept.instance), 7, "the global is back to 0 each time")
+            router.current = nil
+            XCTAssertTrue(kept.reset())
+        }
+    }
+
     func testACallOutsideARunTraps() throws {
         let module = try CompiledModule(bytes: Array(Self.source.utf8))
         let plan = try XCTUnwrap(WASI.plan(for: module))

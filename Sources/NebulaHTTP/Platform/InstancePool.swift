@@ -59,7 +59,7 @@ final class InstancePool: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Instances kept now (for tests and the status page).
+    /// Instances kept now (for tests and `/admin/functions`).
     var idleCount: Int {
         lock.lock()
         defer { lock.unlock() }
