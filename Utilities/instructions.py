@@ -343,8 +343,14 @@ VM_OPS = [
     # dispatch for both, `d = load(u32(x + y) + offset)`, the offset in the next word.
     "load_add_i32", "load_add_i64", "load_add_i32_8s", "load_add_i32_8u", "load_add_i32_16s", "load_add_i32_16u",
     # The same for a store: `memory[u32(x + y) + offset] = d`, the offset in the next word (4- and 1-byte
-    # stores: arrays of ints and of bytes). These fill the op byte.
+    # stores: arrays of ints and of bytes).
     "store_add_i32", "store_add_8",
+    # The eight saturating truncations (rare in hot code) share one op; which one sits in bits 8..<16 (its
+    # offset from i32.trunc_sat_f32_s), so that fused float arithmetic has room:
+    "trunc_sat",
+    # `x * y + z` and `x * y - z` where the product is used only there (dot products, polynomials, the
+    # mandelbrot and n-body steps): z's slot in the next word; rounded twice, as the two Wasm instructions are.
+    "f32_mul_add", "f64_mul_add", "f32_mul_sub", "f64_mul_sub",
     # Any memory instruction on a memory other than 0, and bulk/size/grow on a 64-bit memory 0: the Wasm
     # opcode and memory index in the next word (see MemoryInstructions.swift).
     "memory_other",
@@ -370,5 +376,6 @@ VM_OPS = [
 ]
 
 def register_form_rows():
-    """The Wasm instructions that translate 1:1 into a register-form internal op."""
-    return [r for r in ROWS if r[4] is not None and r[3] == "none" and r[0] != 0xFD and r[2] != "nop" and r[6] is None]
+    """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,
+    prefix 0xFC, share `trunc_sat`)."""
+    return [r for r in ROWS if r[4] is not None and r[3] == "none" and r[0] not in (0xFD, 0xFC) and r[2] != "nop" and r[6] is None]

@@ -72,6 +72,45 @@ final class FusedInstructionTests: XCTestCase {
         XCTAssertEqual(try memory.read(at: 65535, count: 1), [7])
     }
 
+    /// `a * b + c`, `c + a * b`, `a * b - c` fuse; each operation still rounds on its own: with a = 1 + 2^-30,
+    /// b = 1 - 2^-30, c = -1 the product rounds to 1 and the sum is 0 (a fused multiply-add would give
+    /// -2^-60). `c - a * b` is not fused and must still be right; a product kept in a local is not fused.
+    func testMultiplyAddRoundsTwice() throws {
+        let source = """
+            (module
+              (func (export "madd") (param f64 f64 f64) (result f64) (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+              (func (export "addm") (param f64 f64 f64) (result f64) (f64.add (local.get 2) (f64.mul (local.get 0) (local.get 1))))
+              (func (export "msub") (param f64 f64 f64) (result f64) (f64.sub (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+              (func (export "subm") (param f64 f64 f64) (result f64) (f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1))))
+              (func (export "kept") (param f64 f64 f64) (result f64) (local f64)
+                (f64.add (local.tee 3 (f64.mul (local.get 0) (local.get 1))) (local.get 2)))
+              (func (export "madd32") (param f32 f32 f32) (result f32) (f32.add (f32.mul (local.get 0) (local.get 1)) (local.get 2)))
+              (func (export "msub32") (param f32 f32 f32) (result f32) (f32.sub (f32.mul (local.get 0) (local.get 1)) (local.get 2))))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        for (index, op) in [(0, "f64MulAdd"), (1, "f64MulAdd"), (2, "f64MulSub"), (5, "f32MulAdd"), (6, "f32MulSub")] {
+            XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: index)).contains(op), "function \(index): \(op)")
+        }
+        for index in [3, 4] { XCTAssertFalse(try XCTUnwrap(module.disassembly(ofFunction: index)).contains("Mul"  + "Add")) }
+        let instance = try module.instantiate(store: Store())
+        let a = 1 + 0x1p-30, b = 1 - 0x1p-30
+        func f64(_ name: String, _ x: Double, _ y: Double, _ z: Double) throws -> Double {
+            guard case .f64(let bits) = try call(instance, name, [.double(x), .double(y), .double(z)])[0] else { throw Trap(.unreachable) }
+            return Double(bitPattern: bits)
+        }
+        for name in ["madd", "addm", "kept"] { XCTAssertEqual(try f64(name, a, b, -1), 0, name) }
+        XCTAssertEqual(try f64("msub", a, b, 1), 0)
+        XCTAssertEqual(try f64("subm", a, b, 1), 0)
+        XCTAssertEqual(try f64("subm", 2, 3, 10), 4)
+        XCTAssertEqual(try f64("msub", 2, 3, 10), -4)
+        XCTAssertEqual(try f64("madd", -0.0, 1, 0).sign, .plus, "-0 + +0 is +0")
+        XCTAssertEqual(try f64("msub", -0.0, 1, 0).sign, .minus, "-0 - +0 is -0")
+        XCTAssertTrue(try f64("madd", .infinity, 0, 1).isNaN)
+        let fa: Float = 1 + 0x1p-13, fb: Float = 1 - 0x1p-13
+        XCTAssertEqual(try call(instance, "madd32", [.float(fa), .float(fb), .float(-1)]), [.float(0)])
+        XCTAssertEqual(try call(instance, "msub32", [.float(fa), .float(fb), .float(1)]), [.float(0)])
+    }
+
     /// Two instances of one module share its code and template records; a direct call must run the callee
     /// in the caller's instance (its globals, its memory), and a trap's backtrace must name every frame.
     func testDirectCallsRunInTheCallersInstance() throws {

@@ -282,14 +282,14 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i64Extend8S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: a))) } }
     table[op(.i64Extend16S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: a))) } }
     table[op(.i64Extend32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: a))) } }
-    table[op(.i32TruncSatF32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f32(a)))) } }
-    table[op(.i32TruncSatF32U)] = { unary($0, $1, $2, $3, $4) { a in UInt64(Numerics.saturateU32(Numerics.f32(a))) } }
-    table[op(.i32TruncSatF64S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(UInt32(bitPattern: Numerics.saturateI32(Numerics.f64(a)))) } }
-    table[op(.i32TruncSatF64U)] = { unary($0, $1, $2, $3, $4) { a in UInt64(Numerics.saturateU32(Numerics.f64(a))) } }
-    table[op(.i64TruncSatF32S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Numerics.saturateI64(Numerics.f32(a))) } }
-    table[op(.i64TruncSatF32U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.saturateU64(Numerics.f32(a)) } }
-    table[op(.i64TruncSatF64S)] = { unary($0, $1, $2, $3, $4) { a in UInt64(bitPattern: Numerics.saturateI64(Numerics.f64(a))) } }
-    table[op(.i64TruncSatF64U)] = { unary($0, $1, $2, $3, $4) { a in Numerics.saturateU64(Numerics.f64(a)) } }
+    table[op(.truncSat)] = { pc, fp, memBase, vm, handlers in
+        let kind = UInt8(truncatingIfNeeded: pc.pointee >> 8)
+        return unary(pc, fp, memBase, vm, handlers) { a in Numerics.truncateSaturating(kind, a) }
+    }
+    table[op(.f32MulAdd)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in Numerics.slot(Numerics.f32(a) * Numerics.f32(b) + Numerics.f32(c)) } }
+    table[op(.f64MulAdd)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in (Numerics.f64(a) * Numerics.f64(b) + Numerics.f64(c)).bitPattern } }
+    table[op(.f32MulSub)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in Numerics.slot(Numerics.f32(a) * Numerics.f32(b) - Numerics.f32(c)) } }
+    table[op(.f64MulSub)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in (Numerics.f64(a) * Numerics.f64(b) - Numerics.f64(c)).bitPattern } }
     // MARK: data movement
     table[op(.copy)] = { unary($0, $1, $2, $3, $4) { a in a } }
     table[op(.select)] = { pc, fp, memBase, vm, handlers in
@@ -684,6 +684,15 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     let pc = pc + 1
     fp[operand(pc, 2)] = compute(fp[operand(pc, 4)], fp[operand(pc, 6)])
     return next(pc, fp, memBase, vm, handlers)
+}
+
+/// A handler for `fp[d] = compute(fp[x], fp[y], fp[z])`, z's slot in the next word (fused multiply-add).
+@inline(__always) func mulAdd(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                              _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                              _ compute: (UInt64, UInt64, UInt64) -> UInt64) -> Int {
+    let word = pc + 1
+    fp[operand(word, 2)] = compute(fp[operand(word, 4)], fp[operand(word, 6)], fp[Int(truncatingIfNeeded: word.pointee & 0xFFFF)])
+    return next(word + 1, fp, memBase, vm, handlers)
 }
 
 /// A handler for `fp[d] = compute(fp[x])`.

@@ -58,6 +58,21 @@ enum Numerics {
 
     // Saturating truncation: NaN is 0, out-of-range values clamp.
 
+    /// The saturating truncation `kind` (its offset from `i32.trunc_sat_f32_s`: i32 from f32 s/u, i32 from f64
+    /// s/u, i64 from f32 s/u, i64 from f64 s/u) of the value in `slot`, as a slot.
+    static func truncateSaturating(_ kind: UInt8, _ slot: UInt64) -> UInt64 {
+        switch kind {
+        case 0: return UInt64(UInt32(bitPattern: saturateI32(f32(slot))))
+        case 1: return UInt64(saturateU32(f32(slot)))
+        case 2: return UInt64(UInt32(bitPattern: saturateI32(f64(slot))))
+        case 3: return UInt64(saturateU32(f64(slot)))
+        case 4: return UInt64(bitPattern: saturateI64(f32(slot)))
+        case 5: return saturateU64(f32(slot))
+        case 6: return UInt64(bitPattern: saturateI64(f64(slot)))
+        default: return saturateU64(f64(slot))
+        }
+    }
+
     static func saturateI32<F: BinaryFloatingPoint>(_ v: F) -> Int32 {
         if v.isNaN { return 0 }
         if v <= -2147483648.0 { return .min }

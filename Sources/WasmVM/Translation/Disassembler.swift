@@ -14,7 +14,8 @@ extension InternalOp {
              .callIndirect, .callRef, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
              .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl, .brIfNull, .brIfNonNull, .throw,
-             .loadAddI32, .loadAddI64, .loadAddI328s, .loadAddI328u, .loadAddI3216s, .loadAddI3216u, .storeAddI32, .storeAdd8:
+             .loadAddI32, .loadAddI64, .loadAddI328s, .loadAddI328u, .loadAddI3216s, .loadAddI3216u, .storeAddI32, .storeAdd8,
+             .f32MulAdd, .f64MulAdd, .f32MulSub, .f64MulSub:
             return 1
         case .call, .returnCall, .returnCallIndirect, .returnCallRef, .memoryOther:
             return 2

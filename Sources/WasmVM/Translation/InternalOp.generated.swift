@@ -131,14 +131,6 @@ enum InternalOp: UInt16 {
     case i64Extend8S
     case i64Extend16S
     case i64Extend32S
-    case i32TruncSatF32S
-    case i32TruncSatF32U
-    case i32TruncSatF64S
-    case i32TruncSatF64U
-    case i64TruncSatF32S
-    case i64TruncSatF32U
-    case i64TruncSatF64S
-    case i64TruncSatF64U
     case trapUnreachable
     case copy
     case select
@@ -226,6 +218,11 @@ enum InternalOp: UInt16 {
     case loadAddI3216u
     case storeAddI32
     case storeAdd8
+    case truncSat
+    case f32MulAdd
+    case f64MulAdd
+    case f32MulSub
+    case f64MulSub
     case memoryOther
     case memorySize
     case memoryGrow
@@ -393,14 +390,6 @@ extension InternalOp {
         table[Int(Opcode.i64Extend8S.rawValue)] = .i64Extend8S
         table[Int(Opcode.i64Extend16S.rawValue)] = .i64Extend16S
         table[Int(Opcode.i64Extend32S.rawValue)] = .i64Extend32S
-        table[Int(Opcode.i32TruncSatF32S.rawValue)] = .i32TruncSatF32S
-        table[Int(Opcode.i32TruncSatF32U.rawValue)] = .i32TruncSatF32U
-        table[Int(Opcode.i32TruncSatF64S.rawValue)] = .i32TruncSatF64S
-        table[Int(Opcode.i32TruncSatF64U.rawValue)] = .i32TruncSatF64U
-        table[Int(Opcode.i64TruncSatF32S.rawValue)] = .i64TruncSatF32S
-        table[Int(Opcode.i64TruncSatF32U.rawValue)] = .i64TruncSatF32U
-        table[Int(Opcode.i64TruncSatF64S.rawValue)] = .i64TruncSatF64S
-        table[Int(Opcode.i64TruncSatF64U.rawValue)] = .i64TruncSatF64U
         return table
     }()
 }

@@ -35,6 +35,7 @@ extension FunctionTranslator {
                 op = op == .i32Sub ? .i32Add : .i64Add
             }
             if let y, fuseXorRotl(op, x, y) { return }
+            if let y, fuseMulAdd(op, x, y) { return }
             let previousAdd = lastAdd
             let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
@@ -124,6 +125,11 @@ extension FunctionTranslator {
         case (.returnCallRef, .index(let typeIndex)):
             let reference = pop()
             tailCall(functionType(Int(typeIndex)), op: .returnCallRef, extra: reference) { t in t.emitWord(0) }
+        case (.i32TruncSatF32S, _), (.i32TruncSatF32U, _), (.i32TruncSatF64S, _), (.i32TruncSatF64U, _),
+             (.i64TruncSatF32S, _), (.i64TruncSatF32U, _), (.i64TruncSatF64S, _), (.i64TruncSatF64U, _):
+            let x = pop()
+            let at = emitProducer(.truncSat, x)
+            code[at] |= UInt64(opcode.rawValue - Opcode.i32TruncSatF32S.rawValue) << 8
         case (.drop, _):
             popValue()
             // The dropped value's producer and comparison must not be mistaken for the new top's.
@@ -656,6 +662,41 @@ extension FunctionTranslator {
         case .loadI3216u: return .loadAddI3216u
         default: return nil
         }
+    }
+
+    /// `a * b + c`, `c + a * b` and `a * b - c` (f32 or f64) where the multiply was the previous instruction and
+    /// its product is used only here become one `f…MulAdd`/`f…MulSub`: the multiply's word gets the fused op
+    /// and c's slot follows it; the result goes where the sum's would (the top of the stack after both
+    /// operands). Each operation still rounds on its own, as the two instructions do (no fused multiply-add).
+    mutating func fuseMulAdd(_ op: InternalOp, _ x: Location, _ y: Location) -> Bool {
+        let multiply: InternalOp, fused: InternalOp
+        switch op {
+        case .f32Add: (multiply, fused) = (.f32Mul, .f32MulAdd)
+        case .f64Add: (multiply, fused) = (.f64Mul, .f64MulAdd)
+        case .f32Sub: (multiply, fused) = (.f32Mul, .f32MulSub)
+        case .f64Sub: (multiply, fused) = (.f64Mul, .f64MulSub)
+        default: return false
+        }
+        guard let producer = lastProducer, !lastProducerWide, producer.word == code.count - 1,
+              UInt16(code[producer.word] & 0xFF) == multiply.rawValue else { return false }
+        let product = fixups[producer.fixup].location
+        guard case .temporary = product else { return false }
+        let addend: Location
+        if product == x {
+            addend = y
+        } else if product == y && (op == .f32Add || op == .f64Add) {
+            addend = x  // addition commutes (and rounds the same either way)
+        } else {
+            return false
+        }
+        let result = Location.temporary(stack.count)
+        fixups[producer.fixup].location = result
+        code[producer.word] = code[producer.word] & ~0xFF | UInt64(fused.rawValue)
+        emitSlotWord(addend)
+        push(result)
+        lastProducer = producer
+        lastProducerWide = false
+        return true
     }
 
     /// `rotl(a ^ b, k)` where the xor was the previous instruction and its result is used only here becomes
