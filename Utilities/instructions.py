@@ -351,6 +351,9 @@ VM_OPS = [
     # `x * y + z` and `x * y - z` where the product is used only there (dot products, polynomials, the
     # mandelbrot and n-body steps): z's slot in the next word; rounded twice, as the two Wasm instructions are.
     "f32_mul_add", "f64_mul_add", "f32_mul_sub", "f64_mul_sub",
+    # `s = x + y; br_if (s <cmp> z)` for floats: d = s, the mask as in br_if_f32/f64, z's slot in the target
+    # word as in add_br_if_*.
+    "add_br_if_f32", "add_br_if_f64",
     # Any memory instruction on a memory other than 0, and bulk/size/grow on a 64-bit memory 0: the Wasm
     # opcode and memory index in the next word (see MemoryInstructions.swift).
     "memory_other",

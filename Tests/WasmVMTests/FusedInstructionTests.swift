@@ -111,6 +111,44 @@ final class FusedInstructionTests: XCTestCase {
         XCTAssertEqual(try call(instance, "msub32", [.float(fa), .float(fb), .float(1)]), [.float(0)])
     }
 
+    /// `s = a + b; br_if (s <cmp> c)` on floats is one instruction: the branch follows the comparison's outcome
+    /// (NaN included, in `br_if` and negated in `if`), and the sum is still stored where a `local.tee` put it.
+    func testFloatAddAndBranch() throws {
+        let source = """
+            (module
+              (func (export "lt") (param f64 f64 f64) (result i32)
+                (block (br_if 0 (f64.lt (f64.add (local.get 0) (local.get 1)) (local.get 2))) (return (i32.const 0)))
+                (i32.const 1))
+              (func (export "ne") (param f64 f64 f64) (result i32)
+                (block (br_if 0 (f64.ne (f64.add (local.get 0) (local.get 1)) (local.get 2))) (return (i32.const 0)))
+                (i32.const 1))
+              (func (export "ge_if") (param f32 f32 f32) (result i32)
+                (if (result i32) (f32.ge (f32.add (local.get 0) (local.get 1)) (local.get 2)) (then (i32.const 1)) (else (i32.const 0))))
+              (func (export "tee") (param f64 f64 f64) (result f64) (local f64)
+                (if (f64.gt (local.tee 3 (f64.add (local.get 0) (local.get 1))) (local.get 2)) (then (return (f64.const -1))))
+                (local.get 3)))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        for (index, op) in [(0, "addBrIfF64"), (1, "addBrIfF64"), (2, "addBrIfF32"), (3, "addBrIfF64")] {
+            XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: index)).contains(op), "function \(index)")
+        }
+        let instance = try module.instantiate(store: Store())
+        func branch(_ name: String, _ a: Double, _ b: Double, _ c: Double) throws -> Bool {
+            let args: [Value] = name.hasSuffix("_if") ? [.float(Float(a)), .float(Float(b)), .float(Float(c))] : [.double(a), .double(b), .double(c)]
+            return try call(instance, name, args) == [.i32(1)]
+        }
+        let nan = Double.nan
+        for (a, b, c) in [(1.0, 2.0, 4.0), (1.0, 2.0, 3.0), (2.0, 2.0, 3.0), (nan, 1.0, 0.0), (1.0, 1.0, nan), (.infinity, -.infinity, 0.0),
+                          (0.5, 0.25, 0.75), (-0.0, 0.0, 0.0)] {
+            let s = a + b
+            XCTAssertEqual(try branch("lt", a, b, c), s < c, "\(a) + \(b) < \(c)")
+            XCTAssertEqual(try branch("ne", a, b, c), s != c, "\(a) + \(b) != \(c)")
+            XCTAssertEqual(try branch("ge_if", a, b, c), Float(a) + Float(b) >= Float(c), "\(a) + \(b) >= \(c) (f32)")
+        }
+        XCTAssertEqual(try call(instance, "tee", [.double(1.5), .double(2), .double(10)]), [.double(3.5)], "the sum lands in the local")
+        XCTAssertEqual(try call(instance, "tee", [.double(1.5), .double(20), .double(10)]), [.double(-1)])
+    }
+
     /// Two instances of one module share its code and template records; a direct call must run the callee
     /// in the caller's instance (its globals, its memory), and a trap's backtrace must name every frame.
     func testDirectCallsRunInTheCallersInstance() throws {

@@ -657,6 +657,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         }
         return next(pc, fp, memBase, vm, handlers)
     }
+    table[op(.addBrIfF32)] = { addBrIfFloat($0, $1, $2, $3, $4, Numerics.f32) { Numerics.slot($0) } }
+    table[op(.addBrIfF64)] = { addBrIfFloat($0, $1, $2, $3, $4, Numerics.f64) { Numerics.slot($0) } }
     table[op(.brIfF64)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let w = pc.pointee
@@ -670,6 +672,24 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         }
         return next(pc, fp, memBase, vm, handlers)
     }
+}
+
+/// A float add-and-branch: `d = x + y`, branch when the sum compares to z (the target word's slot) with an
+/// outcome in the mask (bits 8..<12).
+@inline(__always) func addBrIfFloat<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                          _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                          _ handlers: UnsafeRawPointer, _ read: (UInt64) -> F, _ slot: (F) -> UInt64) -> Int {
+    let start = pc
+    let w = pc.pointee
+    var pc = pc + 1
+    let sum = read(fp[operand(pc, 4)]) + read(fp[operand(pc, 6)])
+    fp[operand(pc, 2)] = slot(sum)
+    if (w >> (8 &+ floatOutcome(sum, read(fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)])))) & 1 != 0 {
+        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
 }
 
 /// How two floats compare: 0 less, 1 equal, 2 greater, 3 unordered (a NaN), without branching.

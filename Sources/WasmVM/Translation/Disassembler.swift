@@ -10,7 +10,7 @@ extension InternalOp {
              .addBrIfI32Eq, .addBrIfI32Ne, .addBrIfI32LtS, .addBrIfI32LtU, .addBrIfI32GtS, .addBrIfI32GtU,
              .addBrIfI32LeS, .addBrIfI32LeU, .addBrIfI32GeS, .addBrIfI32GeU, .addBrIfI64Eq, .addBrIfI64Ne,
              .addBrIfI64LtS, .addBrIfI64LtU, .addBrIfI64GtS, .addBrIfI64GtU, .addBrIfI64LeS, .addBrIfI64LeU,
-             .addBrIfI64GeS, .addBrIfI64GeU, .brIfF32, .brIfF64,
+             .addBrIfI64GeS, .addBrIfI64GeU, .brIfF32, .brIfF64, .addBrIfF32, .addBrIfF64,
              .callIndirect, .callRef, .return, .returnValue, .globalGet, .globalSet, .select,
              .memoryInit, .dataDrop, .tableGet, .tableSet, .tableSize, .tableGrow, .tableFill, .tableCopy,
              .tableInit, .elemDrop, .refFunc, .i32XorRotl, .i64XorRotl, .brIfNull, .brIfNonNull, .throw,
@@ -38,7 +38,7 @@ extension InternalOp {
     }
     var isBranch: Bool {
         (rawValue >= InternalOp.br.rawValue && rawValue <= InternalOp.brTable.rawValue) || self == .brIfNull || self == .brIfNonNull
-            || self == .brIfF32 || self == .brIfF64
+            || self == .brIfF32 || self == .brIfF64 || self == .addBrIfF32 || self == .addBrIfF64
     }
 }
 
@@ -77,7 +77,8 @@ extension CompiledFunction {
                 let e = code[i + 1 + k]
                 let isTarget = !op.isLoad && !op.isStore && op != .call && op != .v128 && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
                     && op.isBranch
-                let fused = op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue
+                let fused = (op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue)
+                    || op == .addBrIfF32 || op == .addBrIfF64
                 text += !isTarget ? " [\(e)]" : fused
                     ? " s\((e >> 32) & 0xFFFF) ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 48))"
                     : " ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 32))"

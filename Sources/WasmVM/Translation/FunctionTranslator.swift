@@ -477,12 +477,25 @@ struct FunctionTranslator {
                 return (emit(negated ? .brIfNz : .brIfZ, nil, compare.x), 32, nil)
             }
             if let mask = Self.floatComparisonMask(compare.op) {
-                let at = emit(compare.op.rawValue <= InternalOp.f32Ge.rawValue ? .brIfF32 : .brIfF64, nil, compare.x, y)
-                code[at] |= UInt64(negated ? mask ^ 0b1111 : mask) << 8
+                let is32 = compare.op.rawValue <= InternalOp.f32Ge.rawValue
+                let bits = UInt64(negated ? mask ^ 0b1111 : mask) << 8
+                if let add = compare.add, add.op == (is32 ? .f32Add : .f64Add), add.word == code.count - 1,
+                   fixups[add.destinationFixup].location == compare.x {
+                    // `s = a + b; if s <cmp> y` (a float loop's test on a sum) becomes one instruction.
+                    let destination = fixups[add.destinationFixup].location
+                    code.removeLast()
+                    while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
+                    let at = emit(is32 ? .addBrIfF32 : .addBrIfF64, destination, add.x, add.y)
+                    code[at] |= bits
+                    return (at, 48, y)
+                }
+                let at = emit(is32 ? .brIfF32 : .brIfF64, nil, compare.x, y)
+                code[at] |= bits
                 return (at, 32, nil)
             }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
             if let add = compare.add, add.word == code.count - 1, fixups[add.destinationFixup].location == compare.x,
+               add.op == .i32Add || add.op == .i64Add,
                (add.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue) {
                 // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction.
                 let destination = fixups[add.destinationFixup].location

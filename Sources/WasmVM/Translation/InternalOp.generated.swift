@@ -223,6 +223,8 @@ enum InternalOp: UInt16 {
     case f64MulAdd
     case f32MulSub
     case f64MulSub
+    case addBrIfF32
+    case addBrIfF64
     case memoryOther
     case memorySize
     case memoryGrow

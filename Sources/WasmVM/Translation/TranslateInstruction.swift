@@ -42,7 +42,9 @@ extension FunctionTranslator {
             if Self.isFusableComparison(op) {
                 lastCompare = (at, op, x, y, previousAdd?.word == at - 1 ? previousAdd : nil)
             }
-            if op == .i32Add || op == .i64Add, let y { lastAdd = AddInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex) }
+            if op == .i32Add || op == .i64Add || op == .f32Add || op == .f64Add, let y {
+                lastAdd = AddInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex)
+            }
             return
         }
         if opcode.info.prefix == 0xFD {
