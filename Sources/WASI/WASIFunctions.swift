@@ -112,8 +112,9 @@ public enum WASIFunction: String, CaseIterable, Sendable {
     public var type: InternedFunctionType { WASIFunction.types[position] }
     static let types = WASIFunction.allCases.map { InternedFunctionType(FunctionType(parameters: $0.parameters, results: $0.results)) }
     static let implementations = WASIFunction.allCases.map(WASI.implementation)
-    /// Its index in `allCases`.
-    var position: Int { WASIFunction.allCases.firstIndex(of: self)! }
+    /// Its index in `allCases` (looked up per defined function, so not a linear search).
+    var position: Int { WASIFunction.positions[self]! }
+    static let positions = Dictionary(uniqueKeysWithValues: WASIFunction.allCases.enumerated().map { ($1, $0) })
 }
 
 /// The bodies. Each returns an errno in slot 0 (see `Store.defineFunction(type:raw:)` for the slot

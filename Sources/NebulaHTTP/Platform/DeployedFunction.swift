@@ -26,6 +26,8 @@ public final class DeployedFunction: @unchecked Sendable {
     public let wasiPlan: WASI.ImportPlan?
     /// Invocations running now, at most `maxConcurrency`.
     let running: Gate
+    /// What a store running this function may use (from its settings, once).
+    let limits: ResourceLimits
     /// Instances kept ready for the next request (see `InstancePool`).
     let instances: InstancePool
 
@@ -42,17 +44,13 @@ public final class DeployedFunction: @unchecked Sendable {
         self.fingerprint = fingerprint
         wasiPlan = WASI.plan(for: module)
         running = Gate(capacity: settings.maxConcurrency ?? Int.max)
-        instances = InstancePool(module: module, plan: wasiPlan, limits: DeployedFunction.limits(settings),
-                                 capacity: Swift.min(settings.maxConcurrency ?? Int.max, Swift.max(8, 2 * ProcessInfo.processInfo.activeProcessorCount)))
-    }
-
-    /// What a store running this function may use.
-    static func limits(_ settings: FunctionSettings) -> ResourceLimits {
         var limits = ResourceLimits()
         limits.maxMemoryPages = Swift.max(1, settings.maxMemoryBytes / MemoryType.pageSize)
         limits.maxGCHeapBytes = settings.maxGCHeapBytes
         limits.fuel = settings.fuel
-        return limits
+        self.limits = limits
+        instances = InstancePool(module: module, plan: wasiPlan, limits: limits,
+                                 capacity: Swift.min(settings.maxConcurrency ?? Int.max, Swift.max(8, 2 * ProcessInfo.processInfo.activeProcessorCount)))
     }
 
     /// The listing entry of `GET /admin/functions`.

@@ -116,7 +116,7 @@ extension FunctionPlatform {
                 instance = entry.reusable.instance
                 deadline = watchdog.watch(entry.reusable.store.interruptHandle, milliseconds: settings.timeoutMilliseconds)
             } else {
-                let fresh = Store(limits: DeployedFunction.limits(settings))
+                let fresh = Store(limits: function.limits)
                 store = fresh
                 // The deadline covers instantiation too: a start function may run long.
                 deadline = watchdog.watch(fresh.interruptHandle, milliseconds: settings.timeoutMilliseconds)

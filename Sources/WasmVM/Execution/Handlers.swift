@@ -620,7 +620,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
             return directCallHandler(template, pc, fp, memBase, vm, handlers)
         }
         let callee = state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: pc[1])]
-        return callHandler(callee, pc, pc + 3, pc.pointee, fp, memBase, vm, handlers)
+        return callHandler(callee, pc, pc + 3, fp, memBase, vm, handlers)
     }
     table[op(.callIndirect)] = { pc, fp, memBase, vm, handlers in
         // Out-of-range, null and mismatched entries (and subtype matches) are left to the loop's case.
@@ -634,7 +634,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let callee = Int(truncatingIfNeeded: reference &- 1)
         guard reference != 0, state(vm).pointee.functions.unsafelyUnwrapped[callee].typeID
                 == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else { return exit(pc, fp, vm) }
-        return callHandler(callee, pc, pc + 2, w, fp, memBase, vm, handlers)
+        return callHandler(callee, pc, pc + 2, fp, memBase, vm, handlers)
     }
     table[op(.return)] = { pc, fp, memBase, vm, handlers in
         returnHandler(pc, fp, memBase, vm, handlers, value: false)

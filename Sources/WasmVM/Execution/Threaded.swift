@@ -135,20 +135,12 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
 /// instruction. Anything else (a host function, another instance, a full call or value stack, a pending
 /// interrupt) returns the call's own address, for `Store.run` to execute it from the start.
 @inline(__always) func callHandler(_ callee: Int, _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>,
-                                   _ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                   _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
                                    _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
     let s = state(vm)
     let function = s.pointee.functions.unsafelyUnwrapped + callee
-    let calleeFP = fp + Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
-    let context = s.pointee.context.unsafelyUnwrapped
-    guard let code = function.pointee.code, function.pointee.context == context, s.pointee.depth < s.pointee.depthLimit,
-          calleeFP + function.pointee.frameSize <= s.pointee.stackLimit.unsafelyUnwrapped, !s.pointee.interrupted else {
-        return exit(start, fp, vm)
-    }
-    s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: returnPC, fp: fp, context: context, function: callee)
-    s.pointee.depth &+= 1
-    Store.initializeFrame(calleeFP + function.pointee.paramSlots, function.pointee.initTemplate, function.pointee.initCount)
-    return next(code, calleeFP, memBase, vm, handlers)
+    guard let code = function.pointee.code, function.pointee.context == s.pointee.context else { return exit(start, fp, vm) }
+    return enter(function, code, callee: { callee }, start, returnPC, fp, memBase, vm, handlers)
 }
 
 /// `call` of a function the caller's module defines: the callee runs in the caller's instance, and its code,
@@ -159,18 +151,28 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
 @inline(__always) func directCallHandler(_ template: UnsafePointer<FunctionInstance>, _ start: UnsafePointer<UInt64>,
                                          _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
                                          _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+    enter(template, template.pointee.code.unsafelyUnwrapped,
+          callee: { state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: start[1])] },
+          start, start + 3, fp, memBase, vm, handlers)
+}
+
+/// Pushes the caller's frame (returning to `returnPC`, naming the store address `callee()` for backtraces) and
+/// runs `record`'s first instruction in the caller's instance, when the call and value stacks have room and no
+/// interrupt is pending; otherwise hands the call at `start` to `Store.run`.
+@inline(__always) func enter(_ record: UnsafePointer<FunctionInstance>, _ code: UnsafePointer<UInt64>, callee: () -> Int,
+                             _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                             _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
     let s = state(vm)
     let calleeFP = fp + Int(truncatingIfNeeded: (start.pointee >> 16) & 0xFFFF)
-    guard s.pointee.depth < s.pointee.depthLimit, calleeFP + template.pointee.frameSize <= s.pointee.stackLimit.unsafelyUnwrapped,
+    guard s.pointee.depth < s.pointee.depthLimit, calleeFP + record.pointee.frameSize <= s.pointee.stackLimit.unsafelyUnwrapped,
           !s.pointee.interrupted else {
         return exit(start, fp, vm)
     }
     let context = s.pointee.context.unsafelyUnwrapped
-    let callee = context.pointee.functions[Int(truncatingIfNeeded: start[1])]
-    s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: start + 3, fp: fp, context: context, function: callee)
+    s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: returnPC, fp: fp, context: context, function: callee())
     s.pointee.depth &+= 1
-    Store.initializeFrame(calleeFP + template.pointee.paramSlots, template.pointee.initTemplate, template.pointee.initCount)
-    return next(template.pointee.code.unsafelyUnwrapped, calleeFP, memBase, vm, handlers)
+    Store.initializeFrame(calleeFP + record.pointee.paramSlots, record.pointee.initTemplate, record.pointee.initCount)
+    return next(code, calleeFP, memBase, vm, handlers)
 }
 
 /// `return`: pops the caller's frame when it belongs to the same instance and is inside this run (the run's

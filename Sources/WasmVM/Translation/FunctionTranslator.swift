@@ -466,8 +466,7 @@ struct FunctionTranslator {
         if case .temporary(let position) = condition, let compare = lastCompare,
            compare.word == code.count - 1, position == stack.count {
             // Drop the comparison and branch on its operands instead.
-            code.removeLast()
-            while let last = fixups.last, last.word >= compare.word { fixups.removeLast() }
+            dropInstructions(from: compare.word)
             guard let y = compare.y else {
                 // eqz: branch if zero, or if non-zero when negated. brIfZ/brIfNz test 32 bits, so i64.eqz
                 // compares all 64 bits with a zero constant instead.
@@ -479,13 +478,9 @@ struct FunctionTranslator {
             if let mask = Self.floatComparisonMask(compare.op) {
                 let is32 = compare.op.rawValue <= InternalOp.f32Ge.rawValue
                 let bits = UInt64(negated ? mask ^ 0b1111 : mask) << 8
-                if let add = compare.add, add.op == (is32 ? .f32Add : .f64Add), add.word == code.count - 1,
-                   fixups[add.destinationFixup].location == compare.x {
+                if let candidate = compare.add, candidate.op == (is32 ? .f32Add : .f64Add), let add = take(candidate, producing: compare.x) {
                     // `s = a + b; if s <cmp> y` (a float loop's test on a sum) becomes one instruction.
-                    let destination = fixups[add.destinationFixup].location
-                    code.removeLast()
-                    while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
-                    let at = emit(is32 ? .addBrIfF32 : .addBrIfF64, destination, add.x, add.y)
+                    let at = emit(is32 ? .addBrIfF32 : .addBrIfF64, compare.x, add.x, add.y)
                     code[at] |= bits
                     return (at, 48, y)
                 }
@@ -494,19 +489,30 @@ struct FunctionTranslator {
                 return (at, 32, nil)
             }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
-            if let add = compare.add, add.word == code.count - 1, fixups[add.destinationFixup].location == compare.x,
-               add.op == .i32Add || add.op == .i64Add,
-               (add.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue) {
+            if let candidate = compare.add, candidate.op == .i32Add || candidate.op == .i64Add,
+               (candidate.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue),
+               let add = take(candidate, producing: compare.x) {
                 // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction.
-                let destination = fixups[add.destinationFixup].location
-                code.removeLast()
-                while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
                 let fused = InternalOp(rawValue: branch.rawValue - InternalOp.brIfI32Eq.rawValue + InternalOp.addBrIfI32Eq.rawValue)!
-                return (emit(fused, destination, add.x, add.y), 48, y)
+                return (emit(fused, compare.x, add.x, add.y), 48, y)
             }
             return (emit(branch, nil, compare.x, y), 32, nil)
         }
         return (emit(negated ? .brIfZ : .brIfNz, nil, condition), 32, nil)
+    }
+
+    /// Removes the instructions from `word` on (with their fixups): the caller emits one that absorbs them.
+    mutating func dropInstructions(from word: Int) {
+        code.removeSubrange(word...)
+        while let last = fixups.last, last.word >= word { fixups.removeLast() }
+    }
+
+    /// Takes `add` out of the code when it is the last instruction and wrote `location`, for the caller to fuse
+    /// it into the instruction it emits next; nil (and nothing changed) otherwise.
+    mutating func take(_ add: AddInfo, producing location: Location) -> AddInfo? {
+        guard add.word == code.count - 1, fixups[add.destinationFixup].location == location else { return nil }
+        dropInstructions(from: add.word)
+        return add
     }
 
     /// Emits the target word after a conditional branch, with the fused add-and-branch's comparison operand.

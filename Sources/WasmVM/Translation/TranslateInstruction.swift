@@ -633,10 +633,8 @@ extension FunctionTranslator {
     /// a and b and wraps their sum to 32 bits as the add would; the offset follows in the next word.
     /// Returns false if not applicable.
     mutating func fuseAddIntoLoad(_ load: InternalOp, address: Location, offset: UInt64) -> Bool {
-        guard case .temporary = address, let add = lastAdd, add.op == .i32Add, add.word == code.count - 1,
-              fixups[add.destinationFixup].location == address, let fused = Self.loadAddOp(load) else { return false }
-        code.removeLast()
-        while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
+        guard case .temporary = address, let candidate = lastAdd, candidate.op == .i32Add, let fused = Self.loadAddOp(load),
+              let add = take(candidate, producing: address) else { return false }
         _ = emitProducer(fused, add.x, add.y)
         emitWord(offset)
         return true
@@ -644,11 +642,9 @@ extension FunctionTranslator {
 
     /// The same for a store (of 4 or 1 bytes): `memory[u32(a + b) + offset] = value`, the value in the d field.
     mutating func fuseAddIntoStore(_ store: InternalOp, address: Location, value: Location, offset: UInt64) -> Bool {
-        guard case .temporary = address, let add = lastAdd, add.op == .i32Add, add.word == code.count - 1,
-              fixups[add.destinationFixup].location == address,
-              let fused: InternalOp = store == .storeI32 ? .storeAddI32 : store == .store8 ? .storeAdd8 : nil else { return false }
-        code.removeLast()
-        while let last = fixups.last, last.word >= add.word { fixups.removeLast() }
+        guard case .temporary = address, let candidate = lastAdd, candidate.op == .i32Add,
+              let fused: InternalOp = store == .storeI32 ? .storeAddI32 : store == .store8 ? .storeAdd8 : nil,
+              let add = take(candidate, producing: address) else { return false }
         emit(fused, value, add.x, add.y)
         emitWord(offset)
         return true
