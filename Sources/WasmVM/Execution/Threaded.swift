@@ -75,7 +75,8 @@ struct ThreadedState {
     state(vm).pointee.budget &-= 1
     if state(vm).pointee.budget <= 0 { return exit(pc, fp, vm) }
     #endif
-    let handler = handlers.load(fromByteOffset: Int(UInt8(truncatingIfNeeded: pc.pointee)) &* 8, as: Handler.self)
+    // The op is the word's low byte: one byte load (`movzbl`), not the word truncated (a load and a `movzbl`).
+    let handler = handlers.load(fromByteOffset: Int(UnsafeRawPointer(pc).load(as: UInt8.self)) &* 8, as: Handler.self)
     return handler(pc, fp, memBase, vm, handlers)
 }
 

@@ -107,9 +107,21 @@ struct FunctionTranslator {
     /// The last instruction, if it wrote the stack top's temporary: (word, fixup index of its destination).
     var lastProducer: (word: Int, fixup: Int)?
     var lastProducerWide = false
-    /// The last instruction, if it was an integer comparison whose result is the stack top; `add` is the
-    /// instruction before it when that was an integer add (candidates for a fused add-and-branch).
-    var lastCompare: (word: Int, op: InternalOp, x: Location, y: Location?, add: AddInfo?)?
+    /// The last instruction, if it was a comparison (or `eqz`) whose result is the stack top; `add` is the
+    /// instruction before it when that was an add (candidates for a fused add-and-branch).
+    var lastCompare: Comparison?
+    /// When the last instruction is an `i32.eqz` of the comparison just before it, that comparison: a branch on
+    /// the `eqz` is a branch on the comparison, negated (`f64.le; i32.eqz; if`, a loop's exit test).
+    var comparisonUnderEqz: Comparison?
+
+    struct Comparison {
+        var word: Int
+        var op: InternalOp
+        var x: Location
+        var y: Location?
+        var add: AddInfo?
+        var destinationFixup: Int
+    }
     /// The last instruction, if it was an i32/i64 add: its word, operands and destination's fixup.
     var lastAdd: AddInfo?
 
@@ -463,8 +475,15 @@ struct FunctionTranslator {
     /// Emits a conditional branch taken when `condition` is true (or false, if `negated`), fusing a preceding
     /// integer comparison. Returns the instruction start; its target word follows it directly.
     mutating func emitConditionalBranch(_ condition: Location, negated: Bool) -> (instruction: Int, costShift: UInt64, operand: Location?) {
-        if case .temporary(let position) = condition, let compare = lastCompare,
+        if case .temporary(let position) = condition, var compare = lastCompare,
            compare.word == code.count - 1, position == stack.count {
+            var negated = negated
+            if compare.op == .i32Eqz, let inner = comparisonUnderEqz, inner.word == compare.word - 1 {
+                // Branch on the comparison with the sense flipped (for floats the outcome mask's complement:
+                // not `a <= b` is `a > b` or unordered).
+                compare = inner
+                negated.toggle()
+            }
             // Drop the comparison and branch on its operands instead.
             dropInstructions(from: compare.word)
             guard let y = compare.y else {

@@ -37,10 +37,19 @@ extension FunctionTranslator {
             if let y, fuseXorRotl(op, x, y) { return }
             if let y, fuseMulAdd(op, x, y) { return }
             let previousAdd = lastAdd
+            let lastCompareBeforeEmit = lastCompare
             let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
             if Self.isFusableComparison(op) {
-                lastCompare = (at, op, x, y, previousAdd?.word == at - 1 ? previousAdd : nil)
+                let previous = lastCompareBeforeEmit
+                lastCompare = Comparison(word: at, op: op, x: x, y: y, add: previousAdd?.word == at - 1 ? previousAdd : nil,
+                                         destinationFixup: fixupIndex)
+                if op == .i32Eqz, let previous, previous.word == at - 1, previous.destinationFixup < fixups.count,
+                   fixups[previous.destinationFixup].location == x {
+                    comparisonUnderEqz = previous
+                } else {
+                    comparisonUnderEqz = nil
+                }
             }
             if op == .i32Add || op == .i64Add || op == .f32Add || op == .f64Add, let y {
                 lastAdd = AddInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex)
