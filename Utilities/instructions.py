@@ -378,6 +378,43 @@ VM_OPS = [
     "br_if_f32", "br_if_f64",
 ]
 
+# Ops past the first byte. The dispatch table is indexed by a word's low 16 bits: for the ops above, bits
+# 8..<16 are their own sub-field (SIMD code, branch mask, table flags, ...) and every value of it reaches the
+# op's handler; op byte 0xFF marks an extended op, whose number is in bits 8..<16 (so these have no sub-field).
+EXTENDED_OP_BYTE = 0xFF
+
+# Fused pairs `d = second(first(x, y), z)`: the first op's result is a temporary used only by the second, z
+# (its other operand) in a slot named in the next word. Integer second ops commute, so one op serves z on
+# either side; a float op keeps its operands' order (`z + t` and `t + z` differ in which NaN's payload a NaN
+# result carries), so `rN` is the form with the first result on the right, `second(z, first(x, y))`. Chosen
+# from the hot loops of hashes, checksums and ciphers (sha256's rotate-xor sums, crc32's shift-xor table
+# step) and float recurrences (mandelbrot's `c + (a - b)`).
+PAIR_INTEGER_FIRST = ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl", "rotr"]
+PAIR_INTEGER_SECOND = ["add", "xor", "and", "or"]
+PAIR_FLOAT = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul")]
+# (type, first, second, first result on the left of second: True, on the right: False, either: None)
+PAIRS = ([(t, a, b, None) for t in ("i32", "i64") for a in PAIR_INTEGER_FIRST for b in PAIR_INTEGER_SECOND]
+         + [(t, a, b, left) for t in ("f32", "f64") for a, b in PAIR_FLOAT for left in (True, False)])
+
+def pair_name(t, a, b, left):
+    return f"{t}_{a}_{b}" if left is not False else f"{t}_{a}_r{b}"
+
+# A load from memory 0 (32-bit, offset below 0xFFFF) whose value only feeds the next instruction, an
+# arithmetic op with another operand z: `d = op(memory[x + offset], z)` (the load's word, z's slot in the next
+# word). `op_load` has the loaded value on the right (`z - memory`), `load_op` on the left; integer ops that
+# commute have one form for both. From nbody's and matmul's loops (`a * b[j]`, `c[j] + t`, `p - q[i]`); the
+# loaded width is the op's (i32 and f32 from 4 bytes, i64 and f64 from 8).
+LOAD_INTEGER = [("add", None), ("sub", False), ("sub", True), ("mul", None), ("xor", None), ("and", None), ("or", None)]
+LOAD_FLOAT = [(o, first) for o in ("add", "sub", "mul") for first in (False, True)]
+# (type, op, loaded value on the left: True, on the right: False, either: None)
+LOAD_PAIRS = [(t, o, first) for t in ("i32", "i64") for o, first in LOAD_INTEGER] \
+    + [(t, o, first) for t in ("f32", "f64") for o, first in LOAD_FLOAT]
+
+def load_pair_name(t, o, first):
+    return f"{t}_load_{o}" if first else f"{t}_{o}_load"
+
+EXTENDED_OPS = [pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
+
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,
     prefix 0xFC, share `trunc_sat`)."""

@@ -5,6 +5,7 @@ import WasmParser
 // instruction's address, `pc` the word after it. Slot fields are read with `operand` (one 16-bit load each).
 
 func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
+    installPairHandlers(table)
     // Numeric ops `d = op(x, y)` and `d = op(x)`: `binary`/`unary` read the operands, store the result and
     // dispatch; each closure is specialized into its own handler.
     // MARK: i32
@@ -286,10 +287,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let kind = UInt8(truncatingIfNeeded: pc.pointee >> 8)
         return unary(pc, fp, memBase, vm, handlers) { a in Numerics.truncateSaturating(kind, a) }
     }
-    table[op(.f32MulAdd)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in Numerics.slot(Numerics.f32(a) * Numerics.f32(b) + Numerics.f32(c)) } }
-    table[op(.f64MulAdd)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in (Numerics.f64(a) * Numerics.f64(b) + Numerics.f64(c)).bitPattern } }
-    table[op(.f32MulSub)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in Numerics.slot(Numerics.f32(a) * Numerics.f32(b) - Numerics.f32(c)) } }
-    table[op(.f64MulSub)] = { mulAdd($0, $1, $2, $3, $4) { a, b, c in (Numerics.f64(a) * Numerics.f64(b) - Numerics.f64(c)).bitPattern } }
+    table[op(.f32MulAdd)] = { ternary($0, $1, $2, $3, $4) { a, b, c in Numerics.slot(Numerics.f32(a) * Numerics.f32(b) + Numerics.f32(c)) } }
+    table[op(.f64MulAdd)] = { ternary($0, $1, $2, $3, $4) { a, b, c in (Numerics.f64(a) * Numerics.f64(b) + Numerics.f64(c)).bitPattern } }
+    table[op(.f32MulSub)] = { ternary($0, $1, $2, $3, $4) { a, b, c in Numerics.slot(Numerics.f32(a) * Numerics.f32(b) - Numerics.f32(c)) } }
+    table[op(.f64MulSub)] = { ternary($0, $1, $2, $3, $4) { a, b, c in (Numerics.f64(a) * Numerics.f64(b) - Numerics.f64(c)).bitPattern } }
     // MARK: data movement
     table[op(.copy)] = { unary($0, $1, $2, $3, $4) { a in a } }
     table[op(.select)] = { pc, fp, memBase, vm, handlers in
@@ -706,8 +707,9 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     return next(pc, fp, memBase, vm, handlers)
 }
 
-/// A handler for `fp[d] = compute(fp[x], fp[y], fp[z])`, z's slot in the next word (fused multiply-add).
-@inline(__always) func mulAdd(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+/// A handler for `fp[d] = compute(fp[x], fp[y], fp[z])`, z's slot in the next word (fused multiply-add and
+/// the fused pairs of PairHandlers.generated.swift).
+@inline(__always) func ternary(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
                               _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
                               _ compute: (UInt64, UInt64, UInt64) -> UInt64) -> Int {
     let word = pc + 1
@@ -781,6 +783,19 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
     fp[operand(pc + 1, 2)] = extend(loadRaw(memBase, address, T.self))
     return next(word, fp, memBase, vm, handlers)
+}
+
+/// A load from a 32-bit memory 0 fused with the operation that uses its value: `d = compute(memory[x + offset],
+/// z)`, the offset (below 0xFFFF) in the word, z's slot in the next word (see `FunctionTranslator.fuseLoad`).
+@inline(__always) func loadOperate<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                         _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                         _ handlers: UnsafeRawPointer, _: T.Type,
+                                                         _ compute: (UInt64, UInt64) -> UInt64) -> Int {
+    let word = pc + 1
+    let address = UInt64(u32(fp[operand(word, 4)])) &+ UInt64(operand(word, 6))
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    fp[operand(word, 2)] = compute(UInt64(loadRaw(memBase, address, T.self)), fp[Int(truncatingIfNeeded: word.pointee & 0xFFFF)])
+    return next(word + 1, fp, memBase, vm, handlers)
 }
 
 /// A load from a 32-bit memory 0 at the sum of two slots: `d = extend(memory[u32(x + y) + offset])`, the

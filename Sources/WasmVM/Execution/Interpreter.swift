@@ -204,7 +204,7 @@ extension Store {
             threaded.pointee.budget = threadedBudget
             threaded.pointee.memSize = memSize
             let handlers = threaded.pointee.table
-            let reached = handlers[Int(UInt8(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, vm, UnsafeRawPointer(handlers))
+            let reached = handlers[Int(UInt16(truncatingIfNeeded: pc.pointee))](pc, fp, memBase, vm, UnsafeRawPointer(handlers))
             fuel = threaded.pointee.fuel
             runDepth = threaded.pointee.depth
             guard let reached = UnsafePointer<UInt64>(bitPattern: reached) else { throw fault(threaded.pointee.trap, fuel: fuel) }
@@ -216,9 +216,9 @@ extension Store {
             let d = Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
             let x = Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)
             let y = Int(truncatingIfNeeded: w >> 48)
-            switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+            switch InternalOp.oneByte(w) {
             case .return, .returnValue:
-                if unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) == .returnValue { fp[0] = fp[x] }
+                if InternalOp.oneByte(w) == .returnValue { fp[0] = fp[x] }
                 fuel &-= Int64(pc.pointee)
                 if runDepth == runEntryDepth {
                     fuelLeft = fuel
@@ -239,7 +239,7 @@ extension Store {
                 let immediate = pc.pointee
                 pc += 1
                 let callee: Int
-                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                switch InternalOp.oneByte(w) {
                 case .call:
                     callee = context.pointee.functions[Int(truncatingIfNeeded: immediate)]
                     pc += 1  // the callee's template word (see the `call` handler)
@@ -290,7 +290,7 @@ extension Store {
                 fuel &-= Int64(pc[1])
                 pc += 2
                 let callee: Int
-                switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: InternalOp.self) {
+                switch InternalOp.oneByte(w) {
                 case .returnCall:
                     callee = context.pointee.functions[Int(truncatingIfNeeded: immediate)]
                 case .returnCallRef:

@@ -75,8 +75,9 @@ struct ThreadedState {
     state(vm).pointee.budget &-= 1
     if state(vm).pointee.budget <= 0 { return exit(pc, fp, vm) }
     #endif
-    // The op is the word's low byte: one byte load (`movzbl`), not the word truncated (a load and a `movzbl`).
-    let handler = handlers.load(fromByteOffset: Int(UnsafeRawPointer(pc).load(as: UInt8.self)) &* 8, as: Handler.self)
+    // The table is indexed by the word's low 16 bits (op byte and sub-field, or 0xFF and an extended op's
+    // number): one 16-bit load (`movzwl`), not the word truncated (a load and a `movzbl`).
+    let handler = handlers.load(fromByteOffset: Int(UnsafeRawPointer(pc).load(as: UInt16.self)) &* 8, as: Handler.self)
     return handler(pc, fp, memBase, vm, handlers)
 }
 
@@ -124,13 +125,39 @@ private let exitHandler: Handler = { pc, fp, _, vm, _ in exit(pc, fp, vm) }
     return Int(bitPattern: pc)
 }
 
-/// One table for the process, built once.
+/// Entries of the handler table: one per value of a word's low 16 bits.
+let handlerTableCount = 1 << 16
+
+/// One table for the process, built once (512 KiB). An op with a one-byte code has the same handler at every
+/// value of bits 8..<16, its sub-field (a branch mask, a SIMD code, table flags): the handler reads it, the
+/// dispatch does not have to mask it off. Extended ops (op byte 0xFF) have one entry each.
 nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
-    let table = UnsafeMutablePointer<Handler>.allocate(capacity: 256)
-    table.initialize(repeating: exitHandler, count: 256)
+    let table = UnsafeMutablePointer<Handler>.allocate(capacity: handlerTableCount)
+    table.initialize(repeating: exitHandler, count: handlerTableCount)
     installHandlers(table)
+    for high in stride(from: 0x100, to: handlerTableCount, by: 0x100) {
+        (table + high).update(from: table, count: InternalOp.oneByteOpCount)
+    }
     return UnsafePointer(table)
 }()
+
+extension InternalOp {
+    /// The op of an instruction word.
+    static func decode(_ word: UInt64) -> InternalOp? {
+        let byte = word & 0xFF
+        return InternalOp(rawValue: UInt16(truncatingIfNeeded: byte == extendedOpByte ? word & 0xFFFF : byte))
+    }
+
+    /// The op of a word known to hold a one-byte op (what `Store.run`'s switch executes), without a lookup: the
+    /// one-byte ops are the enum's first cases in code order. An extended op's word gives the first extended
+    /// case, which the switch's default sends back to the handlers.
+    @inline(__always) static func oneByte(_ word: UInt64) -> InternalOp {
+        unsafeBitCast(UInt16(truncatingIfNeeded: word & 0xFF), to: InternalOp.self)
+    }
+
+    /// Whether this op is extended (op byte 0xFF, its number in bits 8..<16).
+    var isExtended: Bool { UInt64(rawValue & 0xFF) == Self.extendedOpByte }
+}
 
 /// A call to a Wasm function of the same instance: pushes the caller's frame and runs the callee's first
 /// instruction. Anything else (a host function, another instance, a full call or value stack, a pending

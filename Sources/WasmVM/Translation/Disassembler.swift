@@ -20,7 +20,7 @@ extension InternalOp {
         case .call, .returnCall, .returnCallIndirect, .returnCallRef, .memoryOther:
             return 2
         default:
-            return 0
+            return isExtended ? 1 : 0  // the fused pairs: z's slot
         }
     }
 }
@@ -49,7 +49,7 @@ extension CompiledFunction {
         var i = 0
         while i < code.count {
             let w = code[i]
-            guard let op = InternalOp(rawValue: UInt16(w & 0xFF)) else {
+            guard let op = InternalOp.decode(w) else {
                 lines.append(pad("\(i)") + "??? " + String(w, radix: 16))
                 i += 1
                 continue

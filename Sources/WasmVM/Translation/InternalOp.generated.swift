@@ -258,9 +258,303 @@ enum InternalOp: UInt16 {
     case gc
     case brIfF32
     case brIfF64
+    // Extended ops: op byte 0xFF, the op's number in bits 8..<16.
+    case i32AddAdd = 0x01FF
+    case i32AddXor = 0x02FF
+    case i32AddAnd = 0x03FF
+    case i32AddOr = 0x04FF
+    case i32SubAdd = 0x05FF
+    case i32SubXor = 0x06FF
+    case i32SubAnd = 0x07FF
+    case i32SubOr = 0x08FF
+    case i32MulAdd = 0x09FF
+    case i32MulXor = 0x0AFF
+    case i32MulAnd = 0x0BFF
+    case i32MulOr = 0x0CFF
+    case i32XorAdd = 0x0DFF
+    case i32XorXor = 0x0EFF
+    case i32XorAnd = 0x0FFF
+    case i32XorOr = 0x10FF
+    case i32AndAdd = 0x11FF
+    case i32AndXor = 0x12FF
+    case i32AndAnd = 0x13FF
+    case i32AndOr = 0x14FF
+    case i32OrAdd = 0x15FF
+    case i32OrXor = 0x16FF
+    case i32OrAnd = 0x17FF
+    case i32OrOr = 0x18FF
+    case i32ShlAdd = 0x19FF
+    case i32ShlXor = 0x1AFF
+    case i32ShlAnd = 0x1BFF
+    case i32ShlOr = 0x1CFF
+    case i32ShrSAdd = 0x1DFF
+    case i32ShrSXor = 0x1EFF
+    case i32ShrSAnd = 0x1FFF
+    case i32ShrSOr = 0x20FF
+    case i32ShrUAdd = 0x21FF
+    case i32ShrUXor = 0x22FF
+    case i32ShrUAnd = 0x23FF
+    case i32ShrUOr = 0x24FF
+    case i32RotlAdd = 0x25FF
+    case i32RotlXor = 0x26FF
+    case i32RotlAnd = 0x27FF
+    case i32RotlOr = 0x28FF
+    case i32RotrAdd = 0x29FF
+    case i32RotrXor = 0x2AFF
+    case i32RotrAnd = 0x2BFF
+    case i32RotrOr = 0x2CFF
+    case i64AddAdd = 0x2DFF
+    case i64AddXor = 0x2EFF
+    case i64AddAnd = 0x2FFF
+    case i64AddOr = 0x30FF
+    case i64SubAdd = 0x31FF
+    case i64SubXor = 0x32FF
+    case i64SubAnd = 0x33FF
+    case i64SubOr = 0x34FF
+    case i64MulAdd = 0x35FF
+    case i64MulXor = 0x36FF
+    case i64MulAnd = 0x37FF
+    case i64MulOr = 0x38FF
+    case i64XorAdd = 0x39FF
+    case i64XorXor = 0x3AFF
+    case i64XorAnd = 0x3BFF
+    case i64XorOr = 0x3CFF
+    case i64AndAdd = 0x3DFF
+    case i64AndXor = 0x3EFF
+    case i64AndAnd = 0x3FFF
+    case i64AndOr = 0x40FF
+    case i64OrAdd = 0x41FF
+    case i64OrXor = 0x42FF
+    case i64OrAnd = 0x43FF
+    case i64OrOr = 0x44FF
+    case i64ShlAdd = 0x45FF
+    case i64ShlXor = 0x46FF
+    case i64ShlAnd = 0x47FF
+    case i64ShlOr = 0x48FF
+    case i64ShrSAdd = 0x49FF
+    case i64ShrSXor = 0x4AFF
+    case i64ShrSAnd = 0x4BFF
+    case i64ShrSOr = 0x4CFF
+    case i64ShrUAdd = 0x4DFF
+    case i64ShrUXor = 0x4EFF
+    case i64ShrUAnd = 0x4FFF
+    case i64ShrUOr = 0x50FF
+    case i64RotlAdd = 0x51FF
+    case i64RotlXor = 0x52FF
+    case i64RotlAnd = 0x53FF
+    case i64RotlOr = 0x54FF
+    case i64RotrAdd = 0x55FF
+    case i64RotrXor = 0x56FF
+    case i64RotrAnd = 0x57FF
+    case i64RotrOr = 0x58FF
+    case f32AddAdd = 0x59FF
+    case f32AddRadd = 0x5AFF
+    case f32SubAdd = 0x5BFF
+    case f32SubRadd = 0x5CFF
+    case f32MulMul = 0x5DFF
+    case f32MulRmul = 0x5EFF
+    case f32AddMul = 0x5FFF
+    case f32AddRmul = 0x60FF
+    case f32SubMul = 0x61FF
+    case f32SubRmul = 0x62FF
+    case f64AddAdd = 0x63FF
+    case f64AddRadd = 0x64FF
+    case f64SubAdd = 0x65FF
+    case f64SubRadd = 0x66FF
+    case f64MulMul = 0x67FF
+    case f64MulRmul = 0x68FF
+    case f64AddMul = 0x69FF
+    case f64AddRmul = 0x6AFF
+    case f64SubMul = 0x6BFF
+    case f64SubRmul = 0x6CFF
+    case i32AddLoad = 0x6DFF
+    case i32SubLoad = 0x6EFF
+    case i32LoadSub = 0x6FFF
+    case i32MulLoad = 0x70FF
+    case i32XorLoad = 0x71FF
+    case i32AndLoad = 0x72FF
+    case i32OrLoad = 0x73FF
+    case i64AddLoad = 0x74FF
+    case i64SubLoad = 0x75FF
+    case i64LoadSub = 0x76FF
+    case i64MulLoad = 0x77FF
+    case i64XorLoad = 0x78FF
+    case i64AndLoad = 0x79FF
+    case i64OrLoad = 0x7AFF
+    case f32AddLoad = 0x7BFF
+    case f32LoadAdd = 0x7CFF
+    case f32SubLoad = 0x7DFF
+    case f32LoadSub = 0x7EFF
+    case f32MulLoad = 0x7FFF
+    case f32LoadMul = 0x80FF
+    case f64AddLoad = 0x81FF
+    case f64LoadAdd = 0x82FF
+    case f64SubLoad = 0x83FF
+    case f64LoadSub = 0x84FF
+    case f64MulLoad = 0x85FF
+    case f64LoadMul = 0x86FF
 }
 
 extension InternalOp {
+    /// The op byte that marks an extended op (its number in bits 8..<16).
+    static let extendedOpByte: UInt64 = 0xFF
+    /// How many ops have one-byte codes (the others are extended).
+    static let oneByteOpCount = 255
+    /// How many extended ops there are (numbers 1...extendedOpCount).
+    static let extendedOpCount = 134
+}
+
+extension InternalOp {
+    /// The fused op computing `second(first(x, y), z)` (`firstOnLeft`) or `second(z, first(x, y))`, if there is
+    /// one (see `FunctionTranslator.fusePair`).
+    static func fusedPair(_ first: InternalOp, _ second: InternalOp, firstOnLeft: Bool) -> InternalOp? {
+        switch (first, second, firstOnLeft) {
+        case (.i32Add, .i32Add, _): return .i32AddAdd
+        case (.i32Add, .i32Xor, _): return .i32AddXor
+        case (.i32Add, .i32And, _): return .i32AddAnd
+        case (.i32Add, .i32Or, _): return .i32AddOr
+        case (.i32Sub, .i32Add, _): return .i32SubAdd
+        case (.i32Sub, .i32Xor, _): return .i32SubXor
+        case (.i32Sub, .i32And, _): return .i32SubAnd
+        case (.i32Sub, .i32Or, _): return .i32SubOr
+        case (.i32Mul, .i32Add, _): return .i32MulAdd
+        case (.i32Mul, .i32Xor, _): return .i32MulXor
+        case (.i32Mul, .i32And, _): return .i32MulAnd
+        case (.i32Mul, .i32Or, _): return .i32MulOr
+        case (.i32Xor, .i32Add, _): return .i32XorAdd
+        case (.i32Xor, .i32Xor, _): return .i32XorXor
+        case (.i32Xor, .i32And, _): return .i32XorAnd
+        case (.i32Xor, .i32Or, _): return .i32XorOr
+        case (.i32And, .i32Add, _): return .i32AndAdd
+        case (.i32And, .i32Xor, _): return .i32AndXor
+        case (.i32And, .i32And, _): return .i32AndAnd
+        case (.i32And, .i32Or, _): return .i32AndOr
+        case (.i32Or, .i32Add, _): return .i32OrAdd
+        case (.i32Or, .i32Xor, _): return .i32OrXor
+        case (.i32Or, .i32And, _): return .i32OrAnd
+        case (.i32Or, .i32Or, _): return .i32OrOr
+        case (.i32Shl, .i32Add, _): return .i32ShlAdd
+        case (.i32Shl, .i32Xor, _): return .i32ShlXor
+        case (.i32Shl, .i32And, _): return .i32ShlAnd
+        case (.i32Shl, .i32Or, _): return .i32ShlOr
+        case (.i32ShrS, .i32Add, _): return .i32ShrSAdd
+        case (.i32ShrS, .i32Xor, _): return .i32ShrSXor
+        case (.i32ShrS, .i32And, _): return .i32ShrSAnd
+        case (.i32ShrS, .i32Or, _): return .i32ShrSOr
+        case (.i32ShrU, .i32Add, _): return .i32ShrUAdd
+        case (.i32ShrU, .i32Xor, _): return .i32ShrUXor
+        case (.i32ShrU, .i32And, _): return .i32ShrUAnd
+        case (.i32ShrU, .i32Or, _): return .i32ShrUOr
+        case (.i32Rotl, .i32Add, _): return .i32RotlAdd
+        case (.i32Rotl, .i32Xor, _): return .i32RotlXor
+        case (.i32Rotl, .i32And, _): return .i32RotlAnd
+        case (.i32Rotl, .i32Or, _): return .i32RotlOr
+        case (.i32Rotr, .i32Add, _): return .i32RotrAdd
+        case (.i32Rotr, .i32Xor, _): return .i32RotrXor
+        case (.i32Rotr, .i32And, _): return .i32RotrAnd
+        case (.i32Rotr, .i32Or, _): return .i32RotrOr
+        case (.i64Add, .i64Add, _): return .i64AddAdd
+        case (.i64Add, .i64Xor, _): return .i64AddXor
+        case (.i64Add, .i64And, _): return .i64AddAnd
+        case (.i64Add, .i64Or, _): return .i64AddOr
+        case (.i64Sub, .i64Add, _): return .i64SubAdd
+        case (.i64Sub, .i64Xor, _): return .i64SubXor
+        case (.i64Sub, .i64And, _): return .i64SubAnd
+        case (.i64Sub, .i64Or, _): return .i64SubOr
+        case (.i64Mul, .i64Add, _): return .i64MulAdd
+        case (.i64Mul, .i64Xor, _): return .i64MulXor
+        case (.i64Mul, .i64And, _): return .i64MulAnd
+        case (.i64Mul, .i64Or, _): return .i64MulOr
+        case (.i64Xor, .i64Add, _): return .i64XorAdd
+        case (.i64Xor, .i64Xor, _): return .i64XorXor
+        case (.i64Xor, .i64And, _): return .i64XorAnd
+        case (.i64Xor, .i64Or, _): return .i64XorOr
+        case (.i64And, .i64Add, _): return .i64AndAdd
+        case (.i64And, .i64Xor, _): return .i64AndXor
+        case (.i64And, .i64And, _): return .i64AndAnd
+        case (.i64And, .i64Or, _): return .i64AndOr
+        case (.i64Or, .i64Add, _): return .i64OrAdd
+        case (.i64Or, .i64Xor, _): return .i64OrXor
+        case (.i64Or, .i64And, _): return .i64OrAnd
+        case (.i64Or, .i64Or, _): return .i64OrOr
+        case (.i64Shl, .i64Add, _): return .i64ShlAdd
+        case (.i64Shl, .i64Xor, _): return .i64ShlXor
+        case (.i64Shl, .i64And, _): return .i64ShlAnd
+        case (.i64Shl, .i64Or, _): return .i64ShlOr
+        case (.i64ShrS, .i64Add, _): return .i64ShrSAdd
+        case (.i64ShrS, .i64Xor, _): return .i64ShrSXor
+        case (.i64ShrS, .i64And, _): return .i64ShrSAnd
+        case (.i64ShrS, .i64Or, _): return .i64ShrSOr
+        case (.i64ShrU, .i64Add, _): return .i64ShrUAdd
+        case (.i64ShrU, .i64Xor, _): return .i64ShrUXor
+        case (.i64ShrU, .i64And, _): return .i64ShrUAnd
+        case (.i64ShrU, .i64Or, _): return .i64ShrUOr
+        case (.i64Rotl, .i64Add, _): return .i64RotlAdd
+        case (.i64Rotl, .i64Xor, _): return .i64RotlXor
+        case (.i64Rotl, .i64And, _): return .i64RotlAnd
+        case (.i64Rotl, .i64Or, _): return .i64RotlOr
+        case (.i64Rotr, .i64Add, _): return .i64RotrAdd
+        case (.i64Rotr, .i64Xor, _): return .i64RotrXor
+        case (.i64Rotr, .i64And, _): return .i64RotrAnd
+        case (.i64Rotr, .i64Or, _): return .i64RotrOr
+        case (.f32Add, .f32Add, true): return .f32AddAdd
+        case (.f32Add, .f32Add, false): return .f32AddRadd
+        case (.f32Sub, .f32Add, true): return .f32SubAdd
+        case (.f32Sub, .f32Add, false): return .f32SubRadd
+        case (.f32Mul, .f32Mul, true): return .f32MulMul
+        case (.f32Mul, .f32Mul, false): return .f32MulRmul
+        case (.f32Add, .f32Mul, true): return .f32AddMul
+        case (.f32Add, .f32Mul, false): return .f32AddRmul
+        case (.f32Sub, .f32Mul, true): return .f32SubMul
+        case (.f32Sub, .f32Mul, false): return .f32SubRmul
+        case (.f64Add, .f64Add, true): return .f64AddAdd
+        case (.f64Add, .f64Add, false): return .f64AddRadd
+        case (.f64Sub, .f64Add, true): return .f64SubAdd
+        case (.f64Sub, .f64Add, false): return .f64SubRadd
+        case (.f64Mul, .f64Mul, true): return .f64MulMul
+        case (.f64Mul, .f64Mul, false): return .f64MulRmul
+        case (.f64Add, .f64Mul, true): return .f64AddMul
+        case (.f64Add, .f64Mul, false): return .f64AddRmul
+        case (.f64Sub, .f64Mul, true): return .f64SubMul
+        case (.f64Sub, .f64Mul, false): return .f64SubRmul
+        default: return nil
+        }
+    }
+
+    /// The fused op computing `operation` on what `load` (a plain load of 4 or 8 bytes) read and another operand,
+    /// the loaded value on the left (`loadFirst`) or right, if there is one (see `FunctionTranslator.fuseLoad`).
+    static func fusedLoad(_ load: InternalOp, _ operation: InternalOp, loadFirst: Bool) -> InternalOp? {
+        switch (load, operation, loadFirst) {
+        case (.loadI32, .i32Add, _): return .i32AddLoad
+        case (.loadI32, .i32Sub, false): return .i32SubLoad
+        case (.loadI32, .i32Sub, true): return .i32LoadSub
+        case (.loadI32, .i32Mul, _): return .i32MulLoad
+        case (.loadI32, .i32Xor, _): return .i32XorLoad
+        case (.loadI32, .i32And, _): return .i32AndLoad
+        case (.loadI32, .i32Or, _): return .i32OrLoad
+        case (.loadI64, .i64Add, _): return .i64AddLoad
+        case (.loadI64, .i64Sub, false): return .i64SubLoad
+        case (.loadI64, .i64Sub, true): return .i64LoadSub
+        case (.loadI64, .i64Mul, _): return .i64MulLoad
+        case (.loadI64, .i64Xor, _): return .i64XorLoad
+        case (.loadI64, .i64And, _): return .i64AndLoad
+        case (.loadI64, .i64Or, _): return .i64OrLoad
+        case (.loadI32, .f32Add, false): return .f32AddLoad
+        case (.loadI32, .f32Add, true): return .f32LoadAdd
+        case (.loadI32, .f32Sub, false): return .f32SubLoad
+        case (.loadI32, .f32Sub, true): return .f32LoadSub
+        case (.loadI32, .f32Mul, false): return .f32MulLoad
+        case (.loadI32, .f32Mul, true): return .f32LoadMul
+        case (.loadI64, .f64Add, false): return .f64AddLoad
+        case (.loadI64, .f64Add, true): return .f64LoadAdd
+        case (.loadI64, .f64Sub, false): return .f64SubLoad
+        case (.loadI64, .f64Sub, true): return .f64LoadSub
+        case (.loadI64, .f64Mul, false): return .f64MulLoad
+        case (.loadI64, .f64Mul, true): return .f64LoadMul
+        default: return nil
+        }
+    }
+
     /// The register-form op for a numeric Wasm instruction, nil for every other instruction.
     static let registerForm: [InternalOp?] = {
         var table = [InternalOp?](repeating: nil, count: Opcode.allCases.count)

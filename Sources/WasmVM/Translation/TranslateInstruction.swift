@@ -36,6 +36,8 @@ extension FunctionTranslator {
             }
             if let y, fuseXorRotl(op, x, y) { return }
             if let y, fuseMulAdd(op, x, y) { return }
+            if let y, fusePair(op, x, y) { return }
+            if let y, fuseLoad(op, x, y) { return }
             let previousAdd = lastAdd
             let lastCompareBeforeEmit = lastCompare
             let fixupIndex = fixups.count
@@ -685,7 +687,7 @@ extension FunctionTranslator {
         default: return false
         }
         guard let producer = lastProducer, !lastProducerWide, producer.word == code.count - 1,
-              UInt16(code[producer.word] & 0xFF) == multiply.rawValue else { return false }
+              InternalOp.decode(code[producer.word]) == multiply else { return false }
         let product = fixups[producer.fixup].location
         guard case .temporary = product else { return false }
         let addend: Location
@@ -706,12 +708,57 @@ extension FunctionTranslator {
         return true
     }
 
+    /// `second(first(a, b), c)` where `first` was the previous instruction, its result a temporary used only
+    /// here, and the pair has a fused op (`InternalOp.fusedPair`: shift-and-xor, rotate-and-xor, add-and-add,
+    /// ... the steps of hashes and checksums, and float recurrences): `first`'s word gets the fused op and c's
+    /// slot follows it. Returns false if not applicable.
+    mutating func fusePair(_ op: InternalOp, _ x: Location, _ y: Location) -> Bool {
+        guard let producer = lastProducer, !lastProducerWide, producer.word == code.count - 1,
+              let first = InternalOp.decode(code[producer.word]) else { return false }
+        let value = fixups[producer.fixup].location
+        guard case .temporary = value, value == x || value == y,
+              let fused = InternalOp.fusedPair(first, op, firstOnLeft: value == x) else { return false }
+        let other = value == x ? y : x
+        let result = Location.temporary(stack.count)
+        fixups[producer.fixup].location = result
+        code[producer.word] = code[producer.word] & ~0xFFFF | UInt64(fused.rawValue)
+        emitSlotWord(other)
+        push(result)
+        lastProducer = producer
+        lastProducerWide = false
+        lastAdd = nil
+        lastCompare = nil
+        return true
+    }
+
+    /// `op(load, c)` or `op(c, load)` where the load (4 or 8 bytes of a 32-bit memory 0, offset in its word) was
+    /// the previous instruction and its value is used only here: the load's word gets the fused op
+    /// (`InternalOp.fusedLoad`), which keeps its address and offset, and c's slot follows it. Returns false if not
+    /// applicable.
+    mutating func fuseLoad(_ op: InternalOp, _ x: Location, _ y: Location) -> Bool {
+        guard let producer = lastProducer, !lastProducerWide, producer.word == code.count - 1,
+              code[producer.word] >> 48 != 0xFFFF, let load = InternalOp.decode(code[producer.word]) else { return false }
+        let value = fixups[producer.fixup].location
+        guard case .temporary = value, value == x || value == y,
+              let fused = InternalOp.fusedLoad(load, op, loadFirst: value == x) else { return false }
+        let result = Location.temporary(stack.count)
+        fixups[producer.fixup].location = result
+        code[producer.word] = code[producer.word] & ~0xFFFF | UInt64(fused.rawValue)
+        emitSlotWord(value == x ? y : x)
+        push(result)
+        lastProducer = producer
+        lastProducerWide = false
+        lastAdd = nil
+        lastCompare = nil
+        return true
+    }
+
     /// `rotl(a ^ b, k)` where the xor was the previous instruction and its result is used only here becomes
     /// one `xorRotl`: the xor's word gets the fused op and k's slot follows it. Returns false if not applicable.
     mutating func fuseXorRotl(_ op: InternalOp, _ x: Location, _ k: Location) -> Bool {
         guard op == .i32Rotl || op == .i64Rotl, case .temporary(let position) = x, let producer = lastProducer,
               !lastProducerWide, producer.word == code.count - 1, fixups[producer.fixup].location == x,
-              UInt16(code[producer.word] & 0xFF) == (op == .i32Rotl ? InternalOp.i32Xor : InternalOp.i64Xor).rawValue else {
+              InternalOp.decode(code[producer.word]) == (op == .i32Rotl ? InternalOp.i32Xor : InternalOp.i64Xor) else {
             return false
         }
         let fused = op == .i32Rotl ? InternalOp.i32XorRotl : InternalOp.i64XorRotl

@@ -1,0 +1,249 @@
+import WasmParser
+import XCTest
+@testable import WasmVM
+
+/// The fused pairs `second(first(a, b), c)` (extended ops, `InternalOp.fusedPair`) and the branch on an `eqz`
+/// of a comparison must compute exactly what their Wasm instructions compute. Each case runs three functions
+/// over the same operands: the pair with c on the left of `second`, with c on the right, and the two
+/// instructions kept apart (the intermediate stored in a local, which the translator does not fuse).
+final class FusedPairTests: XCTestCase {
+    static let integerFirst = ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl", "rotr"]
+    static let integerSecond = ["add", "xor", "and", "or"]
+    static let floatPairs = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul")]
+
+    /// Operands where wrapping, sign and shift-count masking show (counts of 0, 31, 32, 33, 63, 64 and more).
+    static let i32Values: [UInt32] = [0, 1, 7, 31, 32, 33, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xDEAD_BEEF]
+    static let i64Values: [UInt64] = [0, 1, 31, 63, 64, 65, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000,
+                                      0xFFFF_FFFF_FFFF_FFFF, 0xDEAD_BEEF_0123_4567]
+    /// Signed zeros, infinities, NaNs with payloads, subnormals, values whose sum or product overflows or rounds.
+    static let f64Values: [Double] = [0, -0.0, 1, -1.5, .infinity, -.infinity, .nan, Double(bitPattern: 0x7FF0_0000_0000_0BAD),
+                                      .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1 + 0x1p-52, 3.25e-300]
+    static let f32Values: [Float] = [0, -0.0, 1, -1.5, .infinity, -.infinity, .nan, Float(bitPattern: 0x7FC0_0BAD),
+                                     .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1 + 0x1p-23, 3.25e-30]
+
+    /// The fused op's name; a float op with c on the left (`second(c, first(a, b))`) is the `R` form.
+    static func name(_ type: String, _ first: String, _ second: String, cOnLeft: Bool) -> String {
+        let reversed = cOnLeft && type.hasPrefix("f")
+        return (type + "_" + first + "_" + (reversed ? "r" : "") + second).split(separator: "_").enumerated()
+            .map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+    }
+
+    /// Four functions per pair: `<t>.<first>` then `<t>.<second>` with c pushed before (left) or after (right)
+    /// the first's result, and both apart (the first's result through local 3).
+    static func module(_ type: String, _ pairs: [(String, String)]) -> String {
+        var functions = ""
+        for (first, second) in pairs {
+            let tag = "\(first)_\(second)"
+            functions += """
+                (func (export "\(tag)_left") (param \(type) \(type) \(type)) (result \(type))
+                  local.get 2 local.get 0 local.get 1 \(type).\(first) \(type).\(second))
+                (func (export "\(tag)_right") (param \(type) \(type) \(type)) (result \(type))
+                  local.get 0 local.get 1 \(type).\(first) local.get 2 \(type).\(second))
+                (func (export "\(tag)_apart_left") (param \(type) \(type) \(type)) (result \(type)) (local \(type))
+                  local.get 0 local.get 1 \(type).\(first) local.set 3 local.get 2 local.get 3 \(type).\(second))
+                (func (export "\(tag)_apart_right") (param \(type) \(type) \(type)) (result \(type)) (local \(type))
+                  local.get 0 local.get 1 \(type).\(first) local.set 3 local.get 3 local.get 2 \(type).\(second))
+
+                """
+        }
+        return "(module\n\(functions))"
+    }
+
+    func check(_ type: String, _ pairs: [(String, String)], _ operands: [Value], sample: [(Int, Int, Int)]) throws {
+        let module = try CompiledModule(bytes: Array(Self.module(type, pairs).utf8))
+        let instance = try module.instantiate(store: Store())
+        for (k, (first, second)) in pairs.enumerated() {
+            let left = Self.name(type, first, second, cOnLeft: true), right = Self.name(type, first, second, cOnLeft: false)
+            let firstOp = try XCTUnwrap(InternalOp.registerForm[Int(try opcode(type, first).rawValue)])
+            let secondOp = try XCTUnwrap(InternalOp.registerForm[Int(try opcode(type, second).rawValue)])
+            XCTAssertEqual(InternalOp.fusedPair(firstOp, secondOp, firstOnLeft: false).map { "\($0)" }, left)
+            XCTAssertEqual(InternalOp.fusedPair(firstOp, secondOp, firstOnLeft: true).map { "\($0)" }, right)
+            XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 4 * k)).contains(left + " "), "\(left) is fused")
+            XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 4 * k + 1)).contains(right + " "), "\(right) is fused")
+            XCTAssertFalse(try XCTUnwrap(module.disassembly(ofFunction: 4 * k + 2)).contains(left + " "), "apart is not fused")
+            XCTAssertFalse(try XCTUnwrap(module.disassembly(ofFunction: 4 * k + 3)).contains(right + " "), "apart is not fused")
+            let tag = "\(first)_\(second)"
+            for (a, b, c) in sample {
+                let arguments = [operands[a], operands[b], operands[c]]
+                XCTAssertEqual(try call(instance, "\(tag)_left", arguments), try call(instance, "\(tag)_apart_left", arguments),
+                               "\(left) \(arguments)")
+                XCTAssertEqual(try call(instance, "\(tag)_right", arguments), try call(instance, "\(tag)_apart_right", arguments),
+                               "\(right) \(arguments)")
+            }
+        }
+    }
+
+    func opcode(_ type: String, _ operation: String) throws -> Opcode {
+        try XCTUnwrap(Opcode.allCases.first { $0.mnemonic == "\(type).\(operation)" }, "\(type).\(operation)")
+    }
+
+    /// Every a and b from the list with three values of c (all triples would be 1,000 per pair).
+    static func sample(_ count: Int) -> [(Int, Int, Int)] {
+        var triples: [(Int, Int, Int)] = []
+        for a in 0..<count { for b in 0..<count { for c in [0, (a + b) % count, count - 1] { triples.append((a, b, c)) } } }
+        return triples
+    }
+
+    func testIntegerPairsComputeWhatTheirTwoInstructionsCompute() throws {
+        let pairs = Self.integerFirst.flatMap { first in Self.integerSecond.map { (first, $0) } }
+        try check("i32", pairs, Self.i32Values.map { .i32($0) }, sample: Self.sample(Self.i32Values.count))
+        try check("i64", pairs, Self.i64Values.map { .i64($0) }, sample: Self.sample(Self.i64Values.count))
+    }
+
+    func testFloatPairsRoundEachStepAndKeepNaNBits() throws {
+        try check("f64", Self.floatPairs, Self.f64Values.map { .f64($0.bitPattern) }, sample: Self.sample(Self.f64Values.count))
+        try check("f32", Self.floatPairs, Self.f32Values.map { .f32($0.bitPattern) }, sample: Self.sample(Self.f32Values.count))
+        // Each step rounds on its own: 1e16 + 1 rounds (to even) to 1e16, so adding -1e16 gives 0, not the exact 1.
+        let instance = try WasmVMTests.instance(Self.module("f64", [("add", "add")]))
+        XCTAssertEqual(try call(instance, "add_add_left", [.f64(1e16.bitPattern), .f64(1.0.bitPattern), .f64((-1e16).bitPattern)]),
+                       [.f64(0.0.bitPattern)], "1e16 + 1 rounds to 1e16 before -1e16 is added")
+    }
+
+    /// `op(load, c)` and `op(c, load)`: the load fused with the operation that uses its value, for every
+    /// operation and type, at an offset in the word, with memory holding the same operands as the other tests;
+    /// a load past the end still traps, and a large offset (not in the word) is left unfused and still right.
+    func testLoadsFusedWithTheirOperationComputeWhatTheTwoCompute() throws {
+        let operations: [(String, [String], width: Int)] = [
+            ("i32", ["add", "sub", "mul", "xor", "and", "or"], 4), ("i64", ["add", "sub", "mul", "xor", "and", "or"], 8),
+            ("f32", ["add", "sub", "mul"], 4), ("f64", ["add", "sub", "mul"], 8),
+        ]
+        for (type, names, width) in operations {
+            var functions = ""
+            for name in names {
+                functions += """
+                    (func (export "\(name)_left") (param i32 \(type)) (result \(type))
+                      (\(type).\(name) (\(type).load offset=8 (local.get 0)) (local.get 1)))
+                    (func (export "\(name)_right") (param i32 \(type)) (result \(type))
+                      (\(type).\(name) (local.get 1) (\(type).load offset=8 (local.get 0))))
+                    (func (export "\(name)_apart") (param i32 \(type) \(type)) (result \(type))
+                      (\(type).\(name) (local.get 1) (local.get 2)))
+                    (func (export "\(name)_far") (param i32 \(type)) (result \(type))
+                      (\(type).\(name) (local.get 1) (\(type).load offset=70000 (local.get 0))))
+
+                    """
+            }
+            let module = try CompiledModule(bytes: Array("(module (memory (export \"memory\") 2)\n\(functions))".utf8))
+            for (k, name) in names.enumerated() {
+                let left = try XCTUnwrap(module.disassembly(ofFunction: 4 * k)), right = try XCTUnwrap(module.disassembly(ofFunction: 4 * k + 1))
+                let op = name.prefix(1).uppercased() + name.dropFirst()
+                let commutes = type.hasPrefix("i") && name != "sub"
+                XCTAssertTrue(left.contains(commutes ? "\(type)\(op)Load " : "\(type)Load\(op) "), "\(type).\(name) with the load on the left is fused:\n\(left)")
+                XCTAssertTrue(right.contains("\(type)\(op)Load "), "\(type).\(name) with the load on the right is fused:\n\(right)")
+                XCTAssertFalse(try XCTUnwrap(module.disassembly(ofFunction: 4 * k + 3)).contains("Load "), "a large offset is not fused")
+            }
+            let instance = try module.instantiate(store: Store())
+            let memory = try XCTUnwrap(instance.memory("memory"))
+            let values: [Value]
+            switch type {
+            case "i32": values = Self.i32Values.map { .i32($0) }
+            case "i64": values = Self.i64Values.map { .i64($0) }
+            case "f32": values = Self.f32Values.map { .f32($0.bitPattern) }
+            default: values = Self.f64Values.map { .f64($0.bitPattern) }
+            }
+            func bytes(_ value: Value) -> [UInt8] {
+                switch value {
+                case .i32(let v), .f32(let v): return withUnsafeBytes(of: v.littleEndian, Array.init)
+                case .i64(let v), .f64(let v): return withUnsafeBytes(of: v.littleEndian, Array.init)
+                default: return []
+                }
+            }
+            for m in values {
+                try memory.write(bytes(m), at: 100 + 8)
+                try memory.write(bytes(m), at: 100 + 70000)
+                for z in values {
+                    for name in names {
+                        let address = Value.i32(100)
+                        XCTAssertEqual(try call(instance, "\(name)_left", [address, z]), try call(instance, "\(name)_apart", [address, m, z]),
+                                       "\(type).\(name)(memory \(m), \(z))")
+                        XCTAssertEqual(try call(instance, "\(name)_right", [address, z]), try call(instance, "\(name)_apart", [address, z, m]),
+                                       "\(type).\(name)(\(z), memory \(m))")
+                        XCTAssertEqual(try call(instance, "\(name)_far", [address, z]), try call(instance, "\(name)_apart", [address, z, m]))
+                    }
+                }
+            }
+            let last = UInt32(2 * 65536 - 8 - width)
+            XCTAssertNoThrow(try call(instance, "\(names[0])_left", [.i32(last), values[1]]), "the last \(width) bytes load")
+            XCTAssertEqual(trapMessage { try call(instance, "\(names[0])_left", [.i32(last + 1), values[1]]) }, "out of bounds memory access")
+            XCTAssertEqual(trapMessage { try call(instance, "\(names[0])_right", [.i32(0xFFFF_FFFF), values[1]]) }, "out of bounds memory access")
+        }
+    }
+
+    /// A result used by more than the second instruction is not fused away: `local.tee` keeps it.
+    func testAFirstResultKeptInALocalIsNotFused() throws {
+        let source = """
+            (module (func (export "f") (param i32 i32 i32) (result i32) (local i32)
+              local.get 2 local.get 0 local.get 1 i32.xor local.tee 3 i32.add local.get 3 i32.mul))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        XCTAssertFalse(try XCTUnwrap(module.disassembly(ofFunction: 0)).contains("i32XorAdd"))
+        let instance = try module.instantiate(store: Store())
+        XCTAssertEqual(try call(instance, "f", [.i32(6), .i32(3), .i32(10)]), [.i32(((6 ^ 3) + 10) * (6 ^ 3))])
+    }
+
+    /// `cmp; i32.eqz; br_if` branches on the comparison with its sense flipped. For floats that is the
+    /// complement of the outcomes, so a NaN operand takes the branch of `not <=` (which `>` would not).
+    func testABranchOnEqzOfAComparisonIsTheNegatedComparison() throws {
+        let source = """
+            (module
+              (func (export "fle") (param f64 f64) (result i32)
+                (block (br_if 0 (i32.eqz (f64.le (local.get 0) (local.get 1)))) (return (i32.const 1))) (i32.const 0))
+              (func (export "fsum") (param f64 f64 f64) (result i32)
+                (if (i32.eqz (f64.le (f64.add (local.get 0) (local.get 1)) (local.get 2))) (then (return (i32.const 0))))
+                (i32.const 1))
+              (func (export "ilt") (param i32 i32) (result i32)
+                (block (br_if 0 (i32.eqz (i32.lt_s (local.get 0) (local.get 1)))) (return (i32.const 1))) (i32.const 0))
+              (func (export "eqz2") (param i32) (result i32)
+                (block (br_if 0 (i32.eqz (i32.eqz (local.get 0)))) (return (i32.const 1))) (i32.const 0))
+              (func (export "kept") (param f64 f64) (result i32) (local i32)
+                (block (br_if 0 (local.tee 2 (i32.eqz (f64.le (local.get 0) (local.get 1))))) (return (i32.const 7)))
+                (local.get 2)))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        for function in 0..<4 {
+            let code = try XCTUnwrap(module.disassembly(ofFunction: function))
+            XCTAssertFalse(code.contains("Eqz") || code.contains("f64Le") || code.contains("i32LtS"), "function \(function) fused:\n\(code)")
+        }
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 1)).contains("addBrIfF64"))
+        let instance = try module.instantiate(store: Store())
+        let nan = Double.nan.bitPattern
+        func f(_ x: Double) -> Value { .f64(x.bitPattern) }
+        // 1 when the comparison holds (no branch), 0 when the negated comparison branched.
+        XCTAssertEqual(try call(instance, "fle", [f(1), f(2)]), [.i32(1)])
+        XCTAssertEqual(try call(instance, "fle", [f(2), f(2)]), [.i32(1)])
+        XCTAssertEqual(try call(instance, "fle", [f(3), f(2)]), [.i32(0)])
+        XCTAssertEqual(try call(instance, "fle", [.f64(nan), f(2)]), [.i32(0)], "not (NaN <= 2) is true")
+        XCTAssertEqual(try call(instance, "fle", [f(2), .f64(nan)]), [.i32(0)])
+        XCTAssertEqual(try call(instance, "fsum", [f(1), f(2), f(3)]), [.i32(1)])
+        XCTAssertEqual(try call(instance, "fsum", [f(1), f(2.5), f(3)]), [.i32(0)])
+        XCTAssertEqual(try call(instance, "fsum", [f(.infinity), f(-.infinity), f(3)]), [.i32(0)], "inf - inf is NaN")
+        XCTAssertEqual(try call(instance, "ilt", [.i32(UInt32(bitPattern: -1)), .i32(0)]), [.i32(1)])
+        XCTAssertEqual(try call(instance, "ilt", [.i32(0), .i32(UInt32(bitPattern: -1))]), [.i32(0)])
+        XCTAssertEqual(try call(instance, "ilt", [.i32(5), .i32(5)]), [.i32(0)])
+        XCTAssertEqual(try call(instance, "eqz2", [.i32(0)]), [.i32(1)])
+        XCTAssertEqual(try call(instance, "eqz2", [.i32(0x8000_0000)]), [.i32(0)])
+        // The eqz's value is still written when a local keeps it.
+        XCTAssertEqual(try call(instance, "kept", [f(3), f(2)]), [.i32(1)])
+        XCTAssertEqual(try call(instance, "kept", [f(1), f(2)]), [.i32(7)])
+    }
+
+    /// Every extended op has a handler of its own in the dispatch table, and every value of a one-byte op's
+    /// sub-field (bits 8..<16) reaches that op's handler.
+    func testTheDispatchTableCoversEveryOp() {
+        let table = handlerTable
+        let exit = table[Int(InternalOp.memoryGrow.rawValue)]
+        func address(_ handler: Handler) -> UnsafeRawPointer { unsafeBitCast(handler, to: UnsafeRawPointer.self) }
+        XCTAssertEqual(InternalOp.oneByteOpCount, 255)
+        XCTAssertNil(InternalOp(rawValue: UInt16((InternalOp.extendedOpCount + 1) << 8 | 0xFF)))
+        for k in 1...InternalOp.extendedOpCount {
+            let op = InternalOp(rawValue: UInt16(k << 8 | 0xFF))
+            XCTAssertNotNil(op, "extended op \(k)")
+            XCTAssertNotEqual(address(table[k << 8 | 0xFF]), address(exit), "extended op \(k) has a handler")
+            XCTAssertEqual(op.flatMap { InternalOp.decode(UInt64($0.rawValue) | 0x1234_5678_0000) }, op)
+        }
+        let mask = Int(InternalOp.brIfF64.rawValue)
+        for high in stride(from: 0x100, to: 0x10000, by: 0x100) {
+            XCTAssertEqual(address(table[high | mask]), address(table[mask]))
+        }
+        XCTAssertEqual(InternalOp.oneByte(UInt64(InternalOp.returnValue.rawValue) | 0xAB00), .returnValue)
+    }
+}
