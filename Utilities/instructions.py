@@ -413,7 +413,24 @@ LOAD_PAIRS = [(t, o, first) for t in ("i32", "i64") for o, first in LOAD_INTEGER
 def load_pair_name(t, o, first):
     return f"{t}_load_{o}" if first else f"{t}_{o}_load"
 
-EXTENDED_OPS = [pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
+# An arithmetic op whose result only feeds the store after it, of the op's width to a 32-bit memory 0:
+# `memory[d + offset] = op(x, y)`, the offset in the next word (`a[i] = b - c`). Ops that cannot trap only.
+STORE_OPERATIONS = {"i32": ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl"],
+                    "i64": ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl"],
+                    "f32": ["add", "sub", "mul", "div"], "f64": ["add", "sub", "mul", "div"]}
+STORE_PAIRS = [(t, o) for t, operations in STORE_OPERATIONS.items() for o in operations]
+
+def store_pair_name(t, o):
+    return f"{t}_{o}_store"
+
+# A load fused with its op (above) whose result only feeds a store back to the same address (the same local
+# or constant, the same offset, the same width): `memory[x + offset] = op(memory[x + offset], z)`, the update
+# `a[i] += z` in one dispatch.
+def update_name(t, o, first):
+    return load_pair_name(t, o, first) + "_store"
+
+EXTENDED_OPS = ([pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
+                + [store_pair_name(*p) for p in STORE_PAIRS] + [update_name(*p) for p in LOAD_PAIRS])
 
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,

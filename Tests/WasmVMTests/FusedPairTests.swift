@@ -140,13 +140,6 @@ final class FusedPairTests: XCTestCase {
             case "f32": values = Self.f32Values.map { .f32($0.bitPattern) }
             default: values = Self.f64Values.map { .f64($0.bitPattern) }
             }
-            func bytes(_ value: Value) -> [UInt8] {
-                switch value {
-                case .i32(let v), .f32(let v): return withUnsafeBytes(of: v.littleEndian, Array.init)
-                case .i64(let v), .f64(let v): return withUnsafeBytes(of: v.littleEndian, Array.init)
-                default: return []
-                }
-            }
             for m in values {
                 try memory.write(bytes(m), at: 100 + 8)
                 try memory.write(bytes(m), at: 100 + 70000)
@@ -165,6 +158,107 @@ final class FusedPairTests: XCTestCase {
             XCTAssertNoThrow(try call(instance, "\(names[0])_left", [.i32(last), values[1]]), "the last \(width) bytes load")
             XCTAssertEqual(trapMessage { try call(instance, "\(names[0])_left", [.i32(last + 1), values[1]]) }, "out of bounds memory access")
             XCTAssertEqual(trapMessage { try call(instance, "\(names[0])_right", [.i32(0xFFFF_FFFF), values[1]]) }, "out of bounds memory access")
+        }
+    }
+
+    /// `memory[a + offset] = op(x, y)` as one op, and `memory[a + offset] = op(memory[a + offset], z)` (the same
+    /// local address, offset and width) as one update: each leaves memory as the instructions kept apart do and
+    /// traps where they trap; a store to another offset or address is not taken for an update.
+    func testStoresOfAComputedValueAndUpdatesInPlace() throws {
+        let operations: [(String, [String])] = [
+            ("i32", ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl"]),
+            ("i64", ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl"]),
+            ("f32", ["add", "sub", "mul", "div"]), ("f64", ["add", "sub", "mul", "div"]),
+        ]
+        for (type, names) in operations {
+            let updated = names.filter { ["add", "sub", "mul"].contains($0) || (type.hasPrefix("i") && ["xor", "and", "or"].contains($0)) }
+            var functions = ""
+            for name in names {
+                let op = "\(type).\(name)"
+                functions += """
+                    (func (export "\(name)_store") (param i32 \(type) \(type))
+                      (\(type).store offset=70000 (local.get 0) (\(op) (local.get 1) (local.get 2))))
+                    (func (export "\(name)_store_apart") (param i32 \(type) \(type)) (local \(type))
+                      (local.set 3 (\(op) (local.get 1) (local.get 2))) (\(type).store offset=70000 (local.get 0) (local.get 3)))
+
+                    """
+                guard updated.contains(name) else { continue }
+                functions += """
+                    (func (export "\(name)_update_left") (param i32 \(type))
+                      (\(type).store offset=8 (local.get 0) (\(op) (\(type).load offset=8 (local.get 0)) (local.get 1))))
+                    (func (export "\(name)_update_right") (param i32 \(type))
+                      (\(type).store offset=8 (local.get 0) (\(op) (local.get 1) (\(type).load offset=8 (local.get 0)))))
+                    (func (export "\(name)_apart_left") (param i32 \(type)) (local \(type))
+                      (local.set 2 (\(op) (\(type).load offset=8 (local.get 0)) (local.get 1))) (\(type).store offset=8 (local.get 0) (local.get 2)))
+                    (func (export "\(name)_apart_right") (param i32 \(type)) (local \(type))
+                      (local.set 2 (\(op) (local.get 1) (\(type).load offset=8 (local.get 0)))) (\(type).store offset=8 (local.get 0) (local.get 2)))
+                    (func (export "\(name)_elsewhere") (param i32 \(type)) (local i32)
+                      (local.set 2 (i32.add (local.get 0) (i32.const 16)))
+                      (\(type).store offset=16 (local.get 0) (\(op) (local.get 1) (\(type).load offset=8 (local.get 0))))
+                      (\(type).store offset=8 (local.get 2) (\(op) (local.get 1) (\(type).load offset=8 (local.get 0)))))
+
+                    """
+            }
+            let module = try CompiledModule(bytes: Array("(module (memory (export \"memory\") 2)\n\(functions))".utf8))
+            var listing = ""
+            var index = 0
+            while let code = module.disassembly(ofFunction: index) { listing += code + "\n"; index += 1 }
+            let instance = try module.instantiate(store: Store())
+            let memory = try XCTUnwrap(instance.memory("memory"))
+            let values: [Value]
+            switch type {
+            case "i32": values = Self.i32Values.map { .i32($0) }
+            case "i64": values = Self.i64Values.map { .i64($0) }
+            case "f32": values = Self.f32Values.map { .f32($0.bitPattern) }
+            default: values = Self.f64Values.map { .f64($0.bitPattern) }
+            }
+            let width = type.hasSuffix("32") ? 4 : 8
+            for name in names {
+                let op = name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+                XCTAssertTrue(listing.contains("\(type)\(op)Store "), "\(type).\(name) and its store are fused")
+                for x in values {
+                    for y in values {
+                        _ = try call(instance, "\(name)_store", [.i32(100), x, y])
+                        let fused = try memory.read(at: 70100, count: width)
+                        try memory.write([UInt8](repeating: 0xEE, count: width), at: 70100)
+                        _ = try call(instance, "\(name)_store_apart", [.i32(100), x, y])
+                        XCTAssertEqual(fused, try memory.read(at: 70100, count: width), "\(type).\(name)(\(x), \(y)) stored")
+                    }
+                }
+                XCTAssertEqual(trapMessage { try call(instance, "\(name)_store", [.i32(UInt32(2 * 65536 - 70000 - width + 1)), values[1], values[2]]) },
+                               "out of bounds memory access")
+                guard updated.contains(name) else { continue }
+                let commutes = type.hasPrefix("i") && name != "sub"
+                XCTAssertTrue(listing.contains(commutes ? "\(type)\(op)LoadStore " : "\(type)Load\(op)Store "), "\(type).\(name) update, load on the left")
+                XCTAssertTrue(listing.contains("\(type)\(op)LoadStore "), "\(type).\(name) update, load on the right")
+                for m in values {
+                    for z in values {
+                        func run(_ function: String) throws -> [UInt8] {
+                            try memory.write(bytes(m) + [UInt8](repeating: 0xEE, count: 24), at: 108)
+                            _ = try call(instance, function, [.i32(100), z])
+                            return try memory.read(at: 108, count: 24 + width)
+                        }
+                        XCTAssertEqual(try run("\(name)_update_left"), try run("\(name)_apart_left"), "\(type).\(name)(memory \(m), \(z))")
+                        let right = try run("\(name)_apart_right")
+                        XCTAssertEqual(try run("\(name)_update_right"), right, "\(type).\(name)(\(z), memory \(m))")
+                        // Elsewhere: offsets 16 and 24 get op(z, memory); offset 8 keeps what was loaded.
+                        let elsewhere = try run("\(name)_elsewhere")
+                        XCTAssertEqual(Array(elsewhere[0..<width]), bytes(m), "\(type).\(name): the loaded bytes are left alone")
+                        XCTAssertEqual(Array(elsewhere[8..<(8 + width)]), Array(right[0..<width]))
+                        XCTAssertEqual(Array(elsewhere[16..<(16 + width)]), Array(right[0..<width]))
+                    }
+                }
+                XCTAssertEqual(trapMessage { try call(instance, "\(name)_update_left", [.i32(UInt32(2 * 65536 - 8 - width + 1)), values[1]]) },
+                               "out of bounds memory access")
+            }
+        }
+    }
+
+    func bytes(_ value: Value) -> [UInt8] {
+        switch value {
+        case .i32(let v), .f32(let v): return withUnsafeBytes(of: v.littleEndian, Array.init)
+        case .i64(let v), .f64(let v): return withUnsafeBytes(of: v.littleEndian, Array.init)
+        default: return []
         }
     }
 

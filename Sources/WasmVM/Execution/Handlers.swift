@@ -798,6 +798,36 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     return next(word + 1, fp, memBase, vm, handlers)
 }
 
+/// An operation fused with the store of its result to a 32-bit memory 0: `memory[d + offset] = compute(x, y)`,
+/// the offset in the next word (see `FunctionTranslator.fuseStore`). The operations cannot trap, so computing
+/// before the bounds check is what the two instructions do.
+@inline(__always) func storeOperate<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                          _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                          _ handlers: UnsafeRawPointer, _: T.Type,
+                                                          _ compute: (UInt64, UInt64) -> UInt64) -> Int {
+    let word = pc + 1
+    let value = compute(fp[operand(word, 4)], fp[operand(word, 6)])
+    let address = UInt64(u32(fp[operand(word, 2)])) &+ word.pointee
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    storeRaw(memBase, address, T(truncatingIfNeeded: value))
+    return next(word + 1, fp, memBase, vm, handlers)
+}
+
+/// A fused load-and-operate whose result is stored back where it was loaded: `memory[x + offset] =
+/// compute(memory[x + offset], z)`, the offset (below 0xFFFF) in the word, z's slot in the next word. One bounds
+/// check covers both accesses: they are the same bytes.
+@inline(__always) func updateOperate<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                           _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                           _ handlers: UnsafeRawPointer, _: T.Type,
+                                                           _ compute: (UInt64, UInt64) -> UInt64) -> Int {
+    let word = pc + 1
+    let address = UInt64(u32(fp[operand(word, 4)])) &+ UInt64(operand(word, 6))
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    let value = compute(UInt64(loadRaw(memBase, address, T.self)), fp[Int(truncatingIfNeeded: word.pointee & 0xFFFF)])
+    storeRaw(memBase, address, T(truncatingIfNeeded: value))
+    return next(word + 1, fp, memBase, vm, handlers)
+}
+
 /// A load from a 32-bit memory 0 at the sum of two slots: `d = extend(memory[u32(x + y) + offset])`, the
 /// offset in the next word (the fused `i32.add; load`, see `FunctionTranslator.fuseAddIntoLoad`).
 @inline(__always) func loadAdd32<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,

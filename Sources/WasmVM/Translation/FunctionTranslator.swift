@@ -124,6 +124,9 @@ struct FunctionTranslator {
     }
     /// The last instruction, if it was an i32/i64 add: its word, operands and destination's fixup.
     var lastAdd: AddInfo?
+    /// The last plain load emitted and its address (a fused load-and-operate keeps its word): a store back to the
+    /// same address can become an update in place (see `fuseStore`).
+    var lastLoad: (word: Int, address: Location)?
 
     struct AddInfo {
         var word: Int

@@ -393,6 +393,60 @@ enum InternalOp: UInt16 {
     case f64LoadSub = 0x84FF
     case f64MulLoad = 0x85FF
     case f64LoadMul = 0x86FF
+    case i32AddStore = 0x87FF
+    case i32SubStore = 0x88FF
+    case i32MulStore = 0x89FF
+    case i32XorStore = 0x8AFF
+    case i32AndStore = 0x8BFF
+    case i32OrStore = 0x8CFF
+    case i32ShlStore = 0x8DFF
+    case i32ShrSStore = 0x8EFF
+    case i32ShrUStore = 0x8FFF
+    case i32RotlStore = 0x90FF
+    case i64AddStore = 0x91FF
+    case i64SubStore = 0x92FF
+    case i64MulStore = 0x93FF
+    case i64XorStore = 0x94FF
+    case i64AndStore = 0x95FF
+    case i64OrStore = 0x96FF
+    case i64ShlStore = 0x97FF
+    case i64ShrSStore = 0x98FF
+    case i64ShrUStore = 0x99FF
+    case i64RotlStore = 0x9AFF
+    case f32AddStore = 0x9BFF
+    case f32SubStore = 0x9CFF
+    case f32MulStore = 0x9DFF
+    case f32DivStore = 0x9EFF
+    case f64AddStore = 0x9FFF
+    case f64SubStore = 0xA0FF
+    case f64MulStore = 0xA1FF
+    case f64DivStore = 0xA2FF
+    case i32AddLoadStore = 0xA3FF
+    case i32SubLoadStore = 0xA4FF
+    case i32LoadSubStore = 0xA5FF
+    case i32MulLoadStore = 0xA6FF
+    case i32XorLoadStore = 0xA7FF
+    case i32AndLoadStore = 0xA8FF
+    case i32OrLoadStore = 0xA9FF
+    case i64AddLoadStore = 0xAAFF
+    case i64SubLoadStore = 0xABFF
+    case i64LoadSubStore = 0xACFF
+    case i64MulLoadStore = 0xADFF
+    case i64XorLoadStore = 0xAEFF
+    case i64AndLoadStore = 0xAFFF
+    case i64OrLoadStore = 0xB0FF
+    case f32AddLoadStore = 0xB1FF
+    case f32LoadAddStore = 0xB2FF
+    case f32SubLoadStore = 0xB3FF
+    case f32LoadSubStore = 0xB4FF
+    case f32MulLoadStore = 0xB5FF
+    case f32LoadMulStore = 0xB6FF
+    case f64AddLoadStore = 0xB7FF
+    case f64LoadAddStore = 0xB8FF
+    case f64SubLoadStore = 0xB9FF
+    case f64LoadSubStore = 0xBAFF
+    case f64MulLoadStore = 0xBBFF
+    case f64LoadMulStore = 0xBCFF
 }
 
 extension InternalOp {
@@ -401,7 +455,7 @@ extension InternalOp {
     /// How many ops have one-byte codes (the others are extended).
     static let oneByteOpCount = 255
     /// How many extended ops there are (numbers 1...extendedOpCount).
-    static let extendedOpCount = 134
+    static let extendedOpCount = 188
 }
 
 extension InternalOp {
@@ -551,6 +605,74 @@ extension InternalOp {
         case (.loadI64, .f64Sub, true): return .f64LoadSub
         case (.loadI64, .f64Mul, false): return .f64MulLoad
         case (.loadI64, .f64Mul, true): return .f64LoadMul
+        default: return nil
+        }
+    }
+
+    /// The fused op storing what `operation` computed with `store`, if there is one (see `FunctionTranslator.fuseStore`).
+    static func fusedStore(_ operation: InternalOp, _ store: InternalOp) -> InternalOp? {
+        switch (operation, store) {
+        case (.i32Add, .storeI32): return .i32AddStore
+        case (.i32Sub, .storeI32): return .i32SubStore
+        case (.i32Mul, .storeI32): return .i32MulStore
+        case (.i32Xor, .storeI32): return .i32XorStore
+        case (.i32And, .storeI32): return .i32AndStore
+        case (.i32Or, .storeI32): return .i32OrStore
+        case (.i32Shl, .storeI32): return .i32ShlStore
+        case (.i32ShrS, .storeI32): return .i32ShrSStore
+        case (.i32ShrU, .storeI32): return .i32ShrUStore
+        case (.i32Rotl, .storeI32): return .i32RotlStore
+        case (.i64Add, .storeI64): return .i64AddStore
+        case (.i64Sub, .storeI64): return .i64SubStore
+        case (.i64Mul, .storeI64): return .i64MulStore
+        case (.i64Xor, .storeI64): return .i64XorStore
+        case (.i64And, .storeI64): return .i64AndStore
+        case (.i64Or, .storeI64): return .i64OrStore
+        case (.i64Shl, .storeI64): return .i64ShlStore
+        case (.i64ShrS, .storeI64): return .i64ShrSStore
+        case (.i64ShrU, .storeI64): return .i64ShrUStore
+        case (.i64Rotl, .storeI64): return .i64RotlStore
+        case (.f32Add, .storeI32): return .f32AddStore
+        case (.f32Sub, .storeI32): return .f32SubStore
+        case (.f32Mul, .storeI32): return .f32MulStore
+        case (.f32Div, .storeI32): return .f32DivStore
+        case (.f64Add, .storeI64): return .f64AddStore
+        case (.f64Sub, .storeI64): return .f64SubStore
+        case (.f64Mul, .storeI64): return .f64MulStore
+        case (.f64Div, .storeI64): return .f64DivStore
+        default: return nil
+        }
+    }
+
+    /// The fused update storing what a fused load-and-operate op computed back where it loaded, if there is one.
+    static func fusedUpdate(_ loadOperate: InternalOp, _ store: InternalOp) -> InternalOp? {
+        switch (loadOperate, store) {
+        case (.i32AddLoad, .storeI32): return .i32AddLoadStore
+        case (.i32SubLoad, .storeI32): return .i32SubLoadStore
+        case (.i32LoadSub, .storeI32): return .i32LoadSubStore
+        case (.i32MulLoad, .storeI32): return .i32MulLoadStore
+        case (.i32XorLoad, .storeI32): return .i32XorLoadStore
+        case (.i32AndLoad, .storeI32): return .i32AndLoadStore
+        case (.i32OrLoad, .storeI32): return .i32OrLoadStore
+        case (.i64AddLoad, .storeI64): return .i64AddLoadStore
+        case (.i64SubLoad, .storeI64): return .i64SubLoadStore
+        case (.i64LoadSub, .storeI64): return .i64LoadSubStore
+        case (.i64MulLoad, .storeI64): return .i64MulLoadStore
+        case (.i64XorLoad, .storeI64): return .i64XorLoadStore
+        case (.i64AndLoad, .storeI64): return .i64AndLoadStore
+        case (.i64OrLoad, .storeI64): return .i64OrLoadStore
+        case (.f32AddLoad, .storeI32): return .f32AddLoadStore
+        case (.f32LoadAdd, .storeI32): return .f32LoadAddStore
+        case (.f32SubLoad, .storeI32): return .f32SubLoadStore
+        case (.f32LoadSub, .storeI32): return .f32LoadSubStore
+        case (.f32MulLoad, .storeI32): return .f32MulLoadStore
+        case (.f32LoadMul, .storeI32): return .f32LoadMulStore
+        case (.f64AddLoad, .storeI64): return .f64AddLoadStore
+        case (.f64LoadAdd, .storeI64): return .f64LoadAddStore
+        case (.f64SubLoad, .storeI64): return .f64SubLoadStore
+        case (.f64LoadSub, .storeI64): return .f64LoadSubStore
+        case (.f64MulLoad, .storeI64): return .f64MulLoadStore
+        case (.f64LoadMul, .storeI64): return .f64LoadMulStore
         default: return nil
         }
     }

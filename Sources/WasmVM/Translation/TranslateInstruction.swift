@@ -207,9 +207,11 @@ extension FunctionTranslator {
             let at = emitProducer(Self.loadOp(opcode)!.onMemory(is64: isMemory64(0)), address)
             code[at] |= min(memArg.offset, 0xFFFF) << 48
             if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
+            lastLoad = (at, address)
         case (_, .memArg(let memArg)) where Self.storeOp(opcode) != nil:
             let value = pop()
             let address = pop()
+            if !isMemory64(0), fuseStore(Self.storeOp(opcode)!, address: address, value: value, offset: memArg.offset) { break }
             if !isMemory64(0), fuseAddIntoStore(Self.storeOp(opcode)!, address: address, value: value, offset: memArg.offset) { break }
             let at = emit(Self.storeOp(opcode)!.onMemory(is64: isMemory64(0)), nil, address, value)
             code[at] |= min(memArg.offset, 0xFFFF) << 16
@@ -652,6 +654,34 @@ extension FunctionTranslator {
     }
 
     /// The same for a store (of 4 or 1 bytes): `memory[u32(a + b) + offset] = value`, the value in the d field.
+    /// A store of a value the previous instruction computed (a temporary used only here): an arithmetic op
+    /// becomes one that stores its result (`InternalOp.fusedStore`, the address's slot in its d field, the offset
+    /// in the next word); a fused load-and-operate whose address (the same local or constant) and offset are the
+    /// store's becomes an update of memory in place (`InternalOp.fusedUpdate`). Returns false if not applicable.
+    mutating func fuseStore(_ store: InternalOp, address: Location, value: Location, offset: UInt64) -> Bool {
+        guard case .temporary = value, let producer = lastProducer, !lastProducerWide,
+              fixups[producer.fixup].location == value, let produced = InternalOp.decode(code[producer.word]),
+              producer.word + 1 + produced.extraWords == code.count else { return false }
+        if let update = InternalOp.fusedUpdate(produced, store) {
+            // The load-and-operate is `op | d | x address | y offset`, its z word after it.
+            guard let load = lastLoad, load.word == producer.word, load.address == address, offset < 0xFFFF,
+                  code[producer.word] >> 48 == offset else { return false }
+            switch address {
+            case .local, .constant: break
+            case .temporary: return false  // another computation's value, whatever its position
+            }
+            code[producer.word] = code[producer.word] & ~0xFFFF | UInt64(update.rawValue)
+            forgetLastInstruction()
+            return true
+        }
+        guard let fused = InternalOp.fusedStore(produced, store) else { return false }
+        fixups[producer.fixup].location = address
+        code[producer.word] = code[producer.word] & ~0xFFFF | UInt64(fused.rawValue)
+        emitWord(offset)
+        forgetLastInstruction()
+        return true
+    }
+
     mutating func fuseAddIntoStore(_ store: InternalOp, address: Location, value: Location, offset: UInt64) -> Bool {
         guard case .temporary = address, let candidate = lastAdd, candidate.op == .i32Add,
               let fused: InternalOp = store == .storeI32 ? .storeAddI32 : store == .store8 ? .storeAdd8 : nil,
