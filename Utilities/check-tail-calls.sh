@@ -18,7 +18,7 @@ objdump -d --no-show-raw-insn "$binary" | awk '
   # symbol suffix _Tm, also call their variant through an argument register: that is not a dispatch.)
   /^[0-9a-f]+ <.*>:$/ {
     name = $2
-    handler = (name ~ /install(Pair)?Handlers/ && name ~ /fU[0-9]*_/)
+    handler = (name ~ /install[A-Za-z]*Handlers/ && name ~ /fU[0-9]*_/)
     if (handler) handlers++
     delete loaded
     next

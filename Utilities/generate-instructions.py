@@ -207,7 +207,7 @@ p("")
 p("/// Installs the handlers of the fused pairs `d = second(first(x, y), z)`, of the loads fused with the operation")
 p("/// that uses their value, `d = operation(memory[x + offset], z)` (z's slot in the next word), of operations fused")
 p("/// with the store of their result, and of updates `memory[x + offset] = operation(memory[x + offset], z)`.")
-p("func installPairHandlers(_ table: UnsafeMutablePointer<Handler>) {")
+p("func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {")
 for t, a, b, left in PAIRS:
     name = camel(pair_name(t, a, b, left))
     if t in ("i32", "i64"):
@@ -263,7 +263,22 @@ for t, o, first in LOAD_PAIRS:
         body = f"Numerics.slot({FLOAT_EXPRESSIONS[o].format(a=m, b=z) if first else FLOAT_EXPRESSIONS[o].format(a=z, b=m)})"
     p(f"    table[op(.{name})] = {{ updateOperate($0, $1, $2, $3, $4, {width}.self) {{ m, z in {body} }} }}")
 p("}")
-ph_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "WasmVM", "Execution", "PairHandlers.generated.swift")
+p("")
+# The float compare-and-branch ops carry the outcomes that take the branch as a mask (bit 0 less, 1 equal, 2
+# greater, 3 unordered; FunctionTranslator.floatComparisonMask): one handler per mask, each with the comparison
+# that mask means written out, so a branch is one `ucomis` and a conditional jump, not an outcome computed and
+# shifted against the mask.
+MASK_TAKEN = ["false", "a < b", "a == b", "a <= b", "a > b", "a < b || a > b", "a >= b", "!(a.isNaN || b.isNaN)",
+              "a.isNaN || b.isNaN", "!(a >= b)", "!(a < b || a > b)", "!(a > b)", "!(a <= b)", "a != b", "!(a < b)", "true"]
+p("/// Installs a handler per outcome mask (bits 8..<12) of each float compare-and-branch op.")
+p("func installFloatBranchHandlers(_ table: UnsafeMutablePointer<Handler>) {")
+for mask, taken in enumerate(MASK_TAKEN):
+    p(f"    // mask {mask:04b}")
+    for t, conv in (("F32", "Numerics.f32"), ("F64", "Numerics.f64")):
+        p(f"    table[op(.brIf{t}) | {mask} << 8] = {{ floatBranch($0, $1, $2, $3, $4, {conv}) {{ a, b in {taken} }} }}")
+        p(f"    table[op(.addBrIf{t}) | {mask} << 8] = {{ addFloatBranch($0, $1, $2, $3, $4, {conv}, {{ Numerics.slot($0) }}) {{ a, b in {taken} }} }}")
+p("}")
+ph_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "WasmVM", "Execution", "FusedHandlers.generated.swift")
 with open(ph_path, "w") as f:
     f.write("\n".join(ph) + "\n")
 print(f"wrote {len(PAIRS)} pair, {len(LOAD_PAIRS)} load-and-operate, {len(STORE_PAIRS)} operate-and-store and {len(LOAD_PAIRS)} update handlers to {os.path.relpath(ph_path)}")

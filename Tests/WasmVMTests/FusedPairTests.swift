@@ -320,8 +320,8 @@ final class FusedPairTests: XCTestCase {
         XCTAssertEqual(try call(instance, "kept", [f(1), f(2)]), [.i32(7)])
     }
 
-    /// Every extended op has a handler of its own in the dispatch table, and every value of a one-byte op's
-    /// sub-field (bits 8..<16) reaches that op's handler.
+    /// Every extended op has a handler of its own in the dispatch table, every value of a one-byte op's
+    /// sub-field (bits 8..<16) reaches that op's handler, and each float branch mask has its own.
     func testTheDispatchTableCoversEveryOp() {
         let table = handlerTable
         let exit = table[Int(InternalOp.memoryGrow.rawValue)]
@@ -334,9 +334,17 @@ final class FusedPairTests: XCTestCase {
             XCTAssertNotEqual(address(table[k << 8 | 0xFF]), address(exit), "extended op \(k) has a handler")
             XCTAssertEqual(op.flatMap { InternalOp.decode(UInt64($0.rawValue) | 0x1234_5678_0000) }, op)
         }
-        let mask = Int(InternalOp.brIfF64.rawValue)
+        // A SIMD op's code is in bits 8..<16: every code reaches the one v128 handler.
+        let simd = Int(InternalOp.v128.rawValue)
+        XCTAssertNotEqual(address(table[simd]), address(exit))
         for high in stride(from: 0x100, to: 0x10000, by: 0x100) {
-            XCTAssertEqual(address(table[high | mask]), address(table[mask]))
+            XCTAssertEqual(address(table[high | simd]), address(table[simd]))
+        }
+        // The float compare-and-branch ops have a handler of their own per outcome mask (bits 8..<12).
+        for op in [InternalOp.brIfF32, .brIfF64, .addBrIfF32, .addBrIfF64] {
+            let handlers = Set((0..<16).map { address(table[Int(op.rawValue) | $0 << 8]) })
+            XCTAssertEqual(handlers.count, 16, "\(op)")
+            XCTAssertFalse(handlers.contains(address(exit)))
         }
         XCTAssertEqual(InternalOp.oneByte(UInt64(InternalOp.returnValue.rawValue) | 0xAB00), .returnValue)
     }

@@ -5,7 +5,7 @@ import WasmParser
 // instruction's address, `pc` the word after it. Slot fields are read with `operand` (one 16-bit load each).
 
 func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
-    installPairHandlers(table)
+    installFusedHandlers(table)
     // Numeric ops `d = op(x, y)` and `d = op(x)`: `binary`/`unary` read the operands, store the result and
     // dispatch; each closure is specialized into its own handler.
     // MARK: i32
@@ -644,58 +644,41 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         returnHandler(pc, fp, memBase, vm, handlers, value: true)
     }
 
-    // MARK: fused float compare-and-branch (the mask in bits 8..<12; see FunctionTranslator.floatComparisonMask)
-    table[op(.brIfF32)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let a = Numerics.f32(fp[operand(pc, 4)])
-        let b = Numerics.f32(fp[operand(pc, 6)])
-        if (w >> (8 &+ floatOutcome(a, b))) & 1 != 0 {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
-    table[op(.addBrIfF32)] = { addBrIfFloat($0, $1, $2, $3, $4, Numerics.f32) { Numerics.slot($0) } }
-    table[op(.addBrIfF64)] = { addBrIfFloat($0, $1, $2, $3, $4, Numerics.f64) { Numerics.slot($0) } }
-    table[op(.brIfF64)] = { pc, fp, memBase, vm, handlers in
-        let start = pc
-        let w = pc.pointee
-        var pc = pc + 1
-        let a = Numerics.f64(fp[operand(pc, 4)])
-        let b = Numerics.f64(fp[operand(pc, 6)])
-        if (w >> (8 &+ floatOutcome(a, b))) & 1 != 0 {
-            guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        } else {
-            pc += 1
-        }
-        return next(pc, fp, memBase, vm, handlers)
-    }
+    // The fused float compare-and-branch ops (brIfF32/F64, addBrIfF32/F64) have one handler per outcome mask,
+    // installed by `installFloatBranchHandlers` once the table's rows are filled (see `handlerTable`).
 }
 
-/// A float add-and-branch: `d = x + y`, branch when the sum compares to z (the target word's slot) with an
-/// outcome in the mask (bits 8..<12).
-@inline(__always) func addBrIfFloat<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
-                                                          _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
-                                                          _ handlers: UnsafeRawPointer, _ read: (UInt64) -> F, _ slot: (F) -> UInt64) -> Int {
+/// A float compare-and-branch: branch when `taken(x, y)`, the handler's own comparison for its outcome mask
+/// (bits 8..<12 select the handler; see `installFloatBranchHandlers`).
+@inline(__always) func floatBranch<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                         _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                         _ handlers: UnsafeRawPointer, _ read: (UInt64) -> F,
+                                                         _ taken: (F, F) -> Bool) -> Int {
     let start = pc
-    let w = pc.pointee
     var pc = pc + 1
-    let sum = read(fp[operand(pc, 4)]) + read(fp[operand(pc, 6)])
-    fp[operand(pc, 2)] = slot(sum)
-    if (w >> (8 &+ floatOutcome(sum, read(fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)])))) & 1 != 0 {
-        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
+    if taken(read(fp[operand(pc, 4)]), read(fp[operand(pc, 6)])) {
+        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
     } else {
         pc += 1
     }
     return next(pc, fp, memBase, vm, handlers)
 }
 
-/// How two floats compare: 0 less, 1 equal, 2 greater, 3 unordered (a NaN), without branching.
-@inline(__always) func floatOutcome<F: BinaryFloatingPoint>(_ a: F, _ b: F) -> UInt64 {
-    (a == b ? 1 : 0) | (a > b ? 2 : 0) | (a.isNaN || b.isNaN ? 3 : 0)
+/// A float add-and-branch: `d = x + y`, branch when `taken(d, z)` (z's slot in bits 32..<48 of the target word).
+@inline(__always) func addFloatBranch<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                            _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                            _ handlers: UnsafeRawPointer, _ read: (UInt64) -> F,
+                                                            _ slot: (F) -> UInt64, _ taken: (F, F) -> Bool) -> Int {
+    let start = pc
+    var pc = pc + 1
+    let sum = read(fp[operand(pc, 4)]) + read(fp[operand(pc, 6)])
+    fp[operand(pc, 2)] = slot(sum)
+    if taken(sum, read(fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)])) {
+        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
 }
 
 /// A handler for `fp[d] = compute(fp[x], fp[y])` (inlined into each closure that calls it).
@@ -708,7 +691,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 }
 
 /// A handler for `fp[d] = compute(fp[x], fp[y], fp[z])`, z's slot in the next word (fused multiply-add and
-/// the fused pairs of PairHandlers.generated.swift).
+/// the fused pairs of FusedHandlers.generated.swift).
 @inline(__always) func ternary(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
                               _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
                               _ compute: (UInt64, UInt64, UInt64) -> UInt64) -> Int {

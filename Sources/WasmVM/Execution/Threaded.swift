@@ -129,8 +129,9 @@ private let exitHandler: Handler = { pc, fp, _, vm, _ in exit(pc, fp, vm) }
 let handlerTableCount = 1 << 16
 
 /// One table for the process, built once (512 KiB). An op with a one-byte code has the same handler at every
-/// value of bits 8..<16, its sub-field (a branch mask, a SIMD code, table flags): the handler reads it, the
-/// dispatch does not have to mask it off. Extended ops (op byte 0xFF) have one entry each.
+/// value of bits 8..<16, its sub-field (a SIMD code, table flags): the handler reads it, the dispatch does not
+/// have to mask it off; the float compare-and-branch ops have a handler per outcome mask instead. Extended ops
+/// (op byte 0xFF) have one entry each.
 nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     let table = UnsafeMutablePointer<Handler>.allocate(capacity: handlerTableCount)
     table.initialize(repeating: exitHandler, count: handlerTableCount)
@@ -138,6 +139,7 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
     for high in stride(from: 0x100, to: handlerTableCount, by: 0x100) {
         (table + high).update(from: table, count: InternalOp.oneByteOpCount)
     }
+    installFloatBranchHandlers(table)
     return UnsafePointer(table)
 }()
 

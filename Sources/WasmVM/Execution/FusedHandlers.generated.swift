@@ -3,7 +3,7 @@
 /// Installs the handlers of the fused pairs `d = second(first(x, y), z)`, of the loads fused with the operation
 /// that uses their value, `d = operation(memory[x + offset], z)` (z's slot in the next word), of operations fused
 /// with the store of their result, and of updates `memory[x + offset] = operation(memory[x + offset], z)`.
-func installPairHandlers(_ table: UnsafeMutablePointer<Handler>) {
+func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i32AddAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64((u32(x) &+ u32(y)) &+ u32(z)) } }
     table[op(.i32AddXor)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64((u32(x) &+ u32(y)) ^ u32(z)) } }
     table[op(.i32AddAnd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64((u32(x) &+ u32(y)) & u32(z)) } }
@@ -192,4 +192,88 @@ func installPairHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f64LoadSubStore)] = { updateOperate($0, $1, $2, $3, $4, UInt64.self) { m, z in Numerics.slot((Numerics.f64(m) - Numerics.f64(z))) } }
     table[op(.f64MulLoadStore)] = { updateOperate($0, $1, $2, $3, $4, UInt64.self) { m, z in Numerics.slot((Numerics.f64(z) * Numerics.f64(m))) } }
     table[op(.f64LoadMulStore)] = { updateOperate($0, $1, $2, $3, $4, UInt64.self) { m, z in Numerics.slot((Numerics.f64(m) * Numerics.f64(z))) } }
+}
+
+/// Installs a handler per outcome mask (bits 8..<12) of each float compare-and-branch op.
+func installFloatBranchHandlers(_ table: UnsafeMutablePointer<Handler>) {
+    // mask 0000
+    table[op(.brIfF32) | 0 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in false } }
+    table[op(.addBrIfF32) | 0 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in false } }
+    table[op(.brIfF64) | 0 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in false } }
+    table[op(.addBrIfF64) | 0 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in false } }
+    // mask 0001
+    table[op(.brIfF32) | 1 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a < b } }
+    table[op(.addBrIfF32) | 1 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a < b } }
+    table[op(.brIfF64) | 1 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a < b } }
+    table[op(.addBrIfF64) | 1 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a < b } }
+    // mask 0010
+    table[op(.brIfF32) | 2 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a == b } }
+    table[op(.addBrIfF32) | 2 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a == b } }
+    table[op(.brIfF64) | 2 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a == b } }
+    table[op(.addBrIfF64) | 2 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a == b } }
+    // mask 0011
+    table[op(.brIfF32) | 3 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a <= b } }
+    table[op(.addBrIfF32) | 3 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a <= b } }
+    table[op(.brIfF64) | 3 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a <= b } }
+    table[op(.addBrIfF64) | 3 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a <= b } }
+    // mask 0100
+    table[op(.brIfF32) | 4 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a > b } }
+    table[op(.addBrIfF32) | 4 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a > b } }
+    table[op(.brIfF64) | 4 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a > b } }
+    table[op(.addBrIfF64) | 4 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a > b } }
+    // mask 0101
+    table[op(.brIfF32) | 5 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a < b || a > b } }
+    table[op(.addBrIfF32) | 5 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a < b || a > b } }
+    table[op(.brIfF64) | 5 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a < b || a > b } }
+    table[op(.addBrIfF64) | 5 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a < b || a > b } }
+    // mask 0110
+    table[op(.brIfF32) | 6 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a >= b } }
+    table[op(.addBrIfF32) | 6 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a >= b } }
+    table[op(.brIfF64) | 6 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a >= b } }
+    table[op(.addBrIfF64) | 6 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a >= b } }
+    // mask 0111
+    table[op(.brIfF32) | 7 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in !(a.isNaN || b.isNaN) } }
+    table[op(.addBrIfF32) | 7 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in !(a.isNaN || b.isNaN) } }
+    table[op(.brIfF64) | 7 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in !(a.isNaN || b.isNaN) } }
+    table[op(.addBrIfF64) | 7 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in !(a.isNaN || b.isNaN) } }
+    // mask 1000
+    table[op(.brIfF32) | 8 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a.isNaN || b.isNaN } }
+    table[op(.addBrIfF32) | 8 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a.isNaN || b.isNaN } }
+    table[op(.brIfF64) | 8 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a.isNaN || b.isNaN } }
+    table[op(.addBrIfF64) | 8 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a.isNaN || b.isNaN } }
+    // mask 1001
+    table[op(.brIfF32) | 9 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in !(a >= b) } }
+    table[op(.addBrIfF32) | 9 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in !(a >= b) } }
+    table[op(.brIfF64) | 9 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in !(a >= b) } }
+    table[op(.addBrIfF64) | 9 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in !(a >= b) } }
+    // mask 1010
+    table[op(.brIfF32) | 10 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in !(a < b || a > b) } }
+    table[op(.addBrIfF32) | 10 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in !(a < b || a > b) } }
+    table[op(.brIfF64) | 10 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in !(a < b || a > b) } }
+    table[op(.addBrIfF64) | 10 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in !(a < b || a > b) } }
+    // mask 1011
+    table[op(.brIfF32) | 11 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in !(a > b) } }
+    table[op(.addBrIfF32) | 11 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in !(a > b) } }
+    table[op(.brIfF64) | 11 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in !(a > b) } }
+    table[op(.addBrIfF64) | 11 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in !(a > b) } }
+    // mask 1100
+    table[op(.brIfF32) | 12 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in !(a <= b) } }
+    table[op(.addBrIfF32) | 12 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in !(a <= b) } }
+    table[op(.brIfF64) | 12 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in !(a <= b) } }
+    table[op(.addBrIfF64) | 12 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in !(a <= b) } }
+    // mask 1101
+    table[op(.brIfF32) | 13 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in a != b } }
+    table[op(.addBrIfF32) | 13 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in a != b } }
+    table[op(.brIfF64) | 13 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in a != b } }
+    table[op(.addBrIfF64) | 13 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in a != b } }
+    // mask 1110
+    table[op(.brIfF32) | 14 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in !(a < b) } }
+    table[op(.addBrIfF32) | 14 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in !(a < b) } }
+    table[op(.brIfF64) | 14 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in !(a < b) } }
+    table[op(.addBrIfF64) | 14 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in !(a < b) } }
+    // mask 1111
+    table[op(.brIfF32) | 15 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f32) { a, b in true } }
+    table[op(.addBrIfF32) | 15 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f32, { Numerics.slot($0) }) { a, b in true } }
+    table[op(.brIfF64) | 15 << 8] = { floatBranch($0, $1, $2, $3, $4, Numerics.f64) { a, b in true } }
+    table[op(.addBrIfF64) | 15 << 8] = { addFloatBranch($0, $1, $2, $3, $4, Numerics.f64, { Numerics.slot($0) }) { a, b in true } }
 }
