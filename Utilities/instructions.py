@@ -429,8 +429,20 @@ def store_pair_name(t, o):
 def update_name(t, o, first):
     return load_pair_name(t, o, first) + "_store"
 
+# A load (4 bytes, or 1 byte zero-extended; offset below 0xFFFF) whose value a compare-and-branch tests right
+# after it: `d = memory[x + offset]; if d <cmp> y goto target`, the offset in bits 32..<48 of the target word (as
+# add_br_if's operand), the loaded value still written (it is often a local used after the loop). Scans:
+# quicksort's partition loops, a tokenizer looking for a byte.
+LOAD_BRANCH_LOADS = ["i32", "i32_8u"]
+LOAD_BRANCH_CONDITIONS = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"]
+LOAD_BRANCHES = [(l, c) for l in LOAD_BRANCH_LOADS for c in LOAD_BRANCH_CONDITIONS]
+
+def load_branch_name(load, condition):
+    return f"load_{load}_br_if_{condition}"
+
 EXTENDED_OPS = ([pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
-                + [store_pair_name(*p) for p in STORE_PAIRS] + [update_name(*p) for p in LOAD_PAIRS])
+                + [store_pair_name(*p) for p in STORE_PAIRS] + [update_name(*p) for p in LOAD_PAIRS]
+                + [load_branch_name(*b) for b in LOAD_BRANCHES])
 
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,

@@ -262,6 +262,76 @@ final class FusedPairTests: XCTestCase {
         }
     }
 
+    /// `d = load(a + offset); br_if (d <cmp> y)` (and `y <cmp> d`, and the `if` form) as one op for 4-byte and
+    /// zero-extended byte loads: the branch goes where the comparison says for every signed and unsigned order,
+    /// the loaded value is still written, and a load past the end traps.
+    func testLoadsFusedWithTheBranchOnTheirValue() throws {
+        let conditions = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"]
+        var functions = ""
+        for load in ["i32.load", "i32.load8_u"] {
+            let tag = load == "i32.load" ? "w" : "b"
+            for c in conditions {
+                // Returns 1 if the branch was taken, 0 if not; local 2 keeps the loaded value for `kept`.
+                functions += """
+                    (func (export "\(tag)_\(c)_left") (param i32 i32) (result i32)
+                      (block (br_if 0 (i32.\(c) (\(load) offset=3 (local.get 0)) (local.get 1))) (return (i32.const 0))) (i32.const 1))
+                    (func (export "\(tag)_\(c)_right") (param i32 i32) (result i32)
+                      (block (br_if 0 (i32.\(c) (local.get 1) (\(load) offset=3 (local.get 0)))) (return (i32.const 0))) (i32.const 1))
+                    (func (export "\(tag)_\(c)_if") (param i32 i32) (result i32)
+                      (if (result i32) (i32.\(c) (\(load) offset=3 (local.get 0)) (local.get 1)) (then (i32.const 1)) (else (i32.const 0))))
+                    (func (export "\(tag)_\(c)_kept") (param i32 i32) (result i32) (local i32)
+                      (block (br_if 0 (i32.\(c) (local.tee 2 (\(load) offset=3 (local.get 0))) (local.get 1))) (return (local.get 2)))
+                      (i32.add (local.get 2) (i32.const 1000)))
+
+                    """
+            }
+        }
+        let module = try CompiledModule(bytes: Array("(module (memory (export \"memory\") 1)\n\(functions))".utf8))
+        var index = 0
+        while let code = module.disassembly(ofFunction: index) {
+            XCTAssertTrue(code.contains("BrIf"), "function \(index) fuses its load into the branch:\n\(code)")
+            XCTAssertFalse(code.contains(" loadI32 ") || code.contains(" loadI328u "), "function \(index):\n\(code)")
+            index += 1
+        }
+        XCTAssertEqual(index, 80)
+        let instance = try module.instantiate(store: Store())
+        let memory = try XCTUnwrap(instance.memory("memory"))
+        let values: [UInt32] = [0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]
+        func holds(_ c: String, _ a: UInt32, _ b: UInt32) -> Bool {
+            let (sa, sb) = (Int32(bitPattern: a), Int32(bitPattern: b))
+            switch c {
+            case "eq": return a == b
+            case "ne": return a != b
+            case "lt_s": return sa < sb
+            case "lt_u": return a < b
+            case "gt_s": return sa > sb
+            case "gt_u": return a > b
+            case "le_s": return sa <= sb
+            case "le_u": return a <= b
+            case "ge_s": return sa >= sb
+            default: return a >= b
+            }
+        }
+        for stored in values {
+            try memory.write(withUnsafeBytes(of: stored.littleEndian, Array.init), at: 203)
+            for (tag, loaded) in [("w", stored), ("b", stored & 0xFF)] {
+                for y in values {
+                    for c in conditions {
+                        let arguments: [Value] = [.i32(200), .i32(y)]
+                        let left: UInt32 = holds(c, loaded, y) ? 1 : 0, right: UInt32 = holds(c, y, loaded) ? 1 : 0
+                        XCTAssertEqual(try call(instance, "\(tag)_\(c)_left", arguments), [.i32(left)], "\(tag) \(loaded) \(c) \(y)")
+                        XCTAssertEqual(try call(instance, "\(tag)_\(c)_right", arguments), [.i32(right)], "\(tag) \(y) \(c) \(loaded)")
+                        XCTAssertEqual(try call(instance, "\(tag)_\(c)_if", arguments), [.i32(left)], "\(tag) if \(loaded) \(c) \(y)")
+                        XCTAssertEqual(try call(instance, "\(tag)_\(c)_kept", arguments), [.i32(left == 1 ? loaded &+ 1000 : loaded)])
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(try call(instance, "w_eq_left", [.i32(65536 - 7), .i32(0)]).count, 1, "the last 4 bytes load")
+        XCTAssertEqual(trapMessage { try call(instance, "w_eq_left", [.i32(65536 - 6), .i32(0)]) }, "out of bounds memory access")
+        XCTAssertEqual(trapMessage { try call(instance, "b_lt_u_right", [.i32(65536 - 3), .i32(0)]) }, "out of bounds memory access")
+    }
+
     /// A result used by more than the second instruction is not fused away: `local.tee` keeps it.
     func testAFirstResultKeptInALocalIsNotFused() throws {
         let source = """

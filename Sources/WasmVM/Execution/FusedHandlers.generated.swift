@@ -192,6 +192,26 @@ func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f64LoadSubStore)] = { updateOperate($0, $1, $2, $3, $4, UInt64.self) { m, z in Numerics.slot((Numerics.f64(m) - Numerics.f64(z))) } }
     table[op(.f64MulLoadStore)] = { updateOperate($0, $1, $2, $3, $4, UInt64.self) { m, z in Numerics.slot((Numerics.f64(z) * Numerics.f64(m))) } }
     table[op(.f64LoadMulStore)] = { updateOperate($0, $1, $2, $3, $4, UInt64.self) { m, z in Numerics.slot((Numerics.f64(m) * Numerics.f64(z))) } }
+    table[op(.loadI32BrIfEq)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in u32(a) == u32(b) } }
+    table[op(.loadI32BrIfNe)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in u32(a) != u32(b) } }
+    table[op(.loadI32BrIfLtS)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in s32(a) < s32(b) } }
+    table[op(.loadI32BrIfLtU)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in u32(a) < u32(b) } }
+    table[op(.loadI32BrIfGtS)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in s32(a) > s32(b) } }
+    table[op(.loadI32BrIfGtU)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in u32(a) > u32(b) } }
+    table[op(.loadI32BrIfLeS)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in s32(a) <= s32(b) } }
+    table[op(.loadI32BrIfLeU)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in u32(a) <= u32(b) } }
+    table[op(.loadI32BrIfGeS)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in s32(a) >= s32(b) } }
+    table[op(.loadI32BrIfGeU)] = { loadBranch($0, $1, $2, $3, $4, UInt32.self) { a, b in u32(a) >= u32(b) } }
+    table[op(.loadI328uBrIfEq)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) == u32(b) } }
+    table[op(.loadI328uBrIfNe)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) != u32(b) } }
+    table[op(.loadI328uBrIfLtS)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in s32(a) < s32(b) } }
+    table[op(.loadI328uBrIfLtU)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) < u32(b) } }
+    table[op(.loadI328uBrIfGtS)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in s32(a) > s32(b) } }
+    table[op(.loadI328uBrIfGtU)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) > u32(b) } }
+    table[op(.loadI328uBrIfLeS)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in s32(a) <= s32(b) } }
+    table[op(.loadI328uBrIfLeU)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) <= u32(b) } }
+    table[op(.loadI328uBrIfGeS)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in s32(a) >= s32(b) } }
+    table[op(.loadI328uBrIfGeU)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) >= u32(b) } }
 }
 
 /// Installs a handler per outcome mask (bits 8..<12) of each float compare-and-branch op.

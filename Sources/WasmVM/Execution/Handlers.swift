@@ -648,6 +648,26 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     // installed by `installFloatBranchHandlers` once the table's rows are filled (see `handlerTable`).
 }
 
+/// A load fused with the compare-and-branch that tests it: `d = memory[x + offset]; if taken(d, y) goto target`,
+/// the offset in bits 32..<48 of the target word and the fuel cost from bit 48 (see
+/// `FunctionTranslator.fuseLoadIntoBranch`). y is read after d is written, as the comparison reads it.
+@inline(__always) func loadBranch<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
+                                                        _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
+                                                        _ handlers: UnsafeRawPointer, _: T.Type, _ taken: (UInt64, UInt64) -> Bool) -> Int {
+    let start = pc
+    var pc = pc + 1
+    let address = UInt64(u32(fp[operand(pc, 4)])) &+ ((pc.pointee >> 32) & 0xFFFF)
+    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    let value = UInt64(loadRaw(memBase, address, T.self))
+    fp[operand(pc, 2)] = value
+    if taken(value, fp[operand(pc, 6)]) {
+        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
+}
+
 /// A float compare-and-branch: branch when `taken(x, y)`, the handler's own comparison for its outcome mask
 /// (bits 8..<12 select the handler; see `installFloatBranchHandlers`).
 @inline(__always) func floatBranch<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,

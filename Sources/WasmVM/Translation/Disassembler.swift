@@ -38,8 +38,10 @@ extension InternalOp {
     }
     var isBranch: Bool {
         (rawValue >= InternalOp.br.rawValue && rawValue <= InternalOp.brTable.rawValue) || self == .brIfNull || self == .brIfNonNull
-            || self == .brIfF32 || self == .brIfF64 || self == .addBrIfF32 || self == .addBrIfF64
+            || self == .brIfF32 || self == .brIfF64 || self == .addBrIfF32 || self == .addBrIfF64 || isLoadBranch
     }
+    /// A load fused with the compare-and-branch on its value (the offset in the target word).
+    var isLoadBranch: Bool { rawValue >= InternalOp.loadI32BrIfEq.rawValue && rawValue <= InternalOp.loadI328uBrIfGeU.rawValue }
 }
 
 extension CompiledFunction {
@@ -79,7 +81,9 @@ extension CompiledFunction {
                     && op.isBranch
                 let fused = (op.rawValue >= InternalOp.addBrIfI32Eq.rawValue && op.rawValue <= InternalOp.addBrIfI64GeU.rawValue)
                     || op == .addBrIfF32 || op == .addBrIfF64
-                text += !isTarget ? " [\(e)]" : fused
+                text += !isTarget ? " [\(e)]" : op.isLoadBranch
+                    ? " offset=\((e >> 32) & 0xFFFF) ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 48))"
+                    : fused
                     ? " s\((e >> 32) & 0xFFFF) ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 48))"
                     : " ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 32))"
             }

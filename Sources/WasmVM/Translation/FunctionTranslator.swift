@@ -126,7 +126,7 @@ struct FunctionTranslator {
     var lastAdd: AddInfo?
     /// The last plain load emitted and its address (a fused load-and-operate keeps its word): a store back to the
     /// same address can become an update in place (see `fuseStore`).
-    var lastLoad: (word: Int, address: Location)?
+    var lastLoad: (word: Int, address: Location, destinationFixup: Int)?
 
     struct AddInfo {
         var word: Int
@@ -475,9 +475,25 @@ struct FunctionTranslator {
         emitWord(segmentCost)
     }
 
+    /// A conditional branch just emitted: where it starts, where its target word's fuel cost goes (32, or 48
+    /// for fused forms that keep an operand in bits 32..<48), that operand's slot, and bits for the target word
+    /// (a fused load's offset).
+    struct ConditionalBranch {
+        var instruction: Int
+        var costShift: UInt64 = 32
+        var operand: Location? = nil
+        var targetBits: UInt64 = 0
+
+        /// The target word's bits besides the target and the cost.
+        func fill(_ translator: inout FunctionTranslator, word: Int) {
+            if let operand { translator.code[word] |= translator.field(operand, word: word, shift: 32) }
+            translator.code[word] |= targetBits
+        }
+    }
+
     /// Emits a conditional branch taken when `condition` is true (or false, if `negated`), fusing a preceding
     /// integer comparison. Returns the instruction start; its target word follows it directly.
-    mutating func emitConditionalBranch(_ condition: Location, negated: Bool) -> (instruction: Int, costShift: UInt64, operand: Location?) {
+    mutating func emitConditionalBranch(_ condition: Location, negated: Bool) -> ConditionalBranch {
         if case .temporary(let position) = condition, var compare = lastCompare,
            compare.word == code.count - 1, position == stack.count {
             var negated = negated
@@ -493,9 +509,9 @@ struct FunctionTranslator {
                 // eqz: branch if zero, or if non-zero when negated. brIfZ/brIfNz test 32 bits, so i64.eqz
                 // compares all 64 bits with a zero constant instead.
                 if compare.op == .i64Eqz {
-                    return (emit(negated ? .brIfI64Ne : .brIfI64Eq, nil, compare.x, constant(0)), 32, nil)
+                    return ConditionalBranch(instruction: emit(negated ? .brIfI64Ne : .brIfI64Eq, nil, compare.x, constant(0)))
                 }
-                return (emit(negated ? .brIfNz : .brIfZ, nil, compare.x), 32, nil)
+                return ConditionalBranch(instruction: emit(negated ? .brIfNz : .brIfZ, nil, compare.x))
             }
             if let mask = Self.floatComparisonMask(compare.op) {
                 let is32 = compare.op.rawValue <= InternalOp.f32Ge.rawValue
@@ -504,11 +520,11 @@ struct FunctionTranslator {
                     // `s = a + b; if s <cmp> y` (a float loop's test on a sum) becomes one instruction.
                     let at = emit(is32 ? .addBrIfF32 : .addBrIfF64, compare.x, add.x, add.y)
                     code[at] |= bits
-                    return (at, 48, y)
+                    return ConditionalBranch(instruction: at, costShift: 48, operand: y)
                 }
                 let at = emit(is32 ? .brIfF32 : .brIfF64, nil, compare.x, y)
                 code[at] |= bits
-                return (at, 32, nil)
+                return ConditionalBranch(instruction: at)
             }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
             if let candidate = compare.add, candidate.op == .i32Add || candidate.op == .i64Add,
@@ -516,11 +532,51 @@ struct FunctionTranslator {
                let add = take(candidate, producing: compare.x) {
                 // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction.
                 let fused = InternalOp(rawValue: branch.rawValue - InternalOp.brIfI32Eq.rawValue + InternalOp.addBrIfI32Eq.rawValue)!
-                return (emit(fused, compare.x, add.x, add.y), 48, y)
+                return ConditionalBranch(instruction: emit(fused, compare.x, add.x, add.y), costShift: 48, operand: y)
             }
-            return (emit(branch, nil, compare.x, y), 32, nil)
+            if let fused = fuseLoadIntoBranch(branch, compare.x, y) { return fused }
+            return ConditionalBranch(instruction: emit(branch, nil, compare.x, y))
         }
-        return (emit(negated ? .brIfZ : .brIfNz, nil, condition), 32, nil)
+        return ConditionalBranch(instruction: emit(negated ? .brIfZ : .brIfNz, nil, condition))
+    }
+
+    /// `d = load(x + offset); if d <cmp> y` where the load (4 bytes, or a byte zero-extended, offset in its word)
+    /// is the last instruction: the load's word becomes the fused `load…BrIf…` (d and the address kept, y in its
+    /// y field) and the offset moves to the target word. The load's value is still written: it is often a local
+    /// used after the loop. A load on the comparison's right compares mirrored (`y < d` is `d > y`).
+    mutating func fuseLoadIntoBranch(_ branch: InternalOp, _ x: Location, _ y: Location) -> ConditionalBranch? {
+        guard let load = lastLoad, load.word == code.count - 1, load.destinationFixup < fixups.count,
+              code[load.word] >> 48 != 0xFFFF, let loadOp = InternalOp.decode(code[load.word]) else { return nil }
+        let destination = fixups[load.destinationFixup].location
+        let condition: InternalOp, other: Location
+        if destination == x {
+            (condition, other) = (branch, y)
+        } else if destination == y {
+            (condition, other) = (Self.mirroredComparison(branch), x)
+        } else {
+            return nil
+        }
+        guard let fused = InternalOp.fusedLoadBranch(loadOp, condition) else { return nil }
+        let offset = code[load.word] >> 48
+        code[load.word] = code[load.word] & 0x0000_FFFF_FFFF_0000 | UInt64(fused.rawValue)
+        code[load.word] |= field(other, word: load.word, shift: 48)
+        forgetLastInstruction()
+        return ConditionalBranch(instruction: load.word, costShift: 48, targetBits: offset << 32)
+    }
+
+    /// The branch on `b <cmp> a` that `branch` makes on `a <cmp> b`.
+    static func mirroredComparison(_ branch: InternalOp) -> InternalOp {
+        switch branch {
+        case .brIfI32LtS: return .brIfI32GtS
+        case .brIfI32LtU: return .brIfI32GtU
+        case .brIfI32GtS: return .brIfI32LtS
+        case .brIfI32GtU: return .brIfI32LtU
+        case .brIfI32LeS: return .brIfI32GeS
+        case .brIfI32LeU: return .brIfI32GeU
+        case .brIfI32GeS: return .brIfI32LeS
+        case .brIfI32GeU: return .brIfI32LeU
+        default: return branch  // eq, ne (and the i64 forms, which no load-and-branch takes)
+        }
     }
 
     /// Removes the instructions from `word` on (with their fixups): the caller emits one that absorbs them.
@@ -538,10 +594,10 @@ struct FunctionTranslator {
     }
 
     /// Emits the target word after a conditional branch, with the fused add-and-branch's comparison operand.
-    mutating func emitConditionalTarget(_ branch: (instruction: Int, costShift: UInt64, operand: Location?), depth: Int) {
+    mutating func emitConditionalTarget(_ branch: ConditionalBranch, depth: Int) {
         let word = code.count
         emitTarget(depth: depth, instruction: branch.instruction, costShift: branch.costShift)
-        if let operand = branch.operand { code[word] |= field(operand, word: word, shift: 32) }
+        branch.fill(&self, word: word)
     }
 
     static func fusedComparison(_ op: InternalOp) -> InternalOp {

@@ -447,6 +447,26 @@ enum InternalOp: UInt16 {
     case f64LoadSubStore = 0xBAFF
     case f64MulLoadStore = 0xBBFF
     case f64LoadMulStore = 0xBCFF
+    case loadI32BrIfEq = 0xBDFF
+    case loadI32BrIfNe = 0xBEFF
+    case loadI32BrIfLtS = 0xBFFF
+    case loadI32BrIfLtU = 0xC0FF
+    case loadI32BrIfGtS = 0xC1FF
+    case loadI32BrIfGtU = 0xC2FF
+    case loadI32BrIfLeS = 0xC3FF
+    case loadI32BrIfLeU = 0xC4FF
+    case loadI32BrIfGeS = 0xC5FF
+    case loadI32BrIfGeU = 0xC6FF
+    case loadI328uBrIfEq = 0xC7FF
+    case loadI328uBrIfNe = 0xC8FF
+    case loadI328uBrIfLtS = 0xC9FF
+    case loadI328uBrIfLtU = 0xCAFF
+    case loadI328uBrIfGtS = 0xCBFF
+    case loadI328uBrIfGtU = 0xCCFF
+    case loadI328uBrIfLeS = 0xCDFF
+    case loadI328uBrIfLeU = 0xCEFF
+    case loadI328uBrIfGeS = 0xCFFF
+    case loadI328uBrIfGeU = 0xD0FF
 }
 
 extension InternalOp {
@@ -455,7 +475,7 @@ extension InternalOp {
     /// How many ops have one-byte codes (the others are extended).
     static let oneByteOpCount = 255
     /// How many extended ops there are (numbers 1...extendedOpCount).
-    static let extendedOpCount = 188
+    static let extendedOpCount = 208
 }
 
 extension InternalOp {
@@ -673,6 +693,34 @@ extension InternalOp {
         case (.f64LoadSub, .storeI64): return .f64LoadSubStore
         case (.f64MulLoad, .storeI64): return .f64MulLoadStore
         case (.f64LoadMul, .storeI64): return .f64LoadMulStore
+        default: return nil
+        }
+    }
+
+    /// The fused op loading with `load` and branching as `branch` (an i32 compare-and-branch) on the loaded value
+    /// and another operand, if there is one (see `FunctionTranslator.fuseLoadIntoBranch`).
+    static func fusedLoadBranch(_ load: InternalOp, _ branch: InternalOp) -> InternalOp? {
+        switch (load, branch) {
+        case (.loadI32, .brIfI32Eq): return .loadI32BrIfEq
+        case (.loadI32, .brIfI32Ne): return .loadI32BrIfNe
+        case (.loadI32, .brIfI32LtS): return .loadI32BrIfLtS
+        case (.loadI32, .brIfI32LtU): return .loadI32BrIfLtU
+        case (.loadI32, .brIfI32GtS): return .loadI32BrIfGtS
+        case (.loadI32, .brIfI32GtU): return .loadI32BrIfGtU
+        case (.loadI32, .brIfI32LeS): return .loadI32BrIfLeS
+        case (.loadI32, .brIfI32LeU): return .loadI32BrIfLeU
+        case (.loadI32, .brIfI32GeS): return .loadI32BrIfGeS
+        case (.loadI32, .brIfI32GeU): return .loadI32BrIfGeU
+        case (.loadI328u, .brIfI32Eq): return .loadI328uBrIfEq
+        case (.loadI328u, .brIfI32Ne): return .loadI328uBrIfNe
+        case (.loadI328u, .brIfI32LtS): return .loadI328uBrIfLtS
+        case (.loadI328u, .brIfI32LtU): return .loadI328uBrIfLtU
+        case (.loadI328u, .brIfI32GtS): return .loadI328uBrIfGtS
+        case (.loadI328u, .brIfI32GtU): return .loadI328uBrIfGtU
+        case (.loadI328u, .brIfI32LeS): return .loadI328uBrIfLeS
+        case (.loadI328u, .brIfI32LeU): return .loadI328uBrIfLeU
+        case (.loadI328u, .brIfI32GeS): return .loadI328uBrIfGeS
+        case (.loadI328u, .brIfI32GeU): return .loadI328uBrIfGeU
         default: return nil
         }
     }

@@ -92,7 +92,7 @@ extension FunctionTranslator {
             control.elseBranch = (code.count, branch.instruction)
             let word = code.count
             emitWord(0)
-            if let operand = branch.operand { code[word] |= field(operand, word: word, shift: 32) }
+            branch.fill(&self, word: word)
             controls.append(control)
         case (.else, _):
             elseOfLiveFrame()
@@ -207,7 +207,7 @@ extension FunctionTranslator {
             let at = emitProducer(Self.loadOp(opcode)!.onMemory(is64: isMemory64(0)), address)
             code[at] |= min(memArg.offset, 0xFFFF) << 48
             if memArg.offset >= 0xFFFF { emitWord(memArg.offset) }
-            lastLoad = (at, address)
+            if let producer = lastProducer { lastLoad = (at, address, producer.fixup) }
         case (_, .memArg(let memArg)) where Self.storeOp(opcode) != nil:
             let value = pop()
             let address = pop()
@@ -543,7 +543,7 @@ extension FunctionTranslator {
         let skip = emitConditionalBranch(condition, negated: true)
         let skipWord = code.count
         emitWord(0)
-        if let operand = skip.operand { code[skipWord] |= field(operand, word: skipWord, shift: 32) }
+        skip.fill(&self, word: skipWord)
         branch(depth: depth)
         bindLabel()
         patch((skipWord, skip.instruction), to: code.count)
