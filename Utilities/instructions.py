@@ -393,8 +393,12 @@ PAIR_INTEGER_FIRST = ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "
 PAIR_INTEGER_SECOND = ["add", "xor", "and", "or"]
 PAIR_FLOAT = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul")]
 # (type, first, second, first result on the left of second: True, on the right: False, either: None)
+# An i32 comparison whose 0 or 1 is added, and-ed or or-ed right away (counting matches: `n += c == '\\n'`).
+PAIR_COMPARISON_FIRST = ["eq", "ne", "lt_s", "lt_u"]
+PAIR_COMPARISON_SECOND = ["add", "and", "or"]
 PAIRS = ([(t, a, b, None) for t in ("i32", "i64") for a in PAIR_INTEGER_FIRST for b in PAIR_INTEGER_SECOND]
-         + [(t, a, b, left) for t in ("f32", "f64") for a, b in PAIR_FLOAT for left in (True, False)])
+         + [(t, a, b, left) for t in ("f32", "f64") for a, b in PAIR_FLOAT for left in (True, False)]
+         + [("i32", a, b, None) for a in PAIR_COMPARISON_FIRST for b in PAIR_COMPARISON_SECOND])
 
 def pair_name(t, a, b, left):
     return f"{t}_{a}_{b}" if left is not False else f"{t}_{a}_r{b}"
@@ -440,9 +444,16 @@ LOAD_BRANCHES = [(l, c) for l in LOAD_BRANCH_LOADS for c in LOAD_BRANCH_CONDITIO
 def load_branch_name(load, condition):
     return f"load_{load}_br_if_{condition}"
 
+# A select whose condition is an i32 comparison computed just before it: `d = (a <cmp> b) ? x : y`, a and b in
+# the next word (slots at bits 0 and 16). Branch-free minimum, maximum and clamping; toupper.
+SELECT_CONDITIONS = LOAD_BRANCH_CONDITIONS
+
+def select_name(condition):
+    return f"select_i32_{condition}"
+
 EXTENDED_OPS = ([pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
                 + [store_pair_name(*p) for p in STORE_PAIRS] + [update_name(*p) for p in LOAD_PAIRS]
-                + [load_branch_name(*b) for b in LOAD_BRANCHES])
+                + [load_branch_name(*b) for b in LOAD_BRANCHES] + [select_name(c) for c in SELECT_CONDITIONS])
 
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,

@@ -88,6 +88,9 @@ final class FusedPairTests: XCTestCase {
         let pairs = Self.integerFirst.flatMap { first in Self.integerSecond.map { (first, $0) } }
         try check("i32", pairs, Self.i32Values.map { .i32($0) }, sample: Self.sample(Self.i32Values.count))
         try check("i64", pairs, Self.i64Values.map { .i64($0) }, sample: Self.sample(Self.i64Values.count))
+        // An i32 comparison's 0 or 1 added, and-ed or or-ed right away.
+        let comparisons = ["eq", "ne", "lt_s", "lt_u"].flatMap { first in ["add", "and", "or"].map { (first, $0) } }
+        try check("i32", comparisons, Self.i32Values.map { .i32($0) }, sample: Self.sample(Self.i32Values.count))
     }
 
     func testFloatPairsRoundEachStepAndKeepNaNBits() throws {
@@ -297,28 +300,13 @@ final class FusedPairTests: XCTestCase {
         let instance = try module.instantiate(store: Store())
         let memory = try XCTUnwrap(instance.memory("memory"))
         let values: [UInt32] = [0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]
-        func holds(_ c: String, _ a: UInt32, _ b: UInt32) -> Bool {
-            let (sa, sb) = (Int32(bitPattern: a), Int32(bitPattern: b))
-            switch c {
-            case "eq": return a == b
-            case "ne": return a != b
-            case "lt_s": return sa < sb
-            case "lt_u": return a < b
-            case "gt_s": return sa > sb
-            case "gt_u": return a > b
-            case "le_s": return sa <= sb
-            case "le_u": return a <= b
-            case "ge_s": return sa >= sb
-            default: return a >= b
-            }
-        }
         for stored in values {
             try memory.write(withUnsafeBytes(of: stored.littleEndian, Array.init), at: 203)
             for (tag, loaded) in [("w", stored), ("b", stored & 0xFF)] {
                 for y in values {
                     for c in conditions {
                         let arguments: [Value] = [.i32(200), .i32(y)]
-                        let left: UInt32 = holds(c, loaded, y) ? 1 : 0, right: UInt32 = holds(c, y, loaded) ? 1 : 0
+                        let left: UInt32 = Self.holds(c, loaded, y) ? 1 : 0, right: UInt32 = Self.holds(c, y, loaded) ? 1 : 0
                         XCTAssertEqual(try call(instance, "\(tag)_\(c)_left", arguments), [.i32(left)], "\(tag) \(loaded) \(c) \(y)")
                         XCTAssertEqual(try call(instance, "\(tag)_\(c)_right", arguments), [.i32(right)], "\(tag) \(y) \(c) \(loaded)")
                         XCTAssertEqual(try call(instance, "\(tag)_\(c)_if", arguments), [.i32(left)], "\(tag) if \(loaded) \(c) \(y)")
@@ -330,6 +318,84 @@ final class FusedPairTests: XCTestCase {
         XCTAssertEqual(try call(instance, "w_eq_left", [.i32(65536 - 7), .i32(0)]).count, 1, "the last 4 bytes load")
         XCTAssertEqual(trapMessage { try call(instance, "w_eq_left", [.i32(65536 - 6), .i32(0)]) }, "out of bounds memory access")
         XCTAssertEqual(trapMessage { try call(instance, "b_lt_u_right", [.i32(65536 - 3), .i32(0)]) }, "out of bounds memory access")
+    }
+
+    /// `select(x, y, a <cmp> b)` with the i32 comparison just before it is one `selectI32…`, for every
+    /// condition; operands computed into temporaries (a clamp) work the same.
+    func testASelectOnAComparisonPicksWhatTheComparisonSays() throws {
+        let conditions = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"]
+        var functions = ""
+        for c in conditions {
+            functions += """
+                (func (export "\(c)") (param i32 i32 i64 i64) (result i64)
+                  (select (local.get 2) (local.get 3) (i32.\(c) (local.get 0) (local.get 1))))
+
+                """
+        }
+        functions += """
+            (func (export "clamp") (param i32 i32) (result i32)
+              (select (i32.add (local.get 0) (i32.const 1)) (i32.mul (local.get 1) (i32.const 2))
+                      (i32.lt_s (i32.sub (local.get 0) (local.get 1)) (i32.const 7))))
+            """
+        let module = try CompiledModule(bytes: Array("(module \(functions))".utf8))
+        for (k, c) in conditions.enumerated() {
+            let name = "selectI32" + c.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+            XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: k)).contains(name + " "), c)
+        }
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: 10)).contains("selectI32LtS "))
+        let instance = try module.instantiate(store: Store())
+        let values: [UInt32] = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]
+        for a in values {
+            for b in values {
+                for c in conditions {
+                    let expected: UInt64 = Self.holds(c, a, b) ? 0x1111_2222_3333_4444 : 0x5555_6666_7777_8888
+                    XCTAssertEqual(try call(instance, c, [.i32(a), .i32(b), .i64(0x1111_2222_3333_4444), .i64(0x5555_6666_7777_8888)]),
+                                   [.i64(expected)], "\(a) \(c) \(b)")
+                }
+                let clamp = Int32(bitPattern: a &- b) < 7 ? a &+ 1 : b &* 2
+                XCTAssertEqual(try call(instance, "clamp", [.i32(a), .i32(b)]), [.i32(clamp)])
+            }
+        }
+    }
+
+    static func holds(_ c: String, _ a: UInt32, _ b: UInt32) -> Bool {
+        let (sa, sb) = (Int32(bitPattern: a), Int32(bitPattern: b))
+        switch c {
+        case "eq": return a == b
+        case "ne": return a != b
+        case "lt_s": return sa < sb
+        case "lt_u": return a < b
+        case "gt_s": return sa > sb
+        case "gt_u": return a > b
+        case "le_s": return sa <= sb
+        case "le_u": return a <= b
+        case "ge_s": return sa >= sb
+        default: return a >= b
+        }
+    }
+
+    /// `p = load(p)` while the old p is still on the stack (a store's address): the old value is copied out
+    /// before the load, which then writes p itself (one copy, not two), and the store still goes to the old p.
+    func testALocalSetWhileItsOldValueIsOnTheStackKeepsTheOldValue() throws {
+        let source = """
+            (module (memory (export "memory") 1)
+              (func (export "f") (param i32) (result i32)
+                (i32.store8 (local.get 0) (i32.add (local.tee 0 (i32.load8_u (local.get 0))) (i32.const 1)))
+                (local.get 0))
+              (func (export "g") (param i32 i32) (result i32)
+                (i32.add (local.get 0) (local.tee 0 (i32.mul (local.get 0) (local.get 1))))))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        let f = try XCTUnwrap(module.disassembly(ofFunction: 0))
+        XCTAssertTrue(f.contains("loadI328u d=s0 "), "the load writes the local directly:\n\(f)")
+        XCTAssertEqual(f.components(separatedBy: "copy ").count - 1, 1, "one copy (the old address):\n\(f)")
+        let instance = try module.instantiate(store: Store())
+        let memory = try XCTUnwrap(instance.memory("memory"))
+        try memory.write([41], at: 300)
+        XCTAssertEqual(try call(instance, "f", [.i32(300)]), [.i32(41)])
+        XCTAssertEqual(try memory.read(at: 300, count: 1), [42], "stored at the old address")
+        XCTAssertEqual(try memory.read(at: 41, count: 1), [0])
+        XCTAssertEqual(try call(instance, "g", [.i32(5), .i32(7)]), [.i32(5 + 35)])
     }
 
     /// A result used by more than the second instruction is not fused away: `local.tee` keeps it.

@@ -112,6 +112,18 @@ func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f64AddRmul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f64(z) * (Numerics.f64(x) + Numerics.f64(y)))) } }
     table[op(.f64SubMul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f64(x) - Numerics.f64(y)) * Numerics.f64(z))) } }
     table[op(.f64SubRmul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f64(z) * (Numerics.f64(x) - Numerics.f64(y)))) } }
+    table[op(.i32EqAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) == u32(y) ? 1 : 0)) &+ u32(z)) } }
+    table[op(.i32EqAnd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) == u32(y) ? 1 : 0)) & u32(z)) } }
+    table[op(.i32EqOr)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) == u32(y) ? 1 : 0)) | u32(z)) } }
+    table[op(.i32NeAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) != u32(y) ? 1 : 0)) &+ u32(z)) } }
+    table[op(.i32NeAnd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) != u32(y) ? 1 : 0)) & u32(z)) } }
+    table[op(.i32NeOr)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) != u32(y) ? 1 : 0)) | u32(z)) } }
+    table[op(.i32LtSAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((Int32(bitPattern: u32(x)) < Int32(bitPattern: u32(y)) ? 1 : 0)) &+ u32(z)) } }
+    table[op(.i32LtSAnd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((Int32(bitPattern: u32(x)) < Int32(bitPattern: u32(y)) ? 1 : 0)) & u32(z)) } }
+    table[op(.i32LtSOr)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((Int32(bitPattern: u32(x)) < Int32(bitPattern: u32(y)) ? 1 : 0)) | u32(z)) } }
+    table[op(.i32LtUAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) < u32(y) ? 1 : 0)) &+ u32(z)) } }
+    table[op(.i32LtUAnd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) < u32(y) ? 1 : 0)) & u32(z)) } }
+    table[op(.i32LtUOr)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) < u32(y) ? 1 : 0)) | u32(z)) } }
     table[op(.i32AddLoad)] = { loadOperate($0, $1, $2, $3, $4, UInt32.self) { m, z in UInt64(UInt32(truncatingIfNeeded: m) &+ u32(z)) } }
     table[op(.i32SubLoad)] = { loadOperate($0, $1, $2, $3, $4, UInt32.self) { m, z in UInt64(u32(z) &- UInt32(truncatingIfNeeded: m)) } }
     table[op(.i32LoadSub)] = { loadOperate($0, $1, $2, $3, $4, UInt32.self) { m, z in UInt64(UInt32(truncatingIfNeeded: m) &- u32(z)) } }
@@ -212,6 +224,16 @@ func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.loadI328uBrIfLeU)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) <= u32(b) } }
     table[op(.loadI328uBrIfGeS)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in s32(a) >= s32(b) } }
     table[op(.loadI328uBrIfGeU)] = { loadBranch($0, $1, $2, $3, $4, UInt8.self) { a, b in u32(a) >= u32(b) } }
+    table[op(.selectI32Eq)] = { compareSelect($0, $1, $2, $3, $4) { a, b in u32(a) == u32(b) } }
+    table[op(.selectI32Ne)] = { compareSelect($0, $1, $2, $3, $4) { a, b in u32(a) != u32(b) } }
+    table[op(.selectI32LtS)] = { compareSelect($0, $1, $2, $3, $4) { a, b in s32(a) < s32(b) } }
+    table[op(.selectI32LtU)] = { compareSelect($0, $1, $2, $3, $4) { a, b in u32(a) < u32(b) } }
+    table[op(.selectI32GtS)] = { compareSelect($0, $1, $2, $3, $4) { a, b in s32(a) > s32(b) } }
+    table[op(.selectI32GtU)] = { compareSelect($0, $1, $2, $3, $4) { a, b in u32(a) > u32(b) } }
+    table[op(.selectI32LeS)] = { compareSelect($0, $1, $2, $3, $4) { a, b in s32(a) <= s32(b) } }
+    table[op(.selectI32LeU)] = { compareSelect($0, $1, $2, $3, $4) { a, b in u32(a) <= u32(b) } }
+    table[op(.selectI32GeS)] = { compareSelect($0, $1, $2, $3, $4) { a, b in s32(a) >= s32(b) } }
+    table[op(.selectI32GeU)] = { compareSelect($0, $1, $2, $3, $4) { a, b in u32(a) >= u32(b) } }
 }
 
 /// Installs a handler per outcome mask (bits 8..<12) of each float compare-and-branch op.

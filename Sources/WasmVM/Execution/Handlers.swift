@@ -668,6 +668,17 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     return next(pc, fp, memBase, vm, handlers)
 }
 
+/// A select on a comparison: `d = taken(a, b) ? x : y`, a's and b's slots in bits 0 and 16 of the next word.
+@inline(__always) func compareSelect(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                     _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                                     _ taken: (UInt64, UInt64) -> Bool) -> Int {
+    let word = pc + 1
+    let operands = word.pointee
+    let a = fp[Int(truncatingIfNeeded: operands & 0xFFFF)], b = fp[Int(truncatingIfNeeded: (operands >> 16) & 0xFFFF)]
+    fp[operand(word, 2)] = taken(a, b) ? fp[operand(word, 4)] : fp[operand(word, 6)]
+    return next(word + 1, fp, memBase, vm, handlers)
+}
+
 /// A float compare-and-branch: branch when `taken(x, y)`, the handler's own comparison for its outcome mask
 /// (bits 8..<12 select the handler; see `installFloatBranchHandlers`).
 @inline(__always) func floatBranch<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,

@@ -367,106 +367,128 @@ enum InternalOp: UInt16 {
     case f64AddRmul = 0x6AFF
     case f64SubMul = 0x6BFF
     case f64SubRmul = 0x6CFF
-    case i32AddLoad = 0x6DFF
-    case i32SubLoad = 0x6EFF
-    case i32LoadSub = 0x6FFF
-    case i32MulLoad = 0x70FF
-    case i32XorLoad = 0x71FF
-    case i32AndLoad = 0x72FF
-    case i32OrLoad = 0x73FF
-    case i64AddLoad = 0x74FF
-    case i64SubLoad = 0x75FF
-    case i64LoadSub = 0x76FF
-    case i64MulLoad = 0x77FF
-    case i64XorLoad = 0x78FF
-    case i64AndLoad = 0x79FF
-    case i64OrLoad = 0x7AFF
-    case f32AddLoad = 0x7BFF
-    case f32LoadAdd = 0x7CFF
-    case f32SubLoad = 0x7DFF
-    case f32LoadSub = 0x7EFF
-    case f32MulLoad = 0x7FFF
-    case f32LoadMul = 0x80FF
-    case f64AddLoad = 0x81FF
-    case f64LoadAdd = 0x82FF
-    case f64SubLoad = 0x83FF
-    case f64LoadSub = 0x84FF
-    case f64MulLoad = 0x85FF
-    case f64LoadMul = 0x86FF
-    case i32AddStore = 0x87FF
-    case i32SubStore = 0x88FF
-    case i32MulStore = 0x89FF
-    case i32XorStore = 0x8AFF
-    case i32AndStore = 0x8BFF
-    case i32OrStore = 0x8CFF
-    case i32ShlStore = 0x8DFF
-    case i32ShrSStore = 0x8EFF
-    case i32ShrUStore = 0x8FFF
-    case i32RotlStore = 0x90FF
-    case i64AddStore = 0x91FF
-    case i64SubStore = 0x92FF
-    case i64MulStore = 0x93FF
-    case i64XorStore = 0x94FF
-    case i64AndStore = 0x95FF
-    case i64OrStore = 0x96FF
-    case i64ShlStore = 0x97FF
-    case i64ShrSStore = 0x98FF
-    case i64ShrUStore = 0x99FF
-    case i64RotlStore = 0x9AFF
-    case f32AddStore = 0x9BFF
-    case f32SubStore = 0x9CFF
-    case f32MulStore = 0x9DFF
-    case f32DivStore = 0x9EFF
-    case f64AddStore = 0x9FFF
-    case f64SubStore = 0xA0FF
-    case f64MulStore = 0xA1FF
-    case f64DivStore = 0xA2FF
-    case i32AddLoadStore = 0xA3FF
-    case i32SubLoadStore = 0xA4FF
-    case i32LoadSubStore = 0xA5FF
-    case i32MulLoadStore = 0xA6FF
-    case i32XorLoadStore = 0xA7FF
-    case i32AndLoadStore = 0xA8FF
-    case i32OrLoadStore = 0xA9FF
-    case i64AddLoadStore = 0xAAFF
-    case i64SubLoadStore = 0xABFF
-    case i64LoadSubStore = 0xACFF
-    case i64MulLoadStore = 0xADFF
-    case i64XorLoadStore = 0xAEFF
-    case i64AndLoadStore = 0xAFFF
-    case i64OrLoadStore = 0xB0FF
-    case f32AddLoadStore = 0xB1FF
-    case f32LoadAddStore = 0xB2FF
-    case f32SubLoadStore = 0xB3FF
-    case f32LoadSubStore = 0xB4FF
-    case f32MulLoadStore = 0xB5FF
-    case f32LoadMulStore = 0xB6FF
-    case f64AddLoadStore = 0xB7FF
-    case f64LoadAddStore = 0xB8FF
-    case f64SubLoadStore = 0xB9FF
-    case f64LoadSubStore = 0xBAFF
-    case f64MulLoadStore = 0xBBFF
-    case f64LoadMulStore = 0xBCFF
-    case loadI32BrIfEq = 0xBDFF
-    case loadI32BrIfNe = 0xBEFF
-    case loadI32BrIfLtS = 0xBFFF
-    case loadI32BrIfLtU = 0xC0FF
-    case loadI32BrIfGtS = 0xC1FF
-    case loadI32BrIfGtU = 0xC2FF
-    case loadI32BrIfLeS = 0xC3FF
-    case loadI32BrIfLeU = 0xC4FF
-    case loadI32BrIfGeS = 0xC5FF
-    case loadI32BrIfGeU = 0xC6FF
-    case loadI328uBrIfEq = 0xC7FF
-    case loadI328uBrIfNe = 0xC8FF
-    case loadI328uBrIfLtS = 0xC9FF
-    case loadI328uBrIfLtU = 0xCAFF
-    case loadI328uBrIfGtS = 0xCBFF
-    case loadI328uBrIfGtU = 0xCCFF
-    case loadI328uBrIfLeS = 0xCDFF
-    case loadI328uBrIfLeU = 0xCEFF
-    case loadI328uBrIfGeS = 0xCFFF
-    case loadI328uBrIfGeU = 0xD0FF
+    case i32EqAdd = 0x6DFF
+    case i32EqAnd = 0x6EFF
+    case i32EqOr = 0x6FFF
+    case i32NeAdd = 0x70FF
+    case i32NeAnd = 0x71FF
+    case i32NeOr = 0x72FF
+    case i32LtSAdd = 0x73FF
+    case i32LtSAnd = 0x74FF
+    case i32LtSOr = 0x75FF
+    case i32LtUAdd = 0x76FF
+    case i32LtUAnd = 0x77FF
+    case i32LtUOr = 0x78FF
+    case i32AddLoad = 0x79FF
+    case i32SubLoad = 0x7AFF
+    case i32LoadSub = 0x7BFF
+    case i32MulLoad = 0x7CFF
+    case i32XorLoad = 0x7DFF
+    case i32AndLoad = 0x7EFF
+    case i32OrLoad = 0x7FFF
+    case i64AddLoad = 0x80FF
+    case i64SubLoad = 0x81FF
+    case i64LoadSub = 0x82FF
+    case i64MulLoad = 0x83FF
+    case i64XorLoad = 0x84FF
+    case i64AndLoad = 0x85FF
+    case i64OrLoad = 0x86FF
+    case f32AddLoad = 0x87FF
+    case f32LoadAdd = 0x88FF
+    case f32SubLoad = 0x89FF
+    case f32LoadSub = 0x8AFF
+    case f32MulLoad = 0x8BFF
+    case f32LoadMul = 0x8CFF
+    case f64AddLoad = 0x8DFF
+    case f64LoadAdd = 0x8EFF
+    case f64SubLoad = 0x8FFF
+    case f64LoadSub = 0x90FF
+    case f64MulLoad = 0x91FF
+    case f64LoadMul = 0x92FF
+    case i32AddStore = 0x93FF
+    case i32SubStore = 0x94FF
+    case i32MulStore = 0x95FF
+    case i32XorStore = 0x96FF
+    case i32AndStore = 0x97FF
+    case i32OrStore = 0x98FF
+    case i32ShlStore = 0x99FF
+    case i32ShrSStore = 0x9AFF
+    case i32ShrUStore = 0x9BFF
+    case i32RotlStore = 0x9CFF
+    case i64AddStore = 0x9DFF
+    case i64SubStore = 0x9EFF
+    case i64MulStore = 0x9FFF
+    case i64XorStore = 0xA0FF
+    case i64AndStore = 0xA1FF
+    case i64OrStore = 0xA2FF
+    case i64ShlStore = 0xA3FF
+    case i64ShrSStore = 0xA4FF
+    case i64ShrUStore = 0xA5FF
+    case i64RotlStore = 0xA6FF
+    case f32AddStore = 0xA7FF
+    case f32SubStore = 0xA8FF
+    case f32MulStore = 0xA9FF
+    case f32DivStore = 0xAAFF
+    case f64AddStore = 0xABFF
+    case f64SubStore = 0xACFF
+    case f64MulStore = 0xADFF
+    case f64DivStore = 0xAEFF
+    case i32AddLoadStore = 0xAFFF
+    case i32SubLoadStore = 0xB0FF
+    case i32LoadSubStore = 0xB1FF
+    case i32MulLoadStore = 0xB2FF
+    case i32XorLoadStore = 0xB3FF
+    case i32AndLoadStore = 0xB4FF
+    case i32OrLoadStore = 0xB5FF
+    case i64AddLoadStore = 0xB6FF
+    case i64SubLoadStore = 0xB7FF
+    case i64LoadSubStore = 0xB8FF
+    case i64MulLoadStore = 0xB9FF
+    case i64XorLoadStore = 0xBAFF
+    case i64AndLoadStore = 0xBBFF
+    case i64OrLoadStore = 0xBCFF
+    case f32AddLoadStore = 0xBDFF
+    case f32LoadAddStore = 0xBEFF
+    case f32SubLoadStore = 0xBFFF
+    case f32LoadSubStore = 0xC0FF
+    case f32MulLoadStore = 0xC1FF
+    case f32LoadMulStore = 0xC2FF
+    case f64AddLoadStore = 0xC3FF
+    case f64LoadAddStore = 0xC4FF
+    case f64SubLoadStore = 0xC5FF
+    case f64LoadSubStore = 0xC6FF
+    case f64MulLoadStore = 0xC7FF
+    case f64LoadMulStore = 0xC8FF
+    case loadI32BrIfEq = 0xC9FF
+    case loadI32BrIfNe = 0xCAFF
+    case loadI32BrIfLtS = 0xCBFF
+    case loadI32BrIfLtU = 0xCCFF
+    case loadI32BrIfGtS = 0xCDFF
+    case loadI32BrIfGtU = 0xCEFF
+    case loadI32BrIfLeS = 0xCFFF
+    case loadI32BrIfLeU = 0xD0FF
+    case loadI32BrIfGeS = 0xD1FF
+    case loadI32BrIfGeU = 0xD2FF
+    case loadI328uBrIfEq = 0xD3FF
+    case loadI328uBrIfNe = 0xD4FF
+    case loadI328uBrIfLtS = 0xD5FF
+    case loadI328uBrIfLtU = 0xD6FF
+    case loadI328uBrIfGtS = 0xD7FF
+    case loadI328uBrIfGtU = 0xD8FF
+    case loadI328uBrIfLeS = 0xD9FF
+    case loadI328uBrIfLeU = 0xDAFF
+    case loadI328uBrIfGeS = 0xDBFF
+    case loadI328uBrIfGeU = 0xDCFF
+    case selectI32Eq = 0xDDFF
+    case selectI32Ne = 0xDEFF
+    case selectI32LtS = 0xDFFF
+    case selectI32LtU = 0xE0FF
+    case selectI32GtS = 0xE1FF
+    case selectI32GtU = 0xE2FF
+    case selectI32LeS = 0xE3FF
+    case selectI32LeU = 0xE4FF
+    case selectI32GeS = 0xE5FF
+    case selectI32GeU = 0xE6FF
 }
 
 extension InternalOp {
@@ -475,7 +497,7 @@ extension InternalOp {
     /// How many ops have one-byte codes (the others are extended).
     static let oneByteOpCount = 255
     /// How many extended ops there are (numbers 1...extendedOpCount).
-    static let extendedOpCount = 208
+    static let extendedOpCount = 230
 }
 
 extension InternalOp {
@@ -591,6 +613,18 @@ extension InternalOp {
         case (.f64Add, .f64Mul, false): return .f64AddRmul
         case (.f64Sub, .f64Mul, true): return .f64SubMul
         case (.f64Sub, .f64Mul, false): return .f64SubRmul
+        case (.i32Eq, .i32Add, _): return .i32EqAdd
+        case (.i32Eq, .i32And, _): return .i32EqAnd
+        case (.i32Eq, .i32Or, _): return .i32EqOr
+        case (.i32Ne, .i32Add, _): return .i32NeAdd
+        case (.i32Ne, .i32And, _): return .i32NeAnd
+        case (.i32Ne, .i32Or, _): return .i32NeOr
+        case (.i32LtS, .i32Add, _): return .i32LtSAdd
+        case (.i32LtS, .i32And, _): return .i32LtSAnd
+        case (.i32LtS, .i32Or, _): return .i32LtSOr
+        case (.i32LtU, .i32Add, _): return .i32LtUAdd
+        case (.i32LtU, .i32And, _): return .i32LtUAnd
+        case (.i32LtU, .i32Or, _): return .i32LtUOr
         default: return nil
         }
     }
@@ -721,6 +755,23 @@ extension InternalOp {
         case (.loadI328u, .brIfI32LeU): return .loadI328uBrIfLeU
         case (.loadI328u, .brIfI32GeS): return .loadI328uBrIfGeS
         case (.loadI328u, .brIfI32GeU): return .loadI328uBrIfGeU
+        default: return nil
+        }
+    }
+
+    /// The fused select on an i32 comparison `comparison`, if there is one (see `FunctionTranslator.fuseCompareIntoSelect`).
+    static func fusedSelect(_ comparison: InternalOp) -> InternalOp? {
+        switch comparison {
+        case .i32Eq: return .selectI32Eq
+        case .i32Ne: return .selectI32Ne
+        case .i32LtS: return .selectI32LtS
+        case .i32LtU: return .selectI32LtU
+        case .i32GtS: return .selectI32GtS
+        case .i32GtU: return .selectI32GtU
+        case .i32LeS: return .selectI32LeS
+        case .i32LeU: return .selectI32LeU
+        case .i32GeS: return .selectI32GeS
+        case .i32GeU: return .selectI32GeU
         default: return nil
         }
     }

@@ -164,6 +164,7 @@ extension FunctionTranslator {
             }
             let second = pop()
             let first = pop()
+            if fuseCompareIntoSelect(condition, first, second) { break }
             _ = emitProducer(.select, first, second)
             emitSlotWord(condition)
         case (.localGet, .index(let index)):
@@ -811,7 +812,9 @@ extension FunctionTranslator {
             if !keep { _ = pop() }
             return
         }
-        // Entries below that read this local in place must get their value before it changes.
+        // Entries below that read this local in place must get their value before it changes: before the
+        // instruction that computed the new value, when there is one, so that it can still write the local.
+        if producerOfTop(wide: false) != nil { materializeBeforeLastProducer(only: local) }
         materializeLocalReferences(only: local, below: stack.count - 1)
         if let producer = producerOfTop(wide: false) {
             // Retarget the instruction that computed the value: it writes the local directly.
@@ -824,6 +827,49 @@ extension FunctionTranslator {
             emit(.copy, .local(local), value)
         }
         if keep { push(.local(local)) }
+    }
+
+    /// Copies the stack entries below the top that read `local` in place into their temporaries *before* the
+    /// last instruction (which computed the top), moving that instruction after the copies: `p = p + 1` with
+    /// the old p still on the stack (a store's address) then costs one copy, not a copy and a second copy of
+    /// the sum into p. The copies only read the local and write temporaries below the instruction's operands,
+    /// so the order does not change what either computes. Not done where code offsets are recorded per
+    /// instruction (GC safepoints).
+    mutating func materializeBeforeLastProducer(only local: Int) {
+        guard types == nil, localReferences > 0, let producer = lastProducer, !lastProducerWide,
+              stack[0..<(stack.count - 1)].contains(.local(local)) else { return }
+        let start = producer.word
+        let firstFixup = fixups.firstIndex { $0.word >= start } ?? fixups.count
+        guard producer.fixup >= firstFixup else { return }
+        let words = Array(code[start...])
+        let moved = Array(fixups[firstFixup...])
+        let load = lastLoad
+        dropInstructions(from: start)
+        materializeLocalReferences(only: local, below: stack.count - 1)
+        let shift = code.count - start
+        let base = fixups.count
+        code.append(contentsOf: words)
+        for fixup in moved { fixups.append(Fixup(word: fixup.word + shift, shift: fixup.shift, location: fixup.location)) }
+        lastProducer = (start + shift, base + producer.fixup - firstFixup)
+        lastProducerWide = false
+        if let load, load.word == start, load.destinationFixup >= firstFixup {
+            lastLoad = (start + shift, load.address, base + load.destinationFixup - firstFixup)
+        }
+        lastAdd = nil
+        lastCompare = nil
+    }
+
+    /// `select(x, y, a <cmp> b)` where the i32 comparison was the last instruction and its result is the
+    /// condition: one `selectI32…` with a's and b's slots in the next word. Returns false if not applicable.
+    mutating func fuseCompareIntoSelect(_ condition: Location, _ first: Location, _ second: Location) -> Bool {
+        guard case .temporary(let position) = condition, position == stack.count + 2, let compare = lastCompare,
+              compare.word == code.count - 1, let y = compare.y, let fused = InternalOp.fusedSelect(compare.op),
+              fixups[compare.destinationFixup].location == condition else { return false }
+        dropInstructions(from: compare.word)
+        _ = emitProducer(fused, first, second)
+        let word = code.count
+        code.append(field(compare.x, word: word, shift: 0) | field(y, word: word, shift: 16))
+        return true
     }
 
     /// `local.set`/`local.tee` of a v128 local whose first slot is `local`.
