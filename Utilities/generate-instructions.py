@@ -122,69 +122,49 @@ v(f"    /// How many extended ops there are (numbers 1...extendedOpCount).")
 v(f"    static let extendedOpCount = {len(EXTENDED_OPS)}")
 v("}")
 v("")
+def lookup(doc, signature, subject, cases):
+    """A static function of InternalOp that maps `subject` (a tuple of its parameters) to a fused op through
+    `cases` ((pattern, op name) pairs), nil otherwise."""
+    for line in doc:
+        v(f"    /// {line}")
+    v(f"    static func {signature} -> InternalOp? {{")
+    v(f"        switch {subject} {{")
+    for pattern, op_name in cases:
+        v(f"        case {pattern}: return .{camel(op_name)}")
+    v("        default: return nil")
+    v("        }")
+    v("    }")
+    v("")
+
+def side(flag):
+    return "_" if flag is None else ("true" if flag else "false")
+
+def store_of(t):
+    return "storeI32" if t in ("i32", "f32") else "storeI64"
+
 v("extension InternalOp {")
-v("    /// The fused op computing `second(first(x, y), z)` (`firstOnLeft`) or `second(z, first(x, y))`, if there is")
-v("    /// one (see `FunctionTranslator.fusePair`).")
-v("    static func fusedPair(_ first: InternalOp, _ second: InternalOp, firstOnLeft: Bool) -> InternalOp? {")
-v("        switch (first, second, firstOnLeft) {")
-for t, a, b, left in PAIRS:
-    side = "_" if left is None else ("true" if left else "false")
-    v(f"        case (.{camel(t + '_' + a)}, .{camel(t + '_' + b)}, {side}): return .{camel(pair_name(t, a, b, left))}")
-v("        default: return nil")
-v("        }")
-v("    }")
-v("")
-v("    /// The fused op computing `operation` on what `load` (a plain load of 4 or 8 bytes) read and another operand,")
-v("    /// the loaded value on the left (`loadFirst`) or right, if there is one (see `FunctionTranslator.fuseLoad`).")
-v("    static func fusedLoad(_ load: InternalOp, _ operation: InternalOp, loadFirst: Bool) -> InternalOp? {")
-v("        switch (load, operation, loadFirst) {")
-for t, o, first in LOAD_PAIRS:
-    load = "loadI32" if t in ("i32", "f32") else "loadI64"
-    side = "_" if first is None else ("true" if first else "false")
-    v(f"        case (.{load}, .{camel(t + '_' + o)}, {side}): return .{camel(load_pair_name(t, o, first))}")
-v("        default: return nil")
-v("        }")
-v("    }")
-v("")
-v("    /// The fused op storing what `operation` computed with `store`, if there is one (see `FunctionTranslator.fuseStore`).")
-v("    static func fusedStore(_ operation: InternalOp, _ store: InternalOp) -> InternalOp? {")
-v("        switch (operation, store) {")
-for t, o in STORE_PAIRS:
-    st = "storeI32" if t in ("i32", "f32") else "storeI64"
-    v(f"        case (.{camel(t + '_' + o)}, .{st}): return .{camel(store_pair_name(t, o))}")
-v("        default: return nil")
-v("        }")
-v("    }")
-v("")
-v("    /// The fused update storing what a fused load-and-operate op computed back where it loaded, if there is one.")
-v("    static func fusedUpdate(_ loadOperate: InternalOp, _ store: InternalOp) -> InternalOp? {")
-v("        switch (loadOperate, store) {")
-for t, o, first in LOAD_PAIRS:
-    st = "storeI32" if t in ("i32", "f32") else "storeI64"
-    v(f"        case (.{camel(load_pair_name(t, o, first))}, .{st}): return .{camel(update_name(t, o, first))}")
-v("        default: return nil")
-v("        }")
-v("    }")
-v("")
-v("    /// The fused op loading with `load` and branching as `branch` (an i32 compare-and-branch) on the loaded value")
-v("    /// and another operand, if there is one (see `FunctionTranslator.fuseLoadIntoBranch`).")
-v("    static func fusedLoadBranch(_ load: InternalOp, _ branch: InternalOp) -> InternalOp? {")
-v("        switch (load, branch) {")
-for l, c in LOAD_BRANCHES:
-    v(f"        case (.{camel('load_' + l)}, .{camel('br_if_i32_' + c)}): return .{camel(load_branch_name(l, c))}")
-v("        default: return nil")
-v("        }")
-v("    }")
-v("")
-v("    /// The fused select on an i32 comparison `comparison`, if there is one (see `FunctionTranslator.fuseCompareIntoSelect`).")
-v("    static func fusedSelect(_ comparison: InternalOp) -> InternalOp? {")
-v("        switch comparison {")
-for c in SELECT_CONDITIONS:
-    v(f"        case .{camel('i32_' + c)}: return .{camel(select_name(c))}")
-v("        default: return nil")
-v("        }")
-v("    }")
-v("")
+lookup(["The fused op computing `second(first(x, y), z)` (`firstOnLeft`) or `second(z, first(x, y))`, if there is",
+        "one (see `FunctionTranslator.fusePair`)."],
+       "fusedPair(_ first: InternalOp, _ second: InternalOp, firstOnLeft: Bool)", "(first, second, firstOnLeft)",
+       [(f"(.{camel(t + '_' + a)}, .{camel(t + '_' + b)}, {side(left)})", pair_name(t, a, b, left)) for t, a, b, left in PAIRS])
+lookup(["The fused op computing `operation` on what `load` (a plain load of 4 or 8 bytes) read and another operand,",
+        "the loaded value on the left (`loadFirst`) or right, if there is one (see `FunctionTranslator.fuseLoad`)."],
+       "fusedLoad(_ load: InternalOp, _ operation: InternalOp, loadFirst: Bool)", "(load, operation, loadFirst)",
+       [(f"(.{'loadI32' if t in ('i32', 'f32') else 'loadI64'}, .{camel(t + '_' + o)}, {side(first)})", load_pair_name(t, o, first))
+        for t, o, first in LOAD_PAIRS])
+lookup(["The fused op storing what `operation` computed with `store`, if there is one (see `FunctionTranslator.fuseStore`)."],
+       "fusedStore(_ operation: InternalOp, _ store: InternalOp)", "(operation, store)",
+       [(f"(.{camel(t + '_' + o)}, .{store_of(t)})", store_pair_name(t, o)) for t, o in STORE_PAIRS])
+lookup(["The fused update storing what a fused load-and-operate op computed back where it loaded, if there is one."],
+       "fusedUpdate(_ loadOperate: InternalOp, _ store: InternalOp)", "(loadOperate, store)",
+       [(f"(.{camel(load_pair_name(t, o, first))}, .{store_of(t)})", update_name(t, o, first)) for t, o, first in LOAD_PAIRS])
+lookup(["The fused op loading with `load` and branching as `branch` (an i32 compare-and-branch) on the loaded value",
+        "and another operand, if there is one (see `FunctionTranslator.fuseLoadIntoBranch`)."],
+       "fusedLoadBranch(_ load: InternalOp, _ branch: InternalOp)", "(load, branch)",
+       [(f"(.{camel('load_' + l)}, .{camel('br_if_i32_' + c)})", load_branch_name(l, c)) for l, c in LOAD_BRANCHES])
+lookup(["The fused select on an i32 comparison `comparison`, if there is one (see `FunctionTranslator.fuseCompareIntoSelect`)."],
+       "fusedSelect(_ comparison: InternalOp)", "comparison",
+       [(f".{camel('i32_' + c)}", select_name(c)) for c in SELECT_CONDITIONS])
 v("    /// The register-form op for a numeric Wasm instruction, nil for every other instruction.")
 v("    static let registerForm: [InternalOp?] = {")
 v("        var table = [InternalOp?](repeating: nil, count: Opcode.allCases.count)")
@@ -247,23 +227,23 @@ for t, a, b, left in PAIRS:
         outer = FLOAT_EXPRESSIONS[b].format(a=inner, b=f"{conv}(z)") if left else FLOAT_EXPRESSIONS[b].format(a=f"{conv}(z)", b=inner)
         body = f"Numerics.slot({outer})"
     p(f"    table[op(.{name})] = {{ ternary($0, $1, $2, $3, $4) {{ x, y, z in {body} }} }}")
-for t, o, first in LOAD_PAIRS:
-    name = camel(load_pair_name(t, o, first))
-    width = "UInt32" if t in ("i32", "f32") else "UInt64"
+def width_of(t):
+    return "UInt32" if t in ("i32", "f32") else "UInt64"
+
+def load_operation_body(t, o, first):
+    """`o` on a loaded value m and a slot z (m on the left when `first`), as a slot."""
     if t in ("i32", "i64"):
         m, z = ("UInt32(truncatingIfNeeded: m)", "u32(z)") if t == "i32" else ("m", "z")
         expression = INTEGER_EXPRESSIONS[o][0 if t == "i32" else 1]
         body = expression.format(a=z, b=m) if first is False else expression.format(a=m, b=z)
-        if t == "i32":
-            body = f"UInt64({body})"
-    else:
-        conv = "Numerics.f32" if t == "f32" else "Numerics.f64"
-        m, z = f"{conv}(m)", f"{conv}(z)"
-        body = f"Numerics.slot({FLOAT_EXPRESSIONS[o].format(a=m, b=z) if first else FLOAT_EXPRESSIONS[o].format(a=z, b=m)})"
-    p(f"    table[op(.{name})] = {{ loadOperate($0, $1, $2, $3, $4, {width}.self) {{ m, z in {body} }} }}")
+        return f"UInt64({body})" if t == "i32" else body
+    conv = "Numerics.f32" if t == "f32" else "Numerics.f64"
+    m, z = f"{conv}(m)", f"{conv}(z)"
+    return f"Numerics.slot({FLOAT_EXPRESSIONS[o].format(a=m, b=z) if first else FLOAT_EXPRESSIONS[o].format(a=z, b=m)})"
+
+for t, o, first in LOAD_PAIRS:
+    p(f"    table[op(.{camel(load_pair_name(t, o, first))})] = {{ loadOperate($0, $1, $2, $3, $4, {width_of(t)}.self) {{ m, z in {load_operation_body(t, o, first)} }} }}")
 for t, o in STORE_PAIRS:
-    name = camel(store_pair_name(t, o))
-    width = "UInt32" if t in ("i32", "f32") else "UInt64"
     if t in ("i32", "i64"):
         read = (lambda v: f"u32({v})") if t == "i32" else (lambda v: v)
         body = INTEGER_EXPRESSIONS[o][0 if t == "i32" else 1].format(a=read("x"), b=read("y"))
@@ -272,21 +252,9 @@ for t, o in STORE_PAIRS:
     else:
         conv = "Numerics.f32" if t == "f32" else "Numerics.f64"
         body = f"Numerics.slot({(FLOAT_EXPRESSIONS[o] if o in FLOAT_EXPRESSIONS else '({a} / {b})').format(a=f'{conv}(x)', b=f'{conv}(y)')})"
-    p(f"    table[op(.{name})] = {{ storeOperate($0, $1, $2, $3, $4, {width}.self) {{ x, y in {body} }} }}")
+    p(f"    table[op(.{camel(store_pair_name(t, o))})] = {{ storeOperate($0, $1, $2, $3, $4, {width_of(t)}.self) {{ x, y in {body} }} }}")
 for t, o, first in LOAD_PAIRS:
-    name = camel(update_name(t, o, first))
-    width = "UInt32" if t in ("i32", "f32") else "UInt64"
-    if t in ("i32", "i64"):
-        m, z = ("UInt32(truncatingIfNeeded: m)", "u32(z)") if t == "i32" else ("m", "z")
-        expression = INTEGER_EXPRESSIONS[o][0 if t == "i32" else 1]
-        body = expression.format(a=z, b=m) if first is False else expression.format(a=m, b=z)
-        if t == "i32":
-            body = f"UInt64({body})"
-    else:
-        conv = "Numerics.f32" if t == "f32" else "Numerics.f64"
-        m, z = f"{conv}(m)", f"{conv}(z)"
-        body = f"Numerics.slot({FLOAT_EXPRESSIONS[o].format(a=m, b=z) if first else FLOAT_EXPRESSIONS[o].format(a=z, b=m)})"
-    p(f"    table[op(.{name})] = {{ updateOperate($0, $1, $2, $3, $4, {width}.self) {{ m, z in {body} }} }}")
+    p(f"    table[op(.{camel(update_name(t, o, first))})] = {{ updateOperate($0, $1, $2, $3, $4, {width_of(t)}.self) {{ m, z in {load_operation_body(t, o, first)} }} }}")
 CONDITION_EXPRESSIONS = {"eq": "u32(a) == u32(b)", "ne": "u32(a) != u32(b)", "lt_s": "s32(a) < s32(b)", "lt_u": "u32(a) < u32(b)",
                          "gt_s": "s32(a) > s32(b)", "gt_u": "u32(a) > u32(b)", "le_s": "s32(a) <= s32(b)", "le_u": "u32(a) <= u32(b)",
                          "ge_s": "s32(a) >= s32(b)", "ge_u": "u32(a) >= u32(b)"}

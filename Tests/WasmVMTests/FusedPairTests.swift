@@ -22,6 +22,16 @@ final class FusedPairTests: XCTestCase {
                                      .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1 + 0x1p-23, 3.25e-30]
 
     /// The fused op's name; a float op with c on the left (`second(c, first(a, b))`) is the `R` form.
+    /// The operands above as values of `type`.
+    static func values(_ type: String) -> [Value] {
+        switch type {
+        case "i32": return i32Values.map { .i32($0) }
+        case "i64": return i64Values.map { .i64($0) }
+        case "f32": return f32Values.map { .f32($0.bitPattern) }
+        default: return f64Values.map { .f64($0.bitPattern) }
+        }
+    }
+
     static func name(_ type: String, _ first: String, _ second: String, cOnLeft: Bool) -> String {
         let reversed = cOnLeft && type.hasPrefix("f")
         return (type + "_" + first + "_" + (reversed ? "r" : "") + second).split(separator: "_").enumerated()
@@ -136,13 +146,7 @@ final class FusedPairTests: XCTestCase {
             }
             let instance = try module.instantiate(store: Store())
             let memory = try XCTUnwrap(instance.memory("memory"))
-            let values: [Value]
-            switch type {
-            case "i32": values = Self.i32Values.map { .i32($0) }
-            case "i64": values = Self.i64Values.map { .i64($0) }
-            case "f32": values = Self.f32Values.map { .f32($0.bitPattern) }
-            default: values = Self.f64Values.map { .f64($0.bitPattern) }
-            }
+            let values = Self.values(type)
             for m in values {
                 try memory.write(bytes(m), at: 100 + 8)
                 try memory.write(bytes(m), at: 100 + 70000)
@@ -208,13 +212,7 @@ final class FusedPairTests: XCTestCase {
             while let code = module.disassembly(ofFunction: index) { listing += code + "\n"; index += 1 }
             let instance = try module.instantiate(store: Store())
             let memory = try XCTUnwrap(instance.memory("memory"))
-            let values: [Value]
-            switch type {
-            case "i32": values = Self.i32Values.map { .i32($0) }
-            case "i64": values = Self.i64Values.map { .i64($0) }
-            case "f32": values = Self.f32Values.map { .f32($0.bitPattern) }
-            default: values = Self.f64Values.map { .f64($0.bitPattern) }
-            }
+            let values = Self.values(type)
             let width = type.hasSuffix("32") ? 4 : 8
             for name in names {
                 let op = name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()

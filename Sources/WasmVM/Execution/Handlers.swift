@@ -655,17 +655,11 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                                         _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                         _ handlers: UnsafeRawPointer, _: T.Type, _ taken: (UInt64, UInt64) -> Bool) -> Int {
     let start = pc
-    var pc = pc + 1
-    let address = UInt64(u32(fp[operand(pc, 4)])) &+ ((pc.pointee >> 32) & 0xFFFF)
-    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    let pc = pc + 1
+    guard let address = address32(fp, operand(pc, 4), (pc.pointee >> 32) & 0xFFFF, vm, T.self) else { return trap(vm, .outOfBoundsMemoryAccess) }
     let value = UInt64(loadRaw(memBase, address, T.self))
     fp[operand(pc, 2)] = value
-    if taken(value, fp[operand(pc, 6)]) {
-        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-    } else {
-        pc += 1
-    }
-    return next(pc, fp, memBase, vm, handlers)
+    return jump(if: taken(value, fp[operand(pc, 6)]), pc, from: start, costShift: 48, fp, memBase, vm, handlers)
 }
 
 /// A select on a comparison: `d = taken(a, b) ? x : y`, a's and b's slots in bits 0 and 16 of the next word.
@@ -679,6 +673,20 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     return next(word + 1, fp, memBase, vm, handlers)
 }
 
+/// The end of a conditional branch whose target word is at `pc`: takes it (charging fuel, checking a backward
+/// branch; see `branch`) or steps over the target word, and dispatches.
+@inline(__always) func jump(if taken: Bool, _ pc: UnsafePointer<UInt64>, from start: UnsafePointer<UInt64>, costShift: UInt64,
+                            _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                            _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+    var pc = pc
+    if taken {
+        guard branch(&pc, start, vm, costShift: costShift) else { return 0 }
+    } else {
+        pc += 1
+    }
+    return next(pc, fp, memBase, vm, handlers)
+}
+
 /// A float compare-and-branch: branch when `taken(x, y)`, the handler's own comparison for its outcome mask
 /// (bits 8..<12 select the handler; see `installFloatBranchHandlers`).
 @inline(__always) func floatBranch<F: BinaryFloatingPoint>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
@@ -686,13 +694,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                                          _ handlers: UnsafeRawPointer, _ read: (UInt64) -> F,
                                                          _ taken: (F, F) -> Bool) -> Int {
     let start = pc
-    var pc = pc + 1
-    if taken(read(fp[operand(pc, 4)]), read(fp[operand(pc, 6)])) {
-        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-    } else {
-        pc += 1
-    }
-    return next(pc, fp, memBase, vm, handlers)
+    let pc = pc + 1
+    return jump(if: taken(read(fp[operand(pc, 4)]), read(fp[operand(pc, 6)])), pc, from: start, costShift: 32, fp, memBase, vm, handlers)
 }
 
 /// A float add-and-branch: `d = x + y`, branch when `taken(d, z)` (z's slot in bits 32..<48 of the target word).
@@ -701,15 +704,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                                             _ handlers: UnsafeRawPointer, _ read: (UInt64) -> F,
                                                             _ slot: (F) -> UInt64, _ taken: (F, F) -> Bool) -> Int {
     let start = pc
-    var pc = pc + 1
+    let pc = pc + 1
     let sum = read(fp[operand(pc, 4)]) + read(fp[operand(pc, 6)])
     fp[operand(pc, 2)] = slot(sum)
-    if taken(sum, read(fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)])) {
-        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-    } else {
-        pc += 1
-    }
-    return next(pc, fp, memBase, vm, handlers)
+    return jump(if: taken(sum, read(fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)])), pc, from: start, costShift: 48, fp, memBase, vm, handlers)
 }
 
 /// A handler for `fp[d] = compute(fp[x], fp[y])` (inlined into each closure that calls it).
@@ -745,13 +743,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                      _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
                                      _ taken: (UInt64, UInt64) -> Bool) -> Int {
     let start = pc
-    var pc = pc + 1
-    if taken(fp[operand(pc, 4)], fp[operand(pc, 6)]) {
-        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-    } else {
-        pc += 1
-    }
-    return next(pc, fp, memBase, vm, handlers)
+    let pc = pc + 1
+    return jump(if: taken(fp[operand(pc, 4)], fp[operand(pc, 6)]), pc, from: start, costShift: 32, fp, memBase, vm, handlers)
 }
 
 /// A handler for `if taken(fp[x]) goto target` (zero and null tests).
@@ -759,13 +752,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                   _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
                                   _ taken: (UInt64) -> Bool) -> Int {
     let start = pc
-    var pc = pc + 1
-    if taken(fp[operand(pc, 4)]) {
-        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-    } else {
-        pc += 1
-    }
-    return next(pc, fp, memBase, vm, handlers)
+    let pc = pc + 1
+    return jump(if: taken(fp[operand(pc, 4)]), pc, from: start, costShift: 32, fp, memBase, vm, handlers)
 }
 
 /// A handler for the fused `d = x + y; if taken(d, z) goto target`: z's slot sits in bits 32..<48 of the
@@ -774,15 +762,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                         _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
                                         _ taken: (UInt64, UInt64) -> Bool) -> Int {
     let start = pc
-    var pc = pc + 1
+    let pc = pc + 1
     let sum = fp[operand(pc, 4)] &+ fp[operand(pc, 6)]
     fp[operand(pc, 2)] = sum
-    if taken(sum, fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]) {
-        guard branch(&pc, start, vm, costShift: 48) else { return 0 }
-    } else {
-        pc += 1
-    }
-    return next(pc, fp, memBase, vm, handlers)
+    return jump(if: taken(sum, fp[Int(truncatingIfNeeded: (pc.pointee >> 32) & 0xFFFF)]), pc, from: start, costShift: 48, fp, memBase, vm, handlers)
 }
 
 /// A load from a 32-bit memory 0: `d = extend(memory[u32(x) + offset])`, the offset in bits 48..<64 of the
@@ -799,6 +782,14 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     return next(word, fp, memBase, vm, handlers)
 }
 
+/// The address of a `T` at `u32(fp[slot]) + offset` in a 32-bit memory 0 (the sum cannot wrap: both are below
+/// 2^32), nil when it does not fit in the memory.
+@inline(__always) func address32<T>(_ fp: UnsafeMutablePointer<UInt64>, _ slot: Int, _ offset: UInt64,
+                                    _ vm: UnsafeMutableRawPointer, _: T.Type) -> UInt64? {
+    let address = UInt64(u32(fp[slot])) &+ offset
+    return address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize ? address : nil
+}
+
 /// A load from a 32-bit memory 0 fused with the operation that uses its value: `d = compute(memory[x + offset],
 /// z)`, the offset (below 0xFFFF) in the word, z's slot in the next word (see `FunctionTranslator.fuseLoad`).
 @inline(__always) func loadOperate<T: FixedWidthInteger>(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
@@ -806,8 +797,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                                          _ handlers: UnsafeRawPointer, _: T.Type,
                                                          _ compute: (UInt64, UInt64) -> UInt64) -> Int {
     let word = pc + 1
-    let address = UInt64(u32(fp[operand(word, 4)])) &+ UInt64(operand(word, 6))
-    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    guard let address = address32(fp, operand(word, 4), UInt64(operand(word, 6)), vm, T.self) else { return trap(vm, .outOfBoundsMemoryAccess) }
     fp[operand(word, 2)] = compute(UInt64(loadRaw(memBase, address, T.self)), fp[Int(truncatingIfNeeded: word.pointee & 0xFFFF)])
     return next(word + 1, fp, memBase, vm, handlers)
 }
@@ -821,8 +811,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                                           _ compute: (UInt64, UInt64) -> UInt64) -> Int {
     let word = pc + 1
     let value = compute(fp[operand(word, 4)], fp[operand(word, 6)])
-    let address = UInt64(u32(fp[operand(word, 2)])) &+ word.pointee
-    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    guard let address = address32(fp, operand(word, 2), word.pointee, vm, T.self) else { return trap(vm, .outOfBoundsMemoryAccess) }
     storeRaw(memBase, address, T(truncatingIfNeeded: value))
     return next(word + 1, fp, memBase, vm, handlers)
 }
@@ -835,8 +824,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
                                                            _ handlers: UnsafeRawPointer, _: T.Type,
                                                            _ compute: (UInt64, UInt64) -> UInt64) -> Int {
     let word = pc + 1
-    let address = UInt64(u32(fp[operand(word, 4)])) &+ UInt64(operand(word, 6))
-    guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
+    guard let address = address32(fp, operand(word, 4), UInt64(operand(word, 6)), vm, T.self) else { return trap(vm, .outOfBoundsMemoryAccess) }
     let value = compute(UInt64(loadRaw(memBase, address, T.self)), fp[Int(truncatingIfNeeded: word.pointee & 0xFFFF)])
     storeRaw(memBase, address, T(truncatingIfNeeded: value))
     return next(word + 1, fp, memBase, vm, handlers)

@@ -729,13 +729,7 @@ extension FunctionTranslator {
         } else {
             return false
         }
-        let result = Location.temporary(stack.count)
-        fixups[producer.fixup].location = result
-        code[producer.word] = code[producer.word] & ~0xFF | UInt64(fused.rawValue)
-        emitSlotWord(addend)
-        push(result)
-        lastProducer = producer
-        lastProducerWide = false
+        rewriteLastProducer(producer, as: fused, with: addend)
         return true
     }
 
@@ -749,7 +743,14 @@ extension FunctionTranslator {
         let value = fixups[producer.fixup].location
         guard case .temporary = value, value == x || value == y,
               let fused = InternalOp.fusedPair(first, op, firstOnLeft: value == x) else { return false }
-        let other = value == x ? y : x
+        rewriteLastProducer(producer, as: fused, with: value == x ? y : x)
+        return true
+    }
+
+    /// Makes the last instruction (which computed a value used only by the one being translated) the fused op
+    /// `fused`, with `other` (the second instruction's other operand) in the word after it; its result goes
+    /// where the second instruction's would, the top of the stack after both operands.
+    mutating func rewriteLastProducer(_ producer: (word: Int, fixup: Int), as fused: InternalOp, with other: Location) {
         let result = Location.temporary(stack.count)
         fixups[producer.fixup].location = result
         code[producer.word] = code[producer.word] & ~0xFFFF | UInt64(fused.rawValue)
@@ -759,7 +760,6 @@ extension FunctionTranslator {
         lastProducerWide = false
         lastAdd = nil
         lastCompare = nil
-        return true
     }
 
     /// `op(load, c)` or `op(c, load)` where the load (4 or 8 bytes of a 32-bit memory 0, offset in its word) was
@@ -772,15 +772,7 @@ extension FunctionTranslator {
         let value = fixups[producer.fixup].location
         guard case .temporary = value, value == x || value == y,
               let fused = InternalOp.fusedLoad(load, op, loadFirst: value == x) else { return false }
-        let result = Location.temporary(stack.count)
-        fixups[producer.fixup].location = result
-        code[producer.word] = code[producer.word] & ~0xFFFF | UInt64(fused.rawValue)
-        emitSlotWord(value == x ? y : x)
-        push(result)
-        lastProducer = producer
-        lastProducerWide = false
-        lastAdd = nil
-        lastCompare = nil
+        rewriteLastProducer(producer, as: fused, with: value == x ? y : x)
         return true
     }
 
