@@ -318,6 +318,29 @@ final class FusedPairTests: XCTestCase {
         XCTAssertEqual(trapMessage { try call(instance, "b_lt_u_right", [.i32(65536 - 3), .i32(0)]) }, "out of bounds memory access")
     }
 
+    /// A load that ends a block which a branch also leaves (with another value) is not fused with the
+    /// compare-and-branch after the block: the branch's landing point is between them. (Yosys threw an
+    /// uncaught exception when it was: the `br` landed inside the fused instruction.)
+    func testALoadBeforeALabelIsNotFusedWithTheBranchAfterIt() throws {
+        let source = """
+            (module (memory 1) (data (i32.const 0) "\\64\\00\\00\\00")
+              (func (export "f") (param i32 i32 i32) (result i32)
+                (block $out
+                  (br_if $out (i32.lt_u (block $b (result i32)
+                                            (drop (br_if $b (i32.const 7) (local.get 1)))
+                                            (i32.load (local.get 0)))
+                                        (local.get 2)))
+                  (return (i32.const 0)))
+                (i32.const 1)))
+            """
+        let module = try CompiledModule(bytes: Array(source.utf8))
+        XCTAssertFalse(try XCTUnwrap(module.disassembly(ofFunction: 0)).contains("BrIf"))
+        let instance = try module.instantiate(store: Store())
+        XCTAssertEqual(try call(instance, "f", [.i32(0), .i32(0), .i32(50)]), [.i32(0)], "100 < 50 is false")
+        XCTAssertEqual(try call(instance, "f", [.i32(0), .i32(0), .i32(200)]), [.i32(1)], "100 < 200")
+        XCTAssertEqual(try call(instance, "f", [.i32(0), .i32(1), .i32(50)]), [.i32(1)], "the branch's 7 < 50")
+    }
+
     /// `select(x, y, a <cmp> b)` with the i32 comparison just before it is one `selectI32…`, for every
     /// condition; operands computed into temporaries (a clamp) work the same.
     func testASelectOnAComparisonPicksWhatTheComparisonSays() throws {

@@ -399,6 +399,9 @@ struct FunctionTranslator {
         lastProducer = nil
         lastCompare = nil
         lastAdd = nil
+        // A load before a label must not be fused with a branch after it: other paths reach the label, and the
+        // label would then point into the fused instruction.
+        lastLoad = nil
     }
 
     mutating func patch(_ branch: (word: Int, instruction: Int), to target: Int) {
