@@ -486,12 +486,12 @@ struct FunctionTranslator {
         var costShift: UInt64 = 32
         var operand: Location? = nil
         var targetBits: UInt64 = 0
+    }
 
-        /// The target word's bits besides the target and the cost.
-        func fill(_ translator: inout FunctionTranslator, word: Int) {
-            if let operand { translator.code[word] |= translator.field(operand, word: word, shift: 32) }
-            translator.code[word] |= targetBits
-        }
+    /// Puts a conditional branch's operand and bits (besides the target and the cost) into its target word.
+    mutating func fillTarget(_ word: Int, of branch: ConditionalBranch) {
+        if let operand = branch.operand { code[word] |= field(operand, word: word, shift: 32) }
+        code[word] |= branch.targetBits
     }
 
     /// Emits a conditional branch taken when `condition` is true (or false, if `negated`), fusing a preceding
@@ -600,7 +600,7 @@ struct FunctionTranslator {
     mutating func emitConditionalTarget(_ branch: ConditionalBranch, depth: Int) {
         let word = code.count
         emitTarget(depth: depth, instruction: branch.instruction, costShift: branch.costShift)
-        branch.fill(&self, word: word)
+        fillTarget(word, of: branch)
     }
 
     static func fusedComparison(_ op: InternalOp) -> InternalOp {

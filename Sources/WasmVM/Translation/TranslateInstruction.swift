@@ -39,14 +39,13 @@ extension FunctionTranslator {
             if let y, fusePair(op, x, y) { return }
             if let y, fuseLoad(op, x, y) { return }
             let previousAdd = lastAdd
-            let lastCompareBeforeEmit = lastCompare
+            let previousCompare = lastCompare
             let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
             if Self.isFusableComparison(op) {
-                let previous = lastCompareBeforeEmit
                 lastCompare = Comparison(word: at, op: op, x: x, y: y, add: previousAdd?.word == at - 1 ? previousAdd : nil,
                                          destinationFixup: fixupIndex)
-                if op == .i32Eqz, let previous, previous.word == at - 1, previous.destinationFixup < fixups.count,
+                if op == .i32Eqz, let previous = previousCompare, previous.word == at - 1, previous.destinationFixup < fixups.count,
                    fixups[previous.destinationFixup].location == x {
                     comparisonUnderEqz = previous
                 } else {
@@ -92,7 +91,7 @@ extension FunctionTranslator {
             control.elseBranch = (code.count, branch.instruction)
             let word = code.count
             emitWord(0)
-            branch.fill(&self, word: word)
+            fillTarget(word, of: branch)
             controls.append(control)
         case (.else, _):
             elseOfLiveFrame()
@@ -544,7 +543,7 @@ extension FunctionTranslator {
         let skip = emitConditionalBranch(condition, negated: true)
         let skipWord = code.count
         emitWord(0)
-        skip.fill(&self, word: skipWord)
+        fillTarget(skipWord, of: skip)
         branch(depth: depth)
         bindLabel()
         patch((skipWord, skip.instruction), to: code.count)
@@ -831,7 +830,9 @@ extension FunctionTranslator {
         guard types == nil, localReferences > 0, let producer = lastProducer, !lastProducerWide,
               stack[0..<(stack.count - 1)].contains(.local(local)) else { return }
         let start = producer.word
-        let firstFixup = fixups.firstIndex { $0.word >= start } ?? fixups.count
+        // Fixups are in word order and the instruction's are the last few: search from the end, not the start
+        // (this runs at every such `local.set` of a large function).
+        let firstFixup = (fixups.lastIndex { $0.word < start } ?? -1) + 1
         guard producer.fixup >= firstFixup else { return }
         let words = Array(code[start...])
         let moved = Array(fixups[firstFixup...])
