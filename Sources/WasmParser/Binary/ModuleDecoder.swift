@@ -426,36 +426,52 @@ struct ModuleDecoder {
     mutating func decodeCodeSection() throws(WasmParserError) {
         let count = try reader.readCount()
         module.codes.reserveCapacity(reader.boundedCapacity(count))
-        for i in 0..<count {
-            let size = try reader.readByteLength()
-            let start = reader.offset
-            guard size <= reader.remaining else {
-                throw malformed("unexpected end of section or function", at: reader.offset + reader.remaining)
-            }
-            let end = start + size
-            var body = ByteReader(bytes: module.bytes, offset: start, limit: end)
-            let groupCount = try body.readCount()
-            var groups: [LocalGroup] = []
-            groups.reserveCapacity(body.boundedCapacity(groupCount))
-            var total: UInt64 = 0
-            for _ in 0..<groupCount {
-                let n = try body.readVarUInt32()
-                let type = try body.readValueType()
-                total += UInt64(n)
-                guard total <= UInt64(UInt32.max) else { throw malformed("too many locals", at: start) }
-                if n > 0 { groups.append(LocalGroup(count: n, type: type)) }
-            }
-            let code = FunctionBody(locals: groups, localCount: UInt32(total), range: body.offset..<end, start: start)
-            module.codes.append(code)
-            if let context {
-                guard i < module.functionTypeIndices.count else {
-                    throw malformed("function and code section have inconsistent lengths", at: start)
+        // With validation: the bodies are validated once their headers are read, on several threads (see
+        // `validateBodies`), and a malformed header is reported only after the bodies before it were found
+        // valid, so errors come in the order a one-pass decoder finds them.
+        do throws(WasmParserError) {
+            for i in 0..<count {
+                let body = try readBody()
+                if context != nil, i >= module.functionTypeIndices.count {
+                    throw malformed("function and code section have inconsistent lengths", at: body.start)
                 }
-                let functionIndex = UInt32(context.functionTypeIndices.count - module.functionTypeIndices.count + i)
-                try FunctionValidator.validate(context: context, functionIndex: functionIndex, body: code,
-                                               bytes: module.bytes, dataUse: &dataUse)
+                module.codes.append(body)
             }
-            reader.offset = end
+        } catch {
+            if let context { try validateBodies(context) }
+            throw error
+        }
+        if let context { try validateBodies(context) }
+    }
+
+    /// Reads one entry of the code section: its size, local declarations and the range of its instructions.
+    mutating func readBody() throws(WasmParserError) -> FunctionBody {
+        let size = try reader.readByteLength()
+        let start = reader.offset
+        guard size <= reader.remaining else {
+            throw malformed("unexpected end of section or function", at: reader.offset + reader.remaining)
+        }
+        let end = start + size
+        var body = ByteReader(bytes: module.bytes, offset: start, limit: end)
+        let groupCount = try body.readCount()
+        var groups: [LocalGroup] = []
+        groups.reserveCapacity(body.boundedCapacity(groupCount))
+        var total: UInt64 = 0
+        for _ in 0..<groupCount {
+            let n = try body.readVarUInt32()
+            let type = try body.readValueType()
+            total += UInt64(n)
+            guard total <= UInt64(UInt32.max) else { throw malformed("too many locals", at: start) }
+            if n > 0 { groups.append(LocalGroup(count: n, type: type)) }
+        }
+        reader.offset = end
+        return FunctionBody(locals: groups, localCount: UInt32(total), range: body.offset..<end, start: start)
+    }
+
+    /// Validates the bodies read so far, throwing the first function's error.
+    mutating func validateBodies(_ context: ValidationContext) throws(WasmParserError) {
+        for result in module.validateBodies(context) {
+            dataUse.merge(try result.get())
         }
     }
 

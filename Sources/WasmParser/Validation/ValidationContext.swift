@@ -145,6 +145,11 @@ struct DataSegmentUse {
         if largestIndex == nil || index > largestIndex! { largestIndex = index; self.offset = offset }
     }
 
+    /// Folds in a later function's use (functions merged in order report the same offset as one pass).
+    mutating func merge(_ later: DataSegmentUse) {
+        if let index = later.largestIndex { record(index, at: later.offset) }
+    }
+
     func check(dataSegmentCount: Int) throws(WasmParserError) {
         guard let largestIndex else { return }
         if dataSegmentCount == 0 {
