@@ -451,9 +451,15 @@ SELECT_CONDITIONS = LOAD_BRANCH_CONDITIONS
 def select_name(condition):
     return f"select_i32_{condition}"
 
+# The VM's own extended ops, which `Store.run` executes (their handler hands them to it):
+# `enter_untranslated` is the code of a function not yet translated (the defined function's index in bits
+# 32..<64, its module's `TranslatedFunctions` in the next word; see TranslatedFunctions.swift).
+EXTENDED_VM_OPS = ["enter_untranslated"]
+
 EXTENDED_OPS = ([pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
                 + [store_pair_name(*p) for p in STORE_PAIRS] + [update_name(*p) for p in LOAD_PAIRS]
-                + [load_branch_name(*b) for b in LOAD_BRANCHES] + [select_name(c) for c in SELECT_CONDITIONS])
+                + [load_branch_name(*b) for b in LOAD_BRANCHES] + [select_name(c) for c in SELECT_CONDITIONS]
+                + EXTENDED_VM_OPS)
 
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,

@@ -1,6 +1,7 @@
 import Foundation
 import NebulaHTTP
 import WasmParser
+import WasmVM
 
 /// `wasmrun`'s command line, parsed by hand (the design card allows no packages).
 struct Options {
@@ -18,6 +19,8 @@ struct Options {
     var maxMemoryPages: Int?
     var maxGCHeapBytes: Int?
     var maxCallDepth: Int?
+    /// `--translate`: when functions are translated (default: at first call for large modules).
+    var translation = TranslationMode.automatic
     /// The proposals a module may use (default: all of WebAssembly 3.0 that Nebula implements).
     var features: Features = .wasm3
     var stats = false
@@ -74,6 +77,8 @@ struct Options {
           --max-gc-heap SIZE    most bytes of GC objects (structs, arrays) the module may hold: bytes, or with
                                 KiB, MiB, GiB (default 1GiB); beyond it, after collecting, an allocation traps
           --max-call-depth N    deepest call nesting before `call stack exhausted` (default 50000)
+          --translate WHEN      `eager`: translate every function before running; `lazy`: each at its first
+                                call; `auto` (the default): lazily when the code exceeds 1 MiB
           --stats               print to stderr: instructions executed, decode/validate/translate/run times,
                                 CPU time, peak memory pages, energy (RAPL, else the power model) and carbon
           --power-model MODEL   energy where RAPL is unreadable: cpu=W,memory=W, default (cpu=3.5,memory=0.392)
@@ -134,6 +139,13 @@ struct Options {
                 let text = try value(argument)
                 guard let n = Int(text), n > 0, n <= 10_000_000 else { throw UsageError(description: "--max-call-depth takes 1...10000000, got \(text)") }
                 options.maxCallDepth = n
+            case "--translate":
+                switch try value(argument) {
+                case "eager": options.translation = .eager
+                case "lazy": options.translation = .lazy
+                case "auto": options.translation = .automatic
+                case let text: throw UsageError(description: "--translate takes eager, lazy or auto, got \(text)")
+                }
             case "--stats": options.stats = true
             case "--power-model":
                 let text = try value(argument)

@@ -126,7 +126,7 @@ func run(_ options: Options) -> Int32 {
     start = DispatchTime.now().uptimeNanoseconds
     let compiled: CompiledModule
     do throws(CompiledModule.LoadError) {
-        compiled = try CompiledModule(validated: module)
+        compiled = try CompiledModule(validated: module, translation: options.translation)
     } catch {
         writeError("\(path): \(error)")
         return 1

@@ -2,7 +2,7 @@ import WasmParser
 import XCTest
 @testable import WasmVM
 
-/// Large modules are translated on several threads (`CompiledModule.translateBodies`).
+/// Large modules are translated on several threads (`TranslatedFunctions.translateBodies`).
 final class ParallelTranslationTests: XCTestCase {
     /// 600 bodies of different shapes: the parallel translation must give each function its own code, in order.
     func testParallelTranslationMatchesOneThread() throws {
@@ -13,8 +13,8 @@ final class ParallelTranslationTests: XCTestCase {
         }
         let module = try Module.load(textOrBinary: Array((text + ")").utf8), features: .wasm3)
         let context = ValidationContext(module: module)
-        let serial = CompiledModule.translateBodies(module, context, imported: 0, tracksReferences: false, workers: 1)
-        let parallel = CompiledModule.translateBodies(module, context, imported: 0, tracksReferences: false, workers: 4)
+        let serial = TranslatedFunctions.translateBodies(module, context, imported: 0, tracksReferences: false, workers: 1)
+        let parallel = TranslatedFunctions.translateBodies(module, context, imported: 0, tracksReferences: false, workers: 4)
         XCTAssertEqual(serial.count, 600)
         for (i, (a, b)) in zip(serial, parallel).enumerated() {
             let one = try a.get(), other = try b.get()

@@ -5,7 +5,7 @@ import WasmParser
 /// `spec-tests`: runs the official WebAssembly spec suite against Nebula.
 let usage = """
     usage: spec-tests [--suite DIR]... [--features SET] [--file NAME]... [--exclude simd] [--only TYPE,...]
-                      [--proposals] [--gc-stress] [--verbose]
+                      [--proposals] [--gc-stress] [--lazy] [--verbose]
 
     Runs WebAssembly spec test suites against Nebula and prints a table per script and a closing line
     `N passed, N failed, N skipped` per suite. Exits non-zero on any failure. Without --suite it runs the
@@ -21,6 +21,7 @@ let usage = """
       --only TYPES     judge only these command types, comma-separated (e.g. assert_malformed,assert_invalid,module)
       --proposals      also run the scripts of proposals beyond 3.0 (proposals/: threads, wide arithmetic, ...)
       --gc-stress      collect garbage at every allocation and poison what is freed (a missed root fails)
+      --lazy           translate each function at its first call instead of at load
       --verbose        print every failure with file, line and both messages
       --help           this text
     """
@@ -53,6 +54,7 @@ while let argument = arguments.popFirst() {
     case "--only": template.onlyTypes = Set(value(for: argument).split(separator: ",").map(String.init))
     case "--proposals": template.includeProposals = true
     case "--gc-stress": template.gcStress = true
+    case "--lazy": template.lazyTranslation = true
     case "--verbose", "-v": verbose = true
     case "--help", "-h":
         print(usage)

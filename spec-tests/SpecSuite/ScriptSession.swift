@@ -23,9 +23,13 @@ struct ScriptSession {
     var currentUnsupported = false
     var namedUnsupported: Set<String> = []
 
-    init(directory: String, features: Features, gcStress: Bool = false) {
+    /// When modules' functions are translated (the suite passes either way).
+    let translation: TranslationMode
+
+    init(directory: String, features: Features, gcStress: Bool = false, translation: TranslationMode = .eager) {
         self.directory = directory
         self.features = features
+        self.translation = translation
         var limits = ResourceLimits()
         limits.maxCallDepth = 20_000
         limits.gcStress = gcStress
@@ -66,7 +70,7 @@ struct ScriptSession {
         case .failure(let error): return .failed(error.description)
         case .success(let module):
             do throws(CompiledModule.LoadError) {
-                return .module(try CompiledModule(validated: module))
+                return .module(try CompiledModule(validated: module, translation: translation))
             } catch {
                 if case .translation(let t) = error, t.message.contains("not supported") { return .unsupported }
                 return .failed(error.description)

@@ -26,6 +26,8 @@ public struct SpecRunner {
         /// Collect garbage at every allocation and keep freed objects poisoned (`ResourceLimits.gcStress`): a
         /// reference the collector missed shows up as a failure.
         public var gcStress = false
+        /// Translate each function at its first call instead of at load (`TranslationMode.lazy`).
+        public var lazyTranslation = false
 
         public init(suiteDirectory: String) { self.suiteDirectory = suiteDirectory }
     }
@@ -169,7 +171,8 @@ public struct SpecRunner {
         let commands = try self.commands(of: script)
         let directory = URL(fileURLWithPath: script.path).deletingLastPathComponent().path
         var result = FileResult(name: script.name)
-        var session = ScriptSession(directory: directory, features: features, gcStress: options.gcStress)
+        var session = ScriptSession(directory: directory, features: features, gcStress: options.gcStress,
+                                    translation: options.lazyTranslation ? .lazy : .eager)
         for command in commands {
             if let only = options.onlyTypes, !only.contains(command.type) {
                 // Modules still have to be instantiated for the commands that follow.

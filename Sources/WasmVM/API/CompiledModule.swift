@@ -6,11 +6,8 @@ import WasmParser
 public final class CompiledModule: @unchecked Sendable {
     public let module: Module
     let context: ValidationContext
-    /// Translated defined functions; their code stays here, shared by every instance.
-    let functions: [CompiledFunction]
-    let code: [UnsafeMutablePointer<UInt64>]
-    /// Per function: the frame's initial locals (zeros) and constants, copied in on every call.
-    let constants: [UnsafeMutablePointer<UInt64>?]
+    /// The defined functions' code and records, translated at load or at first call (see `TranslationMode`).
+    let functions: TranslatedFunctions
     /// A copy of the module's bytes that data segments point into.
     let bytes: UnsafeMutableRawBufferPointer
     /// Process-wide canonical type ID of each of the module's types (see `TypeRegistry`).
@@ -18,8 +15,6 @@ public final class CompiledModule: @unchecked Sendable {
     let importedFunctionCount: Int
     /// Export position by name, shared by every instance.
     let exportIndex: [ExactName: Int]
-    /// The defined functions' records, complete but for their instance context: instantiating copies them.
-    let functionTemplates: UnsafeMutablePointer<FunctionInstance>
     /// How many of each thing an instance holds, counted once (see `InstanceShape`).
     let shape: InstanceShape
     /// Memory 0 prepared once: its initial contents as a copy-on-write image (see `MemoryImage`) and memories
@@ -50,110 +45,33 @@ public final class CompiledModule: @unchecked Sendable {
 
     /// Decodes, validates and translates `bytes`, accepting the proposals in `features`. Like wasmtime's
     /// `Module::new`, the bytes may be a binary module or a text one (told apart by the binary's magic number).
-    public convenience init(bytes: [UInt8], features: Features = .wasm3) throws(LoadError) {
+    public convenience init(bytes: [UInt8], features: Features = .wasm3, translation: TranslationMode = .eager) throws(LoadError) {
         let module: Module
         do throws(WasmParserError) {
             module = try Module.load(textOrBinary: bytes, features: features)
         } catch {
             throw .parse(error)
         }
-        try self.init(validated: module)
+        try self.init(validated: module, translation: translation)
     }
 
-    /// Translates every body, on several threads for large modules (Yosys: 37,000 bodies, 2.2 s on one
-    /// thread). Functions are translated independently; results come back in function order, so the first
-    /// failure reported is the same whatever the threads did.
-    static func translateBodies(_ module: Module, _ context: ValidationContext, imported: Int,
-                                tracksReferences: Bool, workers: Int? = nil) -> [Result<CompiledFunction, any Error>] {
-        let count = module.codes.count
-        let translate = { @Sendable (i: Int) -> Result<CompiledFunction, any Error> in
-            Result {
-                try FunctionTranslator.translate(context: context, functionIndex: UInt32(imported + i), body: module.codes[i],
-                                                 bytes: module.bytes, tracksReferences: tracksReferences)
-            }
-        }
-        // A server compiles small modules often; below this, handing work to threads costs more than it saves.
-        let workers = workers ?? (count >= 256 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
-        guard workers > 1 else { return (0..<count).map(translate) }
-        var results = [Result<CompiledFunction, any Error>](repeating: .failure(CancellationError()), count: count)
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let slots = buffer
-            // Interleaved, so that each thread gets a mix of large and small bodies.
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < count {
-                    slots[i] = translate(i)
-                    i += workers
-                }
-            }
-        }
-        return results
-    }
-
-    public init(validated module: Module) throws(LoadError) {
+    /// Translates a module `validate` accepted, its functions at once or each at its first call.
+    public init(validated module: Module, translation: TranslationMode = .eager) throws(LoadError) {
         self.module = module
         context = ValidationContext(module: module)
-        var translated: [CompiledFunction] = []
-        translated.reserveCapacity(module.codes.count)
-        let imported = context.functionTypeIndices.count - module.codes.count
-        let tracksReferences = FunctionTranslator.tracksReferences(context, module)
-        do {
-            for result in Self.translateBodies(module, context, imported: imported, tracksReferences: tracksReferences) {
-                translated.append(try result.get())
-            }
-        } catch let error as TranslationError {
-            throw .translation(error)
-        } catch let error as WasmParserError {
-            throw .parse(error)
-        } catch {
-            throw .translation(TranslationError(functionIndex: 0, message: "\(error)"))
-        }
-        functions = translated
-        code = translated.map { f in
-            let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: max(f.code.count, 1))
-            pointer.initialize(from: f.code, count: f.code.count)
-            return pointer
-        }
-        constants = translated.map { f in
-            var template = [UInt64](repeating: 0, count: f.localsEnd - f.paramSlots) + f.constants
-            guard !template.isEmpty else { return nil }
-            // Padded to whole 4-word blocks: the interpreter copies 32 bytes at a time.
-            while template.count % 4 != 0 { template.append(0) }
-            let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: template.count)
-            pointer.initialize(from: template, count: template.count)
-            return pointer
-        }
+        let typeIDs = context.canonicalTypeIDs
+        self.typeIDs = typeIDs
+        functions = try TranslatedFunctions(module: module, context: context, typeIDs: typeIDs, mode: translation)
+        importedFunctionCount = functions.importedCount
         bytes = .allocate(byteCount: max(module.bytes.count, 1), alignment: 8)
         bytes.copyBytes(from: module.bytes)
         var exportIndex: [ExactName: Int] = [:]
         for (i, export) in module.exports.enumerated() { exportIndex[ExactName(export.name)] = i }
         self.exportIndex = exportIndex
-        let typeIDs = context.canonicalTypeIDs
-        self.typeIDs = typeIDs
-        importedFunctionCount = imported
         shape = InstanceShape(module)
-        functionTemplates = .allocate(capacity: max(translated.count, 1))
-        for (i, f) in translated.enumerated() {
-            (functionTemplates + i).initialize(to: FunctionInstance(
-                code: UnsafePointer(code[i]), context: nil, typeID: typeIDs[Int(module.functionTypeIndices[i])],
-                paramSlots: f.paramSlots, resultSlots: f.resultSlots,
-                initTemplate: constants[i].map { UnsafePointer($0) },
-                initCount: (f.localsEnd - f.paramSlots + f.constants.count + 3) / 4 * 4,
-                frameSize: f.frameSize, hostIndex: -1, functionIndex: f.functionIndex, namesIndex: -1))
-        }
-        // A call to a function the module defines names its template: the handler takes code, frame size and
-        // locals from it directly instead of through the instance's function table and the store's record.
-        for (i, f) in translated.enumerated() {
-            for call in f.directCalls where Int(call.callee) >= imported {
-                code[i][call.word] = UInt64(UInt(bitPattern: functionTemplates + (Int(call.callee) - imported)))
-            }
-        }
     }
 
     deinit {
-        functionTemplates.deallocate()
-        code.forEach { $0.deallocate() }
-        constants.forEach { $0?.deallocate() }
         bytes.deallocate()
     }
 

@@ -130,7 +130,7 @@ struct Instantiation {
 
         // Function records are copied from the module's template, then bound to this instance.
         let defined = compiled.functions.count
-        let first = store.addFunctions(from: compiled.functionTemplates, count: defined)
+        let first = compiled.functions.withTemplates { store.addFunctions(from: $0, count: defined) }
         let records = store.functions + first
         for i in 0..<defined {
             records[i].context = context

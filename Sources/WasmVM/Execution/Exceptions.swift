@@ -82,7 +82,7 @@ extension Store {
         let compiled = modules[function.namesIndex]
         let defined = Int(function.functionIndex) - compiled.importedFunctionCount
         guard defined >= 0, defined < compiled.functions.count else { return nil }
-        let handlers = compiled.functions[defined].handlers
+        let handlers = compiled.functions.handlers(defined)
         guard !handlers.isEmpty, let tagAddresses = function.context?.pointee.tags else { return nil }
         // Handlers are listed as they open: scanning backwards, the first that covers the pc is the innermost.
         var h = handlers.count - 1

@@ -374,10 +374,41 @@ extension Store {
             case .gc:
                 pc = try executeGC(w, pc, fp, context, fuel: fuel)
             default:
-                // A threaded op: the handlers returned here because their budget ran out.
-                pc = start
+                if w & 0xFFFF == UInt64(InternalOp.enterUntranslated.rawValue) {
+                    pc = try enterUntranslated(w, stub: start, fp: fp, fuel: fuel)
+                } else {
+                    // A threaded op: the handlers returned here because their budget ran out.
+                    pc = start
+                }
             }
         }
+    }
+}
+
+extension Store {
+    /// The first call of a function not yet translated (its record's code is the stub at `stub`; the frame is
+    /// pushed and holds the arguments): translates it, completes the running function's record in this store
+    /// so its next calls go straight to the code, sets up the frame as a call does, and returns the first
+    /// instruction.
+    @inline(never)
+    func enterUntranslated(_ w: UInt64, stub: UnsafePointer<UInt64>, fp: UnsafeMutablePointer<UInt64>,
+                           fuel: Int64) throws(Trap) -> UnsafePointer<UInt64> {
+        let owner = Unmanaged<TranslatedFunctions>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(stub[1])).unsafelyUnwrapped)
+            .takeUnretainedValue()
+        let template: FunctionInstance
+        do throws(TranslationError) {
+            template = try owner.resolve(Int(truncatingIfNeeded: w >> 32)).pointee
+        } catch {
+            throw fault(.translationFailed(error.description), fuel: fuel)
+        }
+        let record = functions + (runDepth == runEntryDepth ? runEntry : framesBase[runDepth - 1].function)
+        record.pointee.code = template.code
+        record.pointee.initTemplate = template.initTemplate
+        record.pointee.initCount = template.initCount
+        record.pointee.frameSize = template.frameSize
+        guard fp + template.frameSize <= stackLimit else { throw fault(.callStackExhausted, fuel: fuel) }
+        Store.initializeFrame(fp + template.paramSlots, template.initTemplate, template.initCount)
+        return template.code.unsafelyUnwrapped
     }
 }
 

@@ -116,18 +116,20 @@ extension Store {
     /// The code ranges of every function with a stack map in this store's modules, sorted (made when the set of
     /// modules changed since the last collection).
     func codeIndex() -> CodeIndex {
-        if let index = gcHeap.codeIndex, index.moduleCount == modules.count { return index }
         var seen = Set<ObjectIdentifier>()
+        let modules = self.modules.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        // Functions translated at their first call add stack maps as the program runs.
+        let translated = modules.reduce(0) { $0 + $1.functions.currentTranslatedCount }
+        if let index = gcHeap.codeIndex, index.moduleCount == self.modules.count, index.translatedCount == translated { return index }
         var entries: [CodeIndex.Entry] = []
-        for module in modules where seen.insert(ObjectIdentifier(module)).inserted {
-            for (i, function) in module.functions.enumerated() {
-                guard let map = function.stackMap else { continue }
-                let start = UnsafePointer(module.code[i])
-                entries.append(CodeIndex.Entry(start: start, end: start + function.code.count, map: map))
-            }
+        var counted = 0
+        for module in modules {
+            let maps = module.functions.stackMaps()
+            entries += maps.entries
+            counted += maps.translatedCount
         }
         entries.sort { $0.start < $1.start }
-        let index = CodeIndex(moduleCount: modules.count, entries: entries)
+        let index = CodeIndex(moduleCount: self.modules.count, translatedCount: counted, entries: entries)
         gcHeap.codeIndex = index
         return index
     }
@@ -141,6 +143,8 @@ struct CodeIndex {
         var map: StackMap
     }
     var moduleCount: Int
+    /// Functions translated in those modules when the index was made.
+    var translatedCount: Int
     var entries: [Entry]
 
     /// The function whose code holds `pc` (a return address may equal the end of the code).

@@ -38,6 +38,8 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case exit(Int32)
         /// A host function failed.
         case host(String)
+        /// A function translated at its first call (`TranslationMode.lazy`) could not be translated.
+        case translationFailed(String)
     }
 
     /// A frame of the guest's call stack at the trap: function index in its module, and its name if known.
@@ -86,6 +88,7 @@ public struct Trap: Error, Sendable, CustomStringConvertible, Equatable {
         case .interrupted: return "interrupted"
         case .exit(let code): return "exit with code \(code)"
         case .host(let message): return message
+        case .translationFailed(let message): return message
         }
     }
 

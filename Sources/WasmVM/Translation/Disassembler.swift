@@ -45,7 +45,9 @@ extension InternalOp {
 }
 
 extension CompiledFunction {
-    func disassembly() -> String {
+    /// The listing of `code` (by default the function's own, which a module drops once it copied it).
+    func disassembly(code explicitCode: [UInt64]? = nil) -> String {
+        let code = explicitCode ?? self.code
         var lines: [String] = ["; function \(functionIndex): \(paramSlots) params, locals up to \(localsEnd), \(constants.count) constants, frame \(frameSize) slots"]
         for (i, c) in constants.enumerated() { lines.append(";   s\(localsEnd + i) = \(c)") }
         var i = 0
@@ -102,15 +104,21 @@ extension CompiledFunction {
 }
 
 extension CompiledModule {
-    /// The translated code of function `index` (in the module's function index space), or nil if it is imported.
+    /// The translated code of function `index` (in the module's function index space), translating it if it
+    /// was not yet; nil if it is imported.
     public func disassembly(ofFunction index: Int) -> String? {
-        let imported = context.functionTypeIndices.count - functions.count
-        guard index >= imported, index - imported < functions.count else { return nil }
-        return functions[index - imported].disassembly()
+        let defined = index - importedFunctionCount
+        guard defined >= 0, defined < functions.count else { return nil }
+        do throws(TranslationError) {
+            _ = try functions.resolve(defined)
+        } catch {
+            return "; \(error)"
+        }
+        guard let t = functions.translatedFunction(defined) else { return nil }
+        return t.function.disassembly(code: Array(UnsafeBufferPointer(start: t.code, count: t.codeCount)))
     }
 
     public var definedFunctionRange: Range<Int> {
-        let imported = context.functionTypeIndices.count - functions.count
-        return imported..<(imported + functions.count)
+        importedFunctionCount..<(importedFunctionCount + functions.count)
     }
 }

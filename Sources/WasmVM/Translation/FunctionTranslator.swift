@@ -159,10 +159,7 @@ struct FunctionTranslator {
         }
         let typeIndex = context.functionTypeIndices[Int(functionIndex)]
         type = context.types[Int(typeIndex)].functionType!
-        let locals = UInt64(type.parameters.count) + UInt64(body.localCount)
-        guard locals < 60_000 else {
-            throw TranslationError(functionIndex: functionIndex, message: "\(locals) locals; the interpreter supports fewer than 60000")
-        }
+        localCount = try Self.localSlotCount(type, body, functionIndex: functionIndex)
         paramSlotCount = Self.slotCount(type.parameters)
         resultSlotCount = Self.slotCount(type.results)
         if type.parameters.contains(.v128) || body.locals.contains(where: { $0.type == .v128 }) {
@@ -177,14 +174,9 @@ struct FunctionTranslator {
             for group in body.locals { for _ in 0..<group.count { add(group.type) } }
             localSlotTable = slots
             localWideTable = wide
-            localCount = next
         } else {
             localSlotTable = []
             localWideTable = []
-            localCount = Int(locals)
-        }
-        guard localCount < 60_000 else {
-            throw TranslationError(functionIndex: functionIndex, message: "\(localCount) local slots; the interpreter supports fewer than 60000")
         }
         var function = Control(kind: .function, height: 0, paramCount: 0, resultCount: resultSlotCount)
         function.resultTypes = type.results
@@ -233,6 +225,21 @@ struct FunctionTranslator {
     }
 
     // MARK: Operand stack model
+
+    /// The frame slots of a function's parameters and declared locals (a v128 takes two), or an error when
+    /// they are beyond what the code's 16-bit slot numbers reach. Checked at load for every function, also
+    /// those translated at their first call.
+    static func localSlotCount(_ type: FunctionType, _ body: FunctionBody, functionIndex: UInt32) throws(TranslationError) -> Int {
+        let locals = UInt64(type.parameters.count) + UInt64(body.localCount)
+        guard locals < 60_000 else {
+            throw TranslationError(functionIndex: functionIndex, message: "\(locals) locals; the interpreter supports fewer than 60000")
+        }
+        let slots = slotCount(type.parameters) + body.locals.reduce(0) { $0 + Int($1.count) * ($1.type == .v128 ? 2 : 1) }
+        guard slots < 60_000 else {
+            throw TranslationError(functionIndex: functionIndex, message: "\(slots) local slots; the interpreter supports fewer than 60000")
+        }
+        return slots
+    }
 
     static func slotCount(_ types: [ValueType]) -> Int {
         types.reduce(0) { $0 + ($1 == .v128 ? 2 : 1) }

@@ -489,6 +489,7 @@ enum InternalOp: UInt16 {
     case selectI32LeU = 0xE4FF
     case selectI32GeS = 0xE5FF
     case selectI32GeU = 0xE6FF
+    case enterUntranslated = 0xE7FF
 }
 
 extension InternalOp {
@@ -497,7 +498,7 @@ extension InternalOp {
     /// How many ops have one-byte codes (the others are extended).
     static let oneByteOpCount = 255
     /// How many extended ops there are (numbers 1...extendedOpCount).
-    static let extendedOpCount = 230
+    static let extendedOpCount = 231
 }
 
 extension InternalOp {
