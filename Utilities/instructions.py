@@ -451,6 +451,11 @@ SELECT_CONDITIONS = LOAD_BRANCH_CONDITIONS
 def select_name(condition):
     return f"select_i32_{condition}"
 
+# `br_if (x & y) != 0` and `br_if (x & y) == 0` on i32 (an `i32.and` whose result only feeds the branch, with
+# or without an `i32.eqz`): flag tests, `if (flags & BIT)`, which C library code (printf's format parsing,
+# ctype tables) is full of. x and y as in the compare-and-branch ops, the target in the next word.
+BRANCH_ON_AND = ["br_if_and_nz", "br_if_and_z"]
+
 # The VM's own extended ops, which `Store.run` executes (their handler hands them to it):
 # `enter_untranslated` is the code of a function not yet translated (the defined function's index in bits
 # 32..<64, its module's `TranslatedFunctions` in the next word; see TranslatedFunctions.swift).
@@ -459,7 +464,7 @@ EXTENDED_VM_OPS = ["enter_untranslated"]
 EXTENDED_OPS = ([pair_name(*p) for p in PAIRS] + [load_pair_name(*p) for p in LOAD_PAIRS]
                 + [store_pair_name(*p) for p in STORE_PAIRS] + [update_name(*p) for p in LOAD_PAIRS]
                 + [load_branch_name(*b) for b in LOAD_BRANCHES] + [select_name(c) for c in SELECT_CONDITIONS]
-                + EXTENDED_VM_OPS)
+                + BRANCH_ON_AND + EXTENDED_VM_OPS)
 
 def register_form_rows():
     """The Wasm instructions that translate 1:1 into a register-form internal op (the saturating truncations,

@@ -329,6 +329,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     // Conditional branches: taken, they jump and charge fuel (checked on backward jumps).
     table[op(.brIfNz)] = { testBranch($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF != 0 } }
     table[op(.brIfZ)] = { testBranch($0, $1, $2, $3, $4) { a in a & 0xFFFF_FFFF == 0 } }
+    table[op(.brIfAndNz)] = { andBranch($0, $1, $2, $3, $4, ifZero: false) }
+    table[op(.brIfAndZ)] = { andBranch($0, $1, $2, $3, $4, ifZero: true) }
     table[op(.brIfI32Eq)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) == u32(b) } }
     table[op(.brIfI32Ne)] = { compareBranch($0, $1, $2, $3, $4) { a, b in u32(a) != u32(b) } }
     table[op(.brIfI32LtS)] = { compareBranch($0, $1, $2, $3, $4) { a, b in s32(a) < s32(b) } }
@@ -745,6 +747,17 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     let start = pc
     let pc = pc + 1
     return jump(if: taken(fp[operand(pc, 4)], fp[operand(pc, 6)]), pc, from: start, costShift: 32, fp, memBase, vm, handlers)
+}
+
+/// A handler for the fused `d = x & y; if (d == 0) == ifZero goto target` (i32; d is written because a local
+/// may hold it, see `FunctionTranslator.bitTest`).
+@inline(__always) func andBranch(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                 _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, ifZero: Bool) -> Int {
+    let start = pc
+    let pc = pc + 1
+    let value = u32(fp[operand(pc, 4)]) & u32(fp[operand(pc, 6)])
+    fp[operand(pc, 2)] = UInt64(value)
+    return jump(if: (value == 0) == ifZero, pc, from: start, costShift: 32, fp, memBase, vm, handlers)
 }
 
 /// A handler for `if taken(fp[x]) goto target` (zero and null tests).

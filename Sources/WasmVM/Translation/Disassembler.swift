@@ -39,6 +39,7 @@ extension InternalOp {
     var isBranch: Bool {
         (rawValue >= InternalOp.br.rawValue && rawValue <= InternalOp.brTable.rawValue) || self == .brIfNull || self == .brIfNonNull
             || self == .brIfF32 || self == .brIfF64 || self == .addBrIfF32 || self == .addBrIfF64 || isLoadBranch
+            || self == .brIfAndNz || self == .brIfAndZ
     }
     /// A load fused with the compare-and-branch on its value (the offset in the target word).
     var isLoadBranch: Bool { rawValue >= InternalOp.loadI32BrIfEq.rawValue && rawValue <= InternalOp.loadI328uBrIfGeU.rawValue }

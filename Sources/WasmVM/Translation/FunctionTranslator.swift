@@ -119,16 +119,18 @@ struct FunctionTranslator {
         var op: InternalOp
         var x: Location
         var y: Location?
-        var add: AddInfo?
+        /// The instruction before the comparison, if an add or i32.and (see `lastBinary`).
+        var before: BinaryInfo?
         var destinationFixup: Int
     }
-    /// The last instruction, if it was an i32/i64 add: its word, operands and destination's fixup.
-    var lastAdd: AddInfo?
+    /// The last instruction, if it was an add (any type: a loop's step, an address) or an i32.and (a flag
+    /// test): its word, operands and destination's fixup, for fusing it into what uses it.
+    var lastBinary: BinaryInfo?
     /// The last plain load emitted and its address (a fused load-and-operate keeps its word): a store back to the
     /// same address can become an update in place (see `fuseStore`).
     var lastLoad: (word: Int, address: Location, destinationFixup: Int)?
 
-    struct AddInfo {
+    struct BinaryInfo {
         var word: Int
         var op: InternalOp
         var x: Location
@@ -213,7 +215,7 @@ struct FunctionTranslator {
         code.append(word)
         lastProducer = nil
         lastCompare = nil
-        lastAdd = nil
+        lastBinary = nil
         return at
     }
 
@@ -405,7 +407,7 @@ struct FunctionTranslator {
     mutating func forgetLastInstruction() {
         lastProducer = nil
         lastCompare = nil
-        lastAdd = nil
+        lastBinary = nil
         // A load before a label must not be fused with a branch after it: other paths reach the label, and the
         // label would then point into the fused instruction.
         lastLoad = nil
@@ -521,12 +523,13 @@ struct FunctionTranslator {
                 if compare.op == .i64Eqz {
                     return ConditionalBranch(instruction: emit(negated ? .brIfI64Ne : .brIfI64Eq, nil, compare.x, constant(0)))
                 }
+                if let test = bitTest(compare.before, compare.x, ifZero: !negated) { return test }
                 return ConditionalBranch(instruction: emit(negated ? .brIfNz : .brIfZ, nil, compare.x))
             }
             if let mask = Self.floatComparisonMask(compare.op) {
                 let is32 = compare.op.rawValue <= InternalOp.f32Ge.rawValue
                 let bits = UInt64(negated ? mask ^ 0b1111 : mask) << 8
-                if let candidate = compare.add, candidate.op == (is32 ? .f32Add : .f64Add), let add = take(candidate, producing: compare.x) {
+                if let candidate = compare.before, candidate.op == (is32 ? .f32Add : .f64Add), let add = take(candidate, producing: compare.x) {
                     // `s = a + b; if s <cmp> y` (a float loop's test on a sum) becomes one instruction.
                     let at = emit(is32 ? .addBrIfF32 : .addBrIfF64, compare.x, add.x, add.y)
                     code[at] |= bits
@@ -537,7 +540,7 @@ struct FunctionTranslator {
                 return ConditionalBranch(instruction: at)
             }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
-            if let candidate = compare.add, candidate.op == .i32Add || candidate.op == .i64Add,
+            if let candidate = compare.before, candidate.op == .i32Add || candidate.op == .i64Add,
                (candidate.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue),
                let add = take(candidate, producing: compare.x) {
                 // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction.
@@ -547,7 +550,16 @@ struct FunctionTranslator {
             if let fused = fuseLoadIntoBranch(branch, compare.x, y) { return fused }
             return ConditionalBranch(instruction: emit(branch, nil, compare.x, y))
         }
+        if let test = bitTest(lastBinary, condition, ifZero: negated) { return test }
         return ConditionalBranch(instruction: emit(negated ? .brIfZ : .brIfNz, nil, condition))
+    }
+
+    /// `br_if (x & y) != 0` (or `== 0`, `ifZero`) when `condition` is the result of an i32.and that is the last
+    /// instruction: the and is dropped and the branch computes it, writing it where the and did (a local kept
+    /// by `local.tee`, else a dead temporary).
+    mutating func bitTest(_ candidate: BinaryInfo?, _ condition: Location, ifZero: Bool) -> ConditionalBranch? {
+        guard let candidate, candidate.op == .i32And, let and = take(candidate, producing: condition) else { return nil }
+        return ConditionalBranch(instruction: emit(ifZero ? .brIfAndZ : .brIfAndNz, condition, and.x, and.y))
     }
 
     /// `d = load(x + offset); if d <cmp> y` where the load (4 bytes, or a byte zero-extended, offset in its word)
@@ -597,7 +609,7 @@ struct FunctionTranslator {
 
     /// Takes `add` out of the code when it is the last instruction and wrote `location`, for the caller to fuse
     /// it into the instruction it emits next; nil (and nothing changed) otherwise.
-    mutating func take(_ add: AddInfo, producing location: Location) -> AddInfo? {
+    mutating func take(_ add: BinaryInfo, producing location: Location) -> BinaryInfo? {
         guard add.word == code.count - 1, fixups[add.destinationFixup].location == location else { return nil }
         dropInstructions(from: add.word)
         return add

@@ -489,7 +489,9 @@ enum InternalOp: UInt16 {
     case selectI32LeU = 0xE4FF
     case selectI32GeS = 0xE5FF
     case selectI32GeU = 0xE6FF
-    case enterUntranslated = 0xE7FF
+    case brIfAndNz = 0xE7FF
+    case brIfAndZ = 0xE8FF
+    case enterUntranslated = 0xE9FF
 }
 
 extension InternalOp {
@@ -498,7 +500,7 @@ extension InternalOp {
     /// How many ops have one-byte codes (the others are extended).
     static let oneByteOpCount = 255
     /// How many extended ops there are (numbers 1...extendedOpCount).
-    static let extendedOpCount = 231
+    static let extendedOpCount = 233
 }
 
 extension InternalOp {

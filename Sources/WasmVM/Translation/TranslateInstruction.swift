@@ -38,12 +38,12 @@ extension FunctionTranslator {
             if let y, fuseMulAdd(op, x, y) { return }
             if let y, fusePair(op, x, y) { return }
             if let y, fuseLoad(op, x, y) { return }
-            let previousAdd = lastAdd
+            let previousBinary = lastBinary
             let previousCompare = lastCompare
             let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
             if Self.isFusableComparison(op) {
-                lastCompare = Comparison(word: at, op: op, x: x, y: y, add: previousAdd?.word == at - 1 ? previousAdd : nil,
+                lastCompare = Comparison(word: at, op: op, x: x, y: y, before: previousBinary?.word == at - 1 ? previousBinary : nil,
                                          destinationFixup: fixupIndex)
                 if op == .i32Eqz, let previous = previousCompare, previous.word == at - 1, previous.destinationFixup < fixups.count,
                    fixups[previous.destinationFixup].location == x {
@@ -52,8 +52,8 @@ extension FunctionTranslator {
                     comparisonUnderEqz = nil
                 }
             }
-            if op == .i32Add || op == .i64Add || op == .f32Add || op == .f64Add, let y {
-                lastAdd = AddInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex)
+            if op == .i32Add || op == .i64Add || op == .f32Add || op == .f64Add || op == .i32And, let y {
+                lastBinary = BinaryInfo(word: at, op: op, x: x, y: y, destinationFixup: fixupIndex)
             }
             return
         }
@@ -147,7 +147,7 @@ extension FunctionTranslator {
             // The dropped value's producer and comparison must not be mistaken for the new top's.
             lastProducer = nil
             lastCompare = nil
-            lastAdd = nil
+            lastBinary = nil
         case (.select, _), (.selectTyped, _):
             let condition = pop()
             if topIsWide {
@@ -646,7 +646,7 @@ extension FunctionTranslator {
     /// a and b and wraps their sum to 32 bits as the add would; the offset follows in the next word.
     /// Returns false if not applicable.
     mutating func fuseAddIntoLoad(_ load: InternalOp, address: Location, offset: UInt64) -> Bool {
-        guard case .temporary = address, let candidate = lastAdd, candidate.op == .i32Add, let fused = Self.loadAddOp(load),
+        guard case .temporary = address, let candidate = lastBinary, candidate.op == .i32Add, let fused = Self.loadAddOp(load),
               let add = take(candidate, producing: address) else { return false }
         _ = emitProducer(fused, add.x, add.y)
         emitWord(offset)
@@ -683,7 +683,7 @@ extension FunctionTranslator {
     }
 
     mutating func fuseAddIntoStore(_ store: InternalOp, address: Location, value: Location, offset: UInt64) -> Bool {
-        guard case .temporary = address, let candidate = lastAdd, candidate.op == .i32Add,
+        guard case .temporary = address, let candidate = lastBinary, candidate.op == .i32Add,
               let fused: InternalOp = store == .storeI32 ? .storeAddI32 : store == .store8 ? .storeAdd8 : nil,
               let add = take(candidate, producing: address) else { return false }
         emit(fused, value, add.x, add.y)
@@ -757,7 +757,7 @@ extension FunctionTranslator {
         push(result)
         lastProducer = producer
         lastProducerWide = false
-        lastAdd = nil
+        lastBinary = nil
         lastCompare = nil
     }
 
@@ -848,7 +848,7 @@ extension FunctionTranslator {
         if let load, load.word == start, load.destinationFixup >= firstFixup {
             lastLoad = (start + shift, load.address, base + load.destinationFixup - firstFixup)
         }
-        lastAdd = nil
+        lastBinary = nil
         lastCompare = nil
     }
 
