@@ -1,11 +1,3 @@
-import Dispatch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Synchronization
-
 /// Module-level validation: types, limits, imports and exports, tags, globals, segments, the start
 /// function, and every function body.
 extension Module {
@@ -22,49 +14,20 @@ extension Module {
     }
 
     /// Validates every function body, on several threads for large modules (Yosys: 37,000 bodies, 1.4 s on one
-    /// thread). Bodies are validated independently and their results come back in function order, so the error
-    /// reported is the first function's, whatever the threads did; after a failure, bodies not yet started are
-    /// skipped (their results are never read).
+    /// thread; see `ParallelJobs`): results in function order, ending at the first failure, so the error
+    /// reported is the first function's whatever the threads did.
     func validateBodies(_ context: ValidationContext, workers: Int? = nil) -> [Result<DataSegmentUse, WasmParserError>] {
         let imported = context.functionTypeIndices.count - functionTypeIndices.count
-        let validate = { @Sendable (module: Module, i: Int) -> Result<DataSegmentUse, WasmParserError> in
+        return ParallelJobs.run(count: codes.count, workers: workers, isFailure: { if case .failure = $0 { true } else { false } }) { i in
             var use = DataSegmentUse()
             do throws(WasmParserError) {
-                try FunctionValidator.validate(context: context, functionIndex: UInt32(imported + i), body: module.codes[i],
-                                               bytes: module.bytes, dataUse: &use)
+                try FunctionValidator.validate(context: context, functionIndex: UInt32(imported + i), body: self.codes[i],
+                                               bytes: self.bytes, dataUse: &use)
                 return .success(use)
             } catch {
                 return .failure(error)
             }
         }
-        let count = codes.count
-        // Below this, handing work to threads costs more than it saves (a server validates small modules often).
-        let workers = workers ?? (count >= 256 ? min(activeProcessorCount(), 8) : 1)
-        guard workers > 1 else {
-            var results: [Result<DataSegmentUse, WasmParserError>] = []
-            for i in 0..<count {
-                results.append(validate(self, i))
-                if case .failure = results[i] { break }
-            }
-            return results
-        }
-        var results = [Result<DataSegmentUse, WasmParserError>](repeating: .success(DataSegmentUse()), count: count)
-        let failed = Atomic<Int>(Int.max)
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let slots = buffer
-            // Interleaved, so that each thread gets a mix of large and small bodies.
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < count && i < failed.load(ordering: .relaxed) {
-                    slots[i] = validate(self, i)
-                    if case .failure = slots[i] { failed.min(i, ordering: .relaxed) }
-                    i += workers
-                }
-            }
-        }
-        // Every body before the first failure was validated (a worker stops only past a failed index).
-        let firstFailure = failed.load(ordering: .relaxed)
-        return firstFailure == Int.max ? results : Array(results[...firstFailure])
     }
 
     func validateDeclarations(_ context: ValidationContext) throws(WasmParserError) {
@@ -290,9 +253,4 @@ extension ValidationContext {
             return false
         }
     }
-}
-
-/// Processors online, for sizing worker pools.
-func activeProcessorCount() -> Int {
-    max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }

@@ -128,34 +128,17 @@ final class TranslatedFunctions: @unchecked Sendable {
         stubs.deallocate()
     }
 
-    /// Translates every body, on several threads for large modules (Yosys: 37,000 bodies, 2.2 s on one
-    /// thread). Functions are translated independently; results come back in function order, so the first
-    /// failure reported is the same whatever the threads did.
+    /// Translates every body, on several threads for large modules (Yosys: 37,000 bodies, 2.2 s on one thread;
+    /// see `ParallelJobs`): results in function order, ending at the first failure, so the failure reported is
+    /// the same whatever the threads did.
     static func translateBodies(_ module: Module, _ context: ValidationContext, imported: Int,
                                 tracksReferences: Bool, workers: Int? = nil) -> [Result<CompiledFunction, any Error>] {
-        let count = module.codes.count
-        let translate = { @Sendable (i: Int) -> Result<CompiledFunction, any Error> in
+        ParallelJobs.run(count: module.codes.count, workers: workers, isFailure: { if case .failure = $0 { true } else { false } }) { i in
             Result {
                 try FunctionTranslator.translate(context: context, functionIndex: UInt32(imported + i), body: module.codes[i],
                                                  bytes: module.bytes, tracksReferences: tracksReferences)
             }
         }
-        // A server compiles small modules often; below this, handing work to threads costs more than it saves.
-        let workers = workers ?? (count >= 256 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
-        guard workers > 1 else { return (0..<count).map(translate) }
-        var results = [Result<CompiledFunction, any Error>](repeating: .failure(CancellationError()), count: count)
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let slots = buffer
-            // Interleaved, so that each thread gets a mix of large and small bodies.
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < count {
-                    slots[i] = translate(i)
-                    i += workers
-                }
-            }
-        }
-        return results
     }
 
     /// Copies a translated function's code and frame template where they stay put and completes its template
