@@ -79,9 +79,10 @@ public struct FunctionValidator {
             throw error.inFunction(functionIndex)
         }
         var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, features: context.features)
+        let signatures = commonSignatures  // (read once: each read of a static costs a swift_once check)
         do throws(WasmParserError) {
             while !validator.isFinished {
-                if validator.validateCommon(&reader) { continue }
+                if validator.validateCommon(&reader, signatures) { continue }
                 let offset = reader.offset
                 let (instruction, info) = try reader.readInstructionAndInfo()
                 try validator.validate(instruction, info, at: offset)
@@ -114,7 +115,7 @@ public struct FunctionValidator {
     /// alone — an error, an operand that is a subtype or unknown, a non-defaultable local: the general path then
     /// validates it and reports errors with their usual messages.
     @inline(__always)
-    mutating func validateCommon(_ reader: inout ByteReader) -> Bool {
+    mutating func validateCommon(_ reader: inout ByteReader, _ signatures: [SimpleSignature?]) -> Bool {
         guard let byte = reader.peekByte() else { return false }
         let start = reader.offset
         switch byte {
@@ -144,14 +145,15 @@ public struct FunctionValidator {
             push(byte == 0x43 ? .f32 : .f64)
             return true
         default:
-            guard let signature = Self.commonSignatures[Int(byte)] else { return false }
+            guard let signature = signatures[Int(byte)] else { return false }
             let count = Int(signature.paramCount)
             switch count {
             case 0: break
             case 1: guard topOperands(are: signature.param(0)) else { return false }
             default: guard topOperands(are: signature.param(1), signature.param(0)) else { return false }
             }
-            operands.removeLast(count)
+            if count > 0 { operands.removeLast() }
+            if count > 1 { operands.removeLast() }
             push(signature.result)
             reader.offset += 1
             return true
@@ -739,9 +741,9 @@ public struct FunctionValidator {
 
 /// The types of a function's locals (parameters first), without expanding runs of millions of locals.
 struct LocalTypes {
-    let parameters: [ValueType]
-    /// Expanded declared locals when there are few; otherwise looked up by binary search in `runEnds`.
-    let expanded: [ValueType]?
+    /// The parameters' types, then every declared local's when there are few (up to `expansionLimit`);
+    /// beyond that, locals are looked up by binary search in `runEnds`.
+    let flat: [ValueType]
     let runEnds: [UInt64]
     let runTypes: [ValueType]
     let total: UInt64
@@ -749,7 +751,6 @@ struct LocalTypes {
     static let expansionLimit: UInt32 = 4096
 
     init(parameters: [ValueType], groups: [LocalGroup], total: UInt32) {
-        self.parameters = parameters
         self.total = UInt64(parameters.count) + UInt64(total)
         var ends: [UInt64] = []
         var end = UInt64(parameters.count)
@@ -760,21 +761,22 @@ struct LocalTypes {
         runEnds = ends
         runTypes = groups.map(\.type)
         if total <= LocalTypes.expansionLimit {
-            expanded = groups.flatMap { [ValueType](repeating: $0.type, count: Int($0.count)) }
+            flat = parameters + groups.flatMap { [ValueType](repeating: $0.type, count: Int($0.count)) }
         } else {
-            expanded = nil
+            flat = parameters
         }
     }
 
+    /// (No optional array is unwrapped here: binding one costs a retain and a release per lookup, and the
+    /// validator looks up a local at every `local.get`, `local.set` and `local.tee`.)
     subscript(index: UInt32) -> ValueType? {
-        let i = UInt64(index)
-        guard i < total else { return nil }
-        if i < UInt64(parameters.count) { return parameters[Int(i)] }
-        if let expanded { return expanded[Int(i) - parameters.count] }
+        let i = Int(index)
+        if i < flat.count { return flat[i] }
+        guard UInt64(index) < total else { return nil }
         var low = 0, high = runEnds.count - 1
         while low < high {
             let mid = (low + high) / 2
-            if runEnds[mid] > i { high = mid } else { low = mid + 1 }
+            if runEnds[mid] > UInt64(index) { high = mid } else { low = mid + 1 }
         }
         return runTypes[low]
     }
