@@ -79,10 +79,11 @@ public struct FunctionValidator {
             throw error.inFunction(functionIndex)
         }
         var reader = ByteReader(bytes: bytes, offset: body.range.lowerBound, features: context.features)
-        let signatures = commonSignatures  // (read once: each read of a static costs a swift_once check)
+        let commonOps = commonOps  // (read once: each read of a static costs a swift_once check)
+        let memory0Is32 = context.memories.first.map { !$0.is64 } ?? false
         do throws(WasmParserError) {
             while !validator.isFinished {
-                if validator.validateCommon(&reader, signatures) { continue }
+                if validator.validateCommon(&reader, commonOps, memory0Is32: memory0Is32) { continue }
                 let offset = reader.offset
                 let (instruction, info) = try reader.readInstructionAndInfo()
                 try validator.validate(instruction, info, at: offset)
@@ -98,14 +99,19 @@ public struct FunctionValidator {
 
     // MARK: The common instructions, straight from the bytes
 
-    /// Signatures of the single-byte instructions without immediates that the fast path takes (numeric ops of
-    /// WebAssembly 2.0 with at most two operands), by opcode byte.
-    static let commonSignatures: [SimpleSignature?] = (0..<256).map { byte in
+    /// The single-byte instructions the fast path takes, by opcode byte: numeric ops of WebAssembly 2.0 with at
+    /// most two operands and no immediate; loads and stores (a `memarg`), on a 32-bit memory 0.
+    static let commonOps: [CommonOp?] = (0..<256).map { byte in
         guard let opcode = Opcode.singleByte[byte] else { return nil }
         let info = opcode.info
-        guard info.prefix == 0, info.immediate == .none, info.feature.isEmpty, let signature = info.signature,
-              signature.paramCount <= 2, signature.result != nil else { return nil }
-        return signature
+        guard info.prefix == 0, info.immediate == .none || info.immediate == .memarg, info.feature.isEmpty,
+              let signature = info.signature, signature.paramCount <= 2 else { return nil }
+        return CommonOp(signature: signature, naturalAlignment: UInt32(info.naturalAlignment))
+    }
+
+    struct CommonOp {
+        let signature: SimpleSignature
+        let naturalAlignment: UInt32
     }
 
     /// Validates the instruction at `reader` if it is one of the commonest (local access, constants, numeric
@@ -115,7 +121,7 @@ public struct FunctionValidator {
     /// alone — an error, an operand that is a subtype or unknown, a non-defaultable local: the general path then
     /// validates it and reports errors with their usual messages.
     @inline(__always)
-    mutating func validateCommon(_ reader: inout ByteReader, _ signatures: [SimpleSignature?]) -> Bool {
+    mutating func validateCommon(_ reader: inout ByteReader, _ commonOps: [CommonOp?], memory0Is32: Bool) -> Bool {
         guard let byte = reader.peekByte() else { return false }
         let start = reader.offset
         switch byte {
@@ -144,8 +150,28 @@ public struct FunctionValidator {
             reader.offset += size
             push(byte == 0x43 ? .f32 : .f64)
             return true
+        case 0x28...0x3E:  // loads and stores
+            guard memory0Is32, let op = commonOps[Int(byte)] else { return false }
+            let signature = op.signature
+            reader.offset += 1
+            // Alignment flags below 32 (no memory index, nothing malformed), within the natural alignment, and an
+            // offset that fits 32 bits.
+            guard let flags = try? reader.readVarUInt32(), flags < 32,
+                  flags <= op.naturalAlignment,
+                  let offset = reader.features.contains(.memory64) ? try? reader.readUnsignedLEB(bits: 64)
+                                                                   : (try? reader.readVarUInt32()).map(UInt64.init),
+                  offset <= UInt64(UInt32.max),
+                  signature.paramCount == 1 ? topOperands(are: signature.param(0))
+                                            : topOperands(are: signature.param(1), signature.param(0)) else {
+                reader.offset = start
+                return false
+            }
+            operands.removeLast()
+            if signature.paramCount == 2 { operands.removeLast() }
+            if let result = signature.result { push(result) }
+            return true
         default:
-            guard let signature = signatures[Int(byte)] else { return false }
+            guard let signature = commonOps[Int(byte)]?.signature, signature.result != nil else { return false }
             let count = Int(signature.paramCount)
             switch count {
             case 0: break
