@@ -232,11 +232,17 @@ struct FunctionTranslator {
     /// they are beyond what the code's 16-bit slot numbers reach. Checked at load for every function, also
     /// those translated at their first call.
     static func localSlotCount(_ type: FunctionType, _ body: FunctionBody, functionIndex: UInt32) throws(TranslationError) -> Int {
-        let locals = UInt64(type.parameters.count) + UInt64(body.localCount)
+        try localSlotCount(parameterCount: type.parameters.count, parameterSlots: slotCount(type.parameters), body,
+                           functionIndex: functionIndex)
+    }
+
+    static func localSlotCount(parameterCount: Int, parameterSlots: Int, _ body: FunctionBody,
+                               functionIndex: UInt32) throws(TranslationError) -> Int {
+        let locals = UInt64(parameterCount) + UInt64(body.localCount)
         guard locals < 60_000 else {
             throw TranslationError(functionIndex: functionIndex, message: "\(locals) locals; the interpreter supports fewer than 60000")
         }
-        let slots = slotCount(type.parameters) + body.locals.reduce(0) { $0 + Int($1.count) * ($1.type == .v128 ? 2 : 1) }
+        let slots = parameterSlots + body.locals.reduce(0) { $0 + Int($1.count) * ($1.type == .v128 ? 2 : 1) }
         guard slots < 60_000 else {
             throw TranslationError(functionIndex: functionIndex, message: "\(slots) local slots; the interpreter supports fewer than 60000")
         }

@@ -78,25 +78,32 @@ final class TranslatedFunctions: @unchecked Sendable {
         templates = .allocate(capacity: max(count, 1))
         stubs = .allocate(capacity: max(2 * count, 1))
         let owner = UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()))
+        // Parameter and result slots per type index, counted once (Yosys: 37,000 functions of a few hundred types).
+        var slotsByType: [Int: (parameters: Int, results: Int, parameterCount: Int)] = [:]
         for i in 0..<count {
-            let functionIndex = UInt32(importedCount + i)
-            let type = context.types[Int(module.functionTypeIndices[i])].functionType!
+            let typeIndex = Int(module.functionTypeIndices[i])
+            let slots = slotsByType[typeIndex] ?? {
+                let type = context.types[typeIndex].functionType!
+                let slots = (FunctionTranslator.slotCount(type.parameters), FunctionTranslator.slotCount(type.results),
+                             type.parameters.count)
+                slotsByType[typeIndex] = slots
+                return slots
+            }()
             stubs[2 * i] = UInt64(InternalOp.enterUntranslated.rawValue) | UInt64(i) << 32
             stubs[2 * i + 1] = owner
             // Until translated, the frame is the parameters alone: the stub completes it.
-            let paramSlots = FunctionTranslator.slotCount(type.parameters)
             (templates + i).initialize(to: FunctionInstance(
-                code: UnsafePointer(stubs + 2 * i), context: nil, typeID: typeIDs[Int(module.functionTypeIndices[i])],
-                paramSlots: paramSlots, resultSlots: FunctionTranslator.slotCount(type.results),
-                initTemplate: nil, initCount: 0, frameSize: paramSlots, hostIndex: -1, functionIndex: functionIndex,
-                namesIndex: -1))
+                code: UnsafePointer(stubs + 2 * i), context: nil, typeID: typeIDs[typeIndex],
+                paramSlots: slots.parameters, resultSlots: slots.results, initTemplate: nil, initCount: 0,
+                frameSize: slots.parameters, hostIndex: -1, functionIndex: UInt32(importedCount + i), namesIndex: -1))
         }
         do {
             if isLazy {
                 // What can be told without translating is told at load, as in eager mode.
                 for i in 0..<count {
-                    let type = context.types[Int(module.functionTypeIndices[i])].functionType!
-                    _ = try FunctionTranslator.localSlotCount(type, module.codes[i], functionIndex: UInt32(importedCount + i))
+                    let slots = slotsByType[Int(module.functionTypeIndices[i])]!
+                    _ = try FunctionTranslator.localSlotCount(parameterCount: slots.parameterCount, parameterSlots: slots.parameters,
+                                                              module.codes[i], functionIndex: UInt32(importedCount + i))
                 }
                 return
             }
