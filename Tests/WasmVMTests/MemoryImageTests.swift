@@ -94,7 +94,7 @@ final class MemoryImageTests: XCTestCase {
             #"(module (memory 2) (data "\#(data)"))"#,
         ] {
             let module = try CompiledModule(bytes: Array(source.utf8))
-            XCTAssertNil(MemoryImage.make(for: module.module, bytes: UnsafeRawBufferPointer(module.bytes)), source.prefix(60).description)
+            XCTAssertNil(MemoryImage.make(for: module.module, bytes: module.segmentBytes), source.prefix(60).description)
         }
         let outOfBounds = try CompiledModule(bytes: Array(#"(module (memory 2) (func (export "f")) (data (i32.const 65536) "\#(data)"))"#.utf8))
         for _ in 0..<3 {

@@ -8,8 +8,8 @@ public final class CompiledModule: @unchecked Sendable {
     let context: ValidationContext
     /// The defined functions' code and records, translated at load or at first call (see `TranslationMode`).
     let functions: TranslatedFunctions
-    /// A copy of the module's bytes that data segments point into.
-    let bytes: UnsafeMutableRawBufferPointer
+    /// The data segments' bytes, where instances' segments point.
+    let segmentBytes: SegmentBytes
     /// Process-wide canonical type ID of each of the module's types (see `TypeRegistry`).
     let typeIDs: [Int]
     let importedFunctionCount: Int
@@ -63,8 +63,7 @@ public final class CompiledModule: @unchecked Sendable {
         self.typeIDs = typeIDs
         functions = try TranslatedFunctions(module: module, context: context, typeIDs: typeIDs, mode: translation)
         importedFunctionCount = functions.importedCount
-        bytes = .allocate(byteCount: max(module.bytes.count, 1), alignment: 8)
-        bytes.copyBytes(from: module.bytes)
+        segmentBytes = SegmentBytes(module)
         var exportIndex: [ExactName: Int] = [:]
         for (i, export) in module.exports.enumerated() { exportIndex[ExactName(export.name)] = i }
         self.exportIndex = exportIndex
@@ -72,7 +71,7 @@ public final class CompiledModule: @unchecked Sendable {
     }
 
     deinit {
-        bytes.deallocate()
+        segmentBytes.deallocate()
     }
 
     /// What is prepared of memory 0 for an instantiation: made at the second instantiation (a module
@@ -84,10 +83,10 @@ public final class CompiledModule: @unchecked Sendable {
         prepared.instantiations += 1
         guard !prepared.made, prepared.instantiations >= 2 || now else { return prepared }
         prepared.made = true
-        if let layout = InitialMemoryLayout(module, byteCount: bytes.count) {
-            let image = MemoryImage.make(for: layout, bytes: UnsafeRawBufferPointer(bytes))
+        if let layout = InitialMemoryLayout(module) {
+            let image = MemoryImage.make(for: layout, bytes: segmentBytes)
             prepared.image = image
-            prepared.slots = MemorySlots(layout: layout, bytes: UnsafeRawBufferPointer(bytes), image: image)
+            prepared.slots = MemorySlots(layout: layout, bytes: segmentBytes, image: image)
         }
         return prepared
     }

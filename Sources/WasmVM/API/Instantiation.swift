@@ -204,8 +204,8 @@ struct Instantiation {
             if compiled.canonical(segment.type).holdsGCReference { store.gcSegments.append(elementPointer + i) }
         }
         for (i, segment) in module.data.enumerated() {
-            let base = compiled.bytes.baseAddress.map { UnsafeRawPointer($0 + segment.range.lowerBound) }
-            (dataPointer + i).initialize(to: SegmentStorage(pointer: base, count: segment.range.count))
+            (dataPointer + i).initialize(to: SegmentStorage(pointer: compiled.segmentBytes.pointer(to: segment.range),
+                                                            count: segment.range.count))
         }
 
         context.initialize(to: InstanceContext(memory: memory, globals: globalPointer, functions: functionPointer,

@@ -31,7 +31,7 @@ final class MemoryImage: @unchecked Sendable {
 
     /// The image of memory 0 as `layout` gives it, or nil when there is too little data to be worth a
     /// mapping or the system has no memory files (instantiation then copies the segments).
-    static func make(for layout: InitialMemoryLayout, bytes: UnsafeRawBufferPointer) -> MemoryImage? {
+    static func make(for layout: InitialMemoryLayout, bytes: SegmentBytes) -> MemoryImage? {
         guard layout.dataBytes >= minimumDataBytes, layout.end > 0 else { return nil }
         let length = min((layout.end + pageSize - 1) / pageSize * pageSize, layout.initialBytes)
         guard let descriptor = memoryFile() else { return nil }
@@ -40,7 +40,7 @@ final class MemoryImage: @unchecked Sendable {
         for placement in layout.placements where !placement.range.isEmpty {
             var written = 0
             while written < placement.range.count {
-                let n = pwrite(descriptor, bytes.baseAddress! + placement.range.lowerBound + written,
+                let n = pwrite(descriptor, bytes.pointer(to: placement.range) + written,
                                placement.range.count - written, off_t(placement.offset + written))
                 guard n > 0 else { return nil }
                 written += n
@@ -50,8 +50,8 @@ final class MemoryImage: @unchecked Sendable {
     }
 
     /// The image of `module`'s memory 0, or nil when the module does not qualify (see `InitialMemoryLayout`).
-    static func make(for module: Module, bytes: UnsafeRawBufferPointer) -> MemoryImage? {
-        InitialMemoryLayout(module, byteCount: bytes.count).flatMap { make(for: $0, bytes: bytes) }
+    static func make(for module: Module, bytes: SegmentBytes) -> MemoryImage? {
+        InitialMemoryLayout(module).flatMap { make(for: $0, bytes: bytes) }
     }
 
     /// The image's bytes, mapped shared and read-only (the same pages every instance maps privately): what
@@ -103,7 +103,7 @@ struct InitialMemoryLayout {
     /// The first byte any segment writes (`end` without data).
     let start: Int
 
-    init?(_ module: Module, byteCount: Int) {
+    init?(_ module: Module) {
         guard let memory = module.memories.first,
               !module.imports.contains(where: { if case .memory = $0.descriptor { return true } else { return false } }),
               memory.limits.min <= UInt64(Int.max / MemoryType.pageSize) else { return nil }
@@ -113,8 +113,7 @@ struct InitialMemoryLayout {
         for segment in module.data {
             guard case .active(let memoryIndex, let offsetExpression) = segment.mode else { continue }
             guard memoryIndex == 0, let offset = Self.constantOffset(offsetExpression, is64: memory.is64),
-                  offset <= initialBytes, segment.range.count <= initialBytes - offset,
-                  segment.range.upperBound <= byteCount else { return nil }
+                  offset <= initialBytes, segment.range.count <= initialBytes - offset else { return nil }
             placements.append((offset, segment.range))
             dataBytes += segment.range.count
             if !segment.range.isEmpty {
@@ -129,9 +128,9 @@ struct InitialMemoryLayout {
     }
 
     /// Applies the segments to a memory whose first `initialBytes` bytes are accessible and zero.
-    func apply(to base: UnsafeMutableRawPointer, bytes: UnsafeRawBufferPointer) {
+    func apply(to base: UnsafeMutableRawPointer, bytes: SegmentBytes) {
         for placement in placements where !placement.range.isEmpty {
-            (base + placement.offset).copyMemory(from: bytes.baseAddress! + placement.range.lowerBound, byteCount: placement.range.count)
+            (base + placement.offset).copyMemory(from: bytes.pointer(to: placement.range), byteCount: placement.range.count)
         }
     }
 

@@ -33,7 +33,7 @@ final class MemorySlots: @unchecked Sendable {
     static let pageSize = MemoryImage.pageSize
 
     /// The set for memory 0 as `layout` leaves it; nil where the page map cannot be read.
-    init?(layout: InitialMemoryLayout, bytes: UnsafeRawBufferPointer, image: MemoryImage?) {
+    init?(layout: InitialMemoryLayout, bytes: SegmentBytes, image: MemoryImage?) {
         guard PageMap.shared.isReadable, layout.initialBytes % Self.pageSize == 0 else { return nil }
         initialBytes = layout.initialBytes
         if let image, image.contents != nil {
