@@ -398,7 +398,13 @@ struct FunctionTranslator {
         set { controls[controls.count - 1] = newValue }
     }
 
-    var emitting: Bool { !current.dead && !current.unreachable }
+    /// Whether the current instruction emits code. Read in place: as an out-of-line getter it copied the whole
+    /// translator (648 bytes, for exclusivity) at every instruction.
+    @inline(__always)
+    var emitting: Bool {
+        let last = controls.count - 1
+        return !controls[last].dead && !controls[last].unreachable
+    }
 
     /// The cost charged (as fuel and instruction count) by a branch or return at this point.
     var segmentCost: UInt64 { UInt64(max(1, instructionCount - segmentStart)) }
