@@ -113,23 +113,20 @@ extension Store {
         return GCLayout.headerSize + (layout.kind == .array ? layout.size * Int(header.length) : layout.size)
     }
 
-    /// The code ranges of every function with a stack map in this store's modules, sorted (made when the set of
-    /// modules changed since the last collection).
+    /// The code ranges of every function with a stack map in this store's modules, sorted (made again when the
+    /// set of modules changed since the last collection, or they translated more functions at first calls).
     func codeIndex() -> CodeIndex {
-        var seen = Set<ObjectIdentifier>()
-        let modules = self.modules.filter { seen.insert(ObjectIdentifier($0)).inserted }
-        // Functions translated at their first call add stack maps as the program runs.
+        // Counted before listing: a function translated in between makes the index newer than its count, and
+        // only costs a rebuild next time.
         let translated = modules.reduce(0) { $0 + $1.functions.currentTranslatedCount }
-        if let index = gcHeap.codeIndex, index.moduleCount == self.modules.count, index.translatedCount == translated { return index }
+        if let index = gcHeap.codeIndex, index.moduleCount == modules.count, index.translatedCount == translated { return index }
+        var seen = Set<ObjectIdentifier>()
         var entries: [CodeIndex.Entry] = []
-        var counted = 0
-        for module in modules {
-            let maps = module.functions.stackMaps()
-            entries += maps.entries
-            counted += maps.translatedCount
+        for module in modules where seen.insert(ObjectIdentifier(module)).inserted {
+            entries += module.functions.stackMaps()
         }
         entries.sort { $0.start < $1.start }
-        let index = CodeIndex(moduleCount: self.modules.count, translatedCount: counted, entries: entries)
+        let index = CodeIndex(moduleCount: modules.count, translatedCount: translated, entries: entries)
         gcHeap.codeIndex = index
         return index
     }
@@ -143,7 +140,7 @@ struct CodeIndex {
         var map: StackMap
     }
     var moduleCount: Int
-    /// Functions translated in those modules when the index was made.
+    /// Functions translated in those modules (counted once per instance of a module) when the index was made.
     var translatedCount: Int
     var entries: [Entry]
 

@@ -110,13 +110,10 @@ final class TranslatedFunctions: @unchecked Sendable {
             let results = Self.translateBodies(module, context, imported: importedCount, tracksReferences: tracksReferences)
             for (i, result) in results.enumerated() { install(try result.get(), at: i, linkingCalls: false) }
             // Every callee is translated now: each call names its callee's template.
-            for t in translated {
-                guard let t else { continue }
-                for call in t.function.directCalls where Int(call.callee) >= importedCount {
-                    t.code[call.word] = UInt64(UInt(bitPattern: templates + (Int(call.callee) - importedCount)))
-                }
+            for i in 0..<count {
+                linkCalls(translated[i]!.function.directCalls, in: translated[i]!.code) { _ in true }
+                translated[i]!.function.directCalls = []
             }
-            for i in 0..<count { translated[i]!.function.directCalls = [] }
         } catch let error as TranslationError {
             throw .translation(error)  // (deinit frees what was made: everything is initialized by now)
         } catch let error as WasmParserError {
@@ -166,19 +163,22 @@ final class TranslatedFunctions: @unchecked Sendable {
         templates[i].initTemplate = frameTemplate.map { UnsafePointer($0) }
         templates[i].initCount = frame.count
         templates[i].frameSize = function.frameSize
-        if linkingCalls {
-            for call in function.directCalls where Int(call.callee) >= importedCount {
-                let callee = Int(call.callee) - importedCount
-                if translated[callee] != nil || callee == i {
-                    code[call.word] = UInt64(UInt(bitPattern: templates + callee))
-                }
-            }
-        }
+        if linkingCalls { linkCalls(function.directCalls, in: code) { translated[$0] != nil || $0 == i } }
         var kept = function
         kept.code = []
         if linkingCalls { kept.directCalls = [] }
         translated[i] = Translated(function: kept, code: code, codeCount: function.code.count, frameTemplate: frameTemplate)
         translatedCount += 1
+    }
+
+    /// Writes into `code` the template of each defined function it calls directly that `isLinkable` accepts (by
+    /// defined index); the other calls keep 0 and go through the instance's function table.
+    private func linkCalls(_ calls: [(word: Int, callee: UInt32)], in code: UnsafeMutablePointer<UInt64>,
+                           _ isLinkable: (Int) -> Bool) {
+        for call in calls where Int(call.callee) >= importedCount {
+            let callee = Int(call.callee) - importedCount
+            if isLinkable(callee) { code[call.word] = UInt64(UInt(bitPattern: templates + callee)) }
+        }
     }
 
     /// The template of defined function `i`, translated now if it was not yet.
@@ -223,9 +223,8 @@ final class TranslatedFunctions: @unchecked Sendable {
         translatedFunction(i)?.function.handlers ?? []
     }
 
-    /// The code range and stack map of every translated function that has one, and how many functions were
-    /// translated when they were listed.
-    func stackMaps() -> (entries: [CodeIndex.Entry], translatedCount: Int) {
+    /// The code range and stack map of every translated function that has one.
+    func stackMaps() -> [CodeIndex.Entry] {
         lock.lock()
         defer { lock.unlock() }
         var entries: [CodeIndex.Entry] = []
@@ -233,7 +232,7 @@ final class TranslatedFunctions: @unchecked Sendable {
             guard let map = t.function.stackMap else { continue }
             entries.append(CodeIndex.Entry(start: UnsafePointer(t.code), end: UnsafePointer(t.code + t.codeCount), map: map))
         }
-        return (entries, translatedCount)
+        return entries
     }
 
     /// How many functions are translated now.
