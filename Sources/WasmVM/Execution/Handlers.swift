@@ -382,6 +382,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
         return next(pc, fp, memBase, vm, handlers)
     }
+    // The fused `i32.add; br_table` (see `installBranchTableAddHandler`) has its own entry at sub-field 1.
     // MARK: memory
     table[op(.loadI32)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     table[op(.loadI64)] = { load32($0, $1, $2, $3, $4, UInt64.self) { v in v } }
@@ -648,6 +649,22 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 
     // The fused float compare-and-branch ops (brIfF32/F64, addBrIfF32/F64) have one handler per outcome mask,
     // installed by `installFloatBranchHandlers` once the table's rows are filled (see `handlerTable`).
+}
+
+/// `br_table` on `x + y` (i32, wrapping): `d = x + y` (where the add it replaces wrote), then the entry it
+/// selects. Sub-field 1 of `brTable` (`InternalOp.brTableAddFlag`); installed after the table's rows are
+/// filled with the plain handler.
+func installBranchTableAddHandler(_ table: UnsafeMutablePointer<Handler>) {
+    table[op(.brTable) | Int(InternalOp.brTableAddFlag)] = { pc, fp, memBase, vm, handlers in
+        let start = pc
+        var pc = pc + 1
+        let sum = UInt64(u32(fp[operand(pc, 4)]) &+ u32(fp[operand(pc, 6)]))
+        fp[operand(pc, 2)] = sum
+        let index = min(sum, UInt64(pc.pointee))
+        pc += 1 + Int(index)
+        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+        return next(pc, fp, memBase, vm, handlers)
+    }
 }
 
 /// A load fused with the compare-and-branch that tests it: `d = memory[x + offset]; if taken(d, y) goto target`,

@@ -140,6 +140,7 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
         (table + high).update(from: table, count: InternalOp.oneByteOpCount)
     }
     installFloatBranchHandlers(table)
+    installBranchTableAddHandler(table)
     return UnsafePointer(table)
 }()
 

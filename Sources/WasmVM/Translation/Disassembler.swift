@@ -28,6 +28,9 @@ extension InternalOp {
 private func pad(_ s: String) -> String { s + String(repeating: " ", count: max(1, 6 - s.count)) }
 
 extension InternalOp {
+    /// In a `brTable` word's sub-field: the index is `x + y` (an `i32.add` fused into the branch), written to d.
+    static let brTableAddFlag: UInt64 = 1 << 8
+
     var isLoad: Bool {
         (rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432s.rawValue)
             || (rawValue >= InternalOp.load64I32.rawValue && rawValue <= InternalOp.load64I6432s.rawValue)
@@ -75,6 +78,7 @@ extension CompiledFunction {
                 }
             }
             text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
+            if op == .brTable && w & InternalOp.brTableAddFlag != 0 { text += " (on x + y)" }
             if op == .brTable, i + 1 < code.count { extra = 1 + Int(code[i + 1]) + 1 }
             if op.isLoad && w >> 48 == 0xFFFF { extra = 1 }
             if op.isStore && (w >> 16) & 0xFFFF == 0xFFFF { extra = 1 }

@@ -551,7 +551,16 @@ extension FunctionTranslator {
 
     mutating func branchTable(_ depths: [Int]) {
         let index = pop()
-        let at = emit(.brTable, nil, index)
+        let at: Int
+        if let candidate = lastBinary, candidate.op == .i32Add, let add = take(candidate, producing: index) {
+            // `br_table` on a sum (a C `switch` whose first case is not 0 subtracts it, which the translator made
+            // an add): one instruction, flagged in the sub-field, that adds, writes the sum where the add did (a
+            // local may keep it) and branches on it.
+            at = emit(.brTable, index, add.x, add.y)
+            code[at] |= InternalOp.brTableAddFlag
+        } else {
+            at = emit(.brTable, nil, index)
+        }
         emitWord(UInt64(depths.count - 1))
         let tableStart = code.count
         for _ in depths { emitWord(0) }
