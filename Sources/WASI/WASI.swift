@@ -36,8 +36,8 @@ public final class WASI {
     /// Directory listings of `fd_readdir`, by descriptor, so that cookies stay stable between calls.
     var listings: [UInt32: [(name: String, inode: UInt64, type: WASIFileType)]] = [:]
     /// argv and `NAME=value` strings as the guest receives them, packed when it first asks.
-    lazy var packedArguments = PackedStrings(configuration.arguments.lazy.map { [$0.utf8] })
-    lazy var packedEnvironment = PackedStrings(configuration.environment.lazy.map { [$0.name.utf8, "=".utf8, $0.value.utf8] })
+    lazy var packedArguments = PackedStrings(configuration.arguments)
+    lazy var packedEnvironment = PackedStrings(environment: configuration.environment)
 
     public enum SetupError: Error, CustomStringConvertible {
         case cannotOpenDirectory(String, String)

@@ -112,6 +112,27 @@ final class WASITests: XCTestCase {
         XCTAssertEqual(try r.memory.read(at: 200, count: 20), Array("REQUEST_METHOD=POST\0".utf8))
     }
 
+    /// Every entry NUL-terminated, one after another, each pointer at its own first byte; names and values
+    /// copied as UTF-8 bytes (a multi-byte character, an empty value); arguments likewise.
+    func testEnvironmentAndArgumentsArePackedWithTheirPointers() throws {
+        let module = guest([("environ_get", [i32, i32], [i32]), ("args_get", [i32, i32], [i32])], [
+            WasmTestSupport.i32(100), WasmTestSupport.i32(200), call(0), op(.drop),
+            WasmTestSupport.i32(300), WasmTestSupport.i32(400), call(1),
+        ])
+        let r = try run(module) {
+            $0.arguments = ["prog", "", "naïve"]
+            $0.environment = [("A", "1"), ("CAFÉ", "crème"), ("EMPTY", "")]
+        }
+        XCTAssertEqual(r.result, 0)
+        let environment = Array("A=1\0CAFÉ=crème\0EMPTY=\0".utf8)
+        XCTAssertEqual(try r.memory.read(at: 200, count: environment.count), environment)
+        XCTAssertEqual(try (0..<3).map { try r.memory.loadUInt32(at: 100 + 4 * $0) },
+                       [200, 204, UInt32(204 + "CAFÉ=crème\0".utf8.count)])
+        let arguments = Array("prog\0\0naïve\0".utf8)
+        XCTAssertEqual(try r.memory.read(at: 400, count: arguments.count), arguments)
+        XCTAssertEqual(try (0..<3).map { try r.memory.loadUInt32(at: 300 + 4 * $0) }, [400, 405, 406])
+    }
+
     func testProcExitUnwindsWithTheCode() throws {
         let module = guest([("proc_exit", [i32], [])], [WasmTestSupport.i32(7), call(0), WasmTestSupport.i32(0)])
         XCTAssertEqual(try run(module).exitCode, 7)
