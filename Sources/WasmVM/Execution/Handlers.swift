@@ -382,7 +382,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
         return next(pc, fp, memBase, vm, handlers)
     }
-    // The fused `i32.add; br_table` (see `installBranchTableAddHandler`) has its own entry at sub-field 1.
+    // The fused `i32.add; br_table` (see `installFlaggedBranchHandlers`) has its own entry at sub-field 1.
     // MARK: memory
     table[op(.loadI32)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     table[op(.loadI64)] = { load32($0, $1, $2, $3, $4, UInt64.self) { v in v } }
@@ -651,10 +651,19 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     // installed by `installFloatBranchHandlers` once the table's rows are filled (see `handlerTable`).
 }
 
-/// `br_table` on `x + y` (i32, wrapping): `d = x + y` (where the add it replaces wrote), then the entry it
-/// selects. Sub-field 1 of `brTable` (`InternalOp.brTableAddFlag`); installed after the table's rows are
-/// filled with the plain handler.
-func installBranchTableAddHandler(_ table: UnsafeMutablePointer<Handler>) {
+/// The branches that took in the instruction before them, flagged in their sub-field (no op code spent);
+/// installed after the table's rows are filled with the plain handlers.
+func installFlaggedBranchHandlers(_ table: UnsafeMutablePointer<Handler>) {
+    // `br` after `d = x` (`InternalOp.branchCopyFlag`): the copy the jump took in.
+    table[op(.br) | Int(InternalOp.branchCopyFlag)] = { pc, fp, memBase, vm, handlers in
+        let start = pc
+        var pc = pc + 1
+        fp[operand(pc, 2)] = fp[operand(pc, 4)]
+        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+        return next(pc, fp, memBase, vm, handlers)
+    }
+    // `br_table` on `x + y` (i32, wrapping; `InternalOp.brTableAddFlag`): `d = x + y` (where the add it replaces
+    // wrote), then the entry it selects.
     table[op(.brTable) | Int(InternalOp.brTableAddFlag)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         var pc = pc + 1

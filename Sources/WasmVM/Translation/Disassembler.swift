@@ -30,6 +30,8 @@ private func pad(_ s: String) -> String { s + String(repeating: " ", count: max(
 extension InternalOp {
     /// In a `brTable` word's sub-field: the index is `x + y` (an `i32.add` fused into the branch), written to d.
     static let brTableAddFlag: UInt64 = 1 << 8
+    /// In a `br` word's sub-field: `d = x` first (a `copy` fused into the jump).
+    static let branchCopyFlag: UInt64 = 1 << 8
 
     var isLoad: Bool {
         (rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432s.rawValue)
@@ -79,6 +81,7 @@ extension CompiledFunction {
             }
             text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
             if op == .brTable && w & InternalOp.brTableAddFlag != 0 { text += " (on x + y)" }
+            if op == .br && w & InternalOp.branchCopyFlag != 0 { text += " (after d = x)" }
             if op == .brTable, i + 1 < code.count { extra = 1 + Int(code[i + 1]) + 1 }
             if op.isLoad && w >> 48 == 0xFFFF { extra = 1 }
             if op.isStore && (w >> 16) & 0xFFFF == 0xFFFF { extra = 1 }

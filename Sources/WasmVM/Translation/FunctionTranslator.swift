@@ -123,6 +123,8 @@ struct FunctionTranslator {
         var before: BinaryInfo?
         var destinationFixup: Int
     }
+    /// The last instruction, if it was a `copy` (its word): a `br` right after it takes it in (see `branch(depth:)`).
+    var lastCopy: Int?
     /// The last instruction, if it was an add (any type: a loop's step, an address) or an i32.and (a flag
     /// test): its word, operands and destination's fixup, for fusing it into what uses it.
     var lastBinary: BinaryInfo?
@@ -216,6 +218,7 @@ struct FunctionTranslator {
         lastProducer = nil
         lastCompare = nil
         lastBinary = nil
+        lastCopy = op == .copy ? at : nil
         return at
     }
 
@@ -423,6 +426,7 @@ struct FunctionTranslator {
         // A load before a label must not be fused with a branch after it: other paths reach the label, and the
         // label would then point into the fused instruction.
         lastLoad = nil
+        lastCopy = nil
     }
 
     mutating func patch(_ branch: (word: Int, instruction: Int), to target: Int) {
@@ -616,6 +620,7 @@ struct FunctionTranslator {
     /// Removes the instructions from `word` on (with their fixups): the caller emits one that absorbs them.
     mutating func dropInstructions(from word: Int) {
         code.removeSubrange(word...)
+        if let copy = lastCopy, copy >= word { lastCopy = nil }
         while let last = fixups.last, last.word >= word { fixups.removeLast() }
     }
 

@@ -527,7 +527,16 @@ extension FunctionTranslator {
             return
         }
         moveBranchValues(toHeight: target.height, arity: target.labelArity)
-        let at = emit(.br)
+        let at: Int
+        if let copy = lastCopy, copy == code.count - 1 {
+            // `copy; br` (a block's result or a loop variable moved on the way out, the commonest pair before a
+            // jump): the copy's word becomes a `br` flagged to copy first, its slot fields (and their fixups) kept.
+            at = copy
+            code[at] = code[at] & ~0xFF | UInt64(InternalOp.br.rawValue) | InternalOp.branchCopyFlag
+            lastCopy = nil
+        } else {
+            at = emit(.br)
+        }
         emitTarget(depth: depth, instruction: at)
     }
 
