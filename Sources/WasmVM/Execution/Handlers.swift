@@ -382,7 +382,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
         guard branch(&pc, start, vm, costShift: 32) else { return 0 }
         return next(pc, fp, memBase, vm, handlers)
     }
-    // The fused `i32.add; br_table` (see `installFlaggedBranchHandlers`) has its own entry at sub-field 1.
+    // The fused `i32.add; br_table` (see `installFlaggedHandlers`) has its own entry at sub-field 1.
     // MARK: memory
     table[op(.loadI32)] = { load32($0, $1, $2, $3, $4, UInt32.self) { v in UInt64(v) } }
     table[op(.loadI64)] = { load32($0, $1, $2, $3, $4, UInt64.self) { v in v } }
@@ -651,9 +651,17 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     // installed by `installFloatBranchHandlers` once the table's rows are filled (see `handlerTable`).
 }
 
-/// The branches that took in the instruction before them, flagged in their sub-field (no op code spent);
+/// The ops that took in the instruction before or after them, flagged in their sub-field (no op code spent);
 /// installed after the table's rows are filled with the plain handlers.
-func installFlaggedBranchHandlers(_ table: UnsafeMutablePointer<Handler>) {
+func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
+    // Two copies (`InternalOp.copyPairFlag`): `d = x`, then the second's slots from the next word, in order.
+    table[op(.copy) | Int(InternalOp.copyPairFlag)] = { pc, fp, memBase, vm, handlers in
+        let word = pc + 1
+        fp[operand(word, 2)] = fp[operand(word, 4)]
+        let second = word.pointee
+        fp[Int(truncatingIfNeeded: second & 0xFFFF)] = fp[Int(truncatingIfNeeded: (second >> 16) & 0xFFFF)]
+        return next(word + 1, fp, memBase, vm, handlers)
+    }
     // `br` after `d = x` (`InternalOp.branchCopyFlag`): the copy the jump took in.
     table[op(.br) | Int(InternalOp.branchCopyFlag)] = { pc, fp, memBase, vm, handlers in
         let start = pc

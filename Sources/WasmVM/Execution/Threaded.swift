@@ -140,7 +140,7 @@ nonisolated(unsafe) let handlerTable: UnsafePointer<Handler> = {
         (table + high).update(from: table, count: InternalOp.oneByteOpCount)
     }
     installFloatBranchHandlers(table)
-    installFlaggedBranchHandlers(table)
+    installFlaggedHandlers(table)
     return UnsafePointer(table)
 }()
 
