@@ -374,13 +374,8 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.addBrIfI64GeU)] = { addCompareBranch($0, $1, $2, $3, $4) { a, b in a >= b } }
     table[op(.brTable)] = { pc, fp, memBase, vm, handlers in
         let start = pc
-        var pc = pc + 1
-        let x = operand(pc, 4)
-        let last = UInt64(pc.pointee)
-        let index = min(UInt64(u32(fp[x])), last)
-        pc += 1 + Int(index)
-        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        return next(pc, fp, memBase, vm, handlers)
+        let pc = pc + 1
+        return tableJump(UInt64(u32(fp[operand(pc, 4)])), pc, from: start, fp, memBase, vm, handlers)
     }
     // The fused `i32.add; br_table` (see `installFlaggedHandlers`) has its own entry at sub-field 1.
     // MARK: memory
@@ -674,14 +669,21 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     // wrote), then the entry it selects.
     table[op(.brTable) | Int(InternalOp.brTableAddFlag)] = { pc, fp, memBase, vm, handlers in
         let start = pc
-        var pc = pc + 1
+        let pc = pc + 1
         let sum = UInt64(u32(fp[operand(pc, 4)]) &+ u32(fp[operand(pc, 6)]))
         fp[operand(pc, 2)] = sum
-        let index = min(sum, UInt64(pc.pointee))
-        pc += 1 + Int(index)
-        guard branch(&pc, start, vm, costShift: 32) else { return 0 }
-        return next(pc, fp, memBase, vm, handlers)
+        return tableJump(sum, pc, from: start, fp, memBase, vm, handlers)
     }
+}
+
+/// The end of a `br_table` whose entry count word is at `pc`: takes the entry `index` selects (the last, the
+/// default, beyond it), charging fuel and checking a backward jump as every taken branch does.
+@inline(__always) func tableJump(_ index: UInt64, _ pc: UnsafePointer<UInt64>, from start: UnsafePointer<UInt64>,
+                                 _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                 _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+    var pc = pc + 1 + Int(min(index, pc.pointee))
+    guard branch(&pc, start, vm, costShift: 32) else { return 0 }
+    return next(pc, fp, memBase, vm, handlers)
 }
 
 /// A load fused with the compare-and-branch that tests it: `d = memory[x + offset]; if taken(d, y) goto target`,

@@ -28,14 +28,6 @@ extension InternalOp {
 private func pad(_ s: String) -> String { s + String(repeating: " ", count: max(1, 6 - s.count)) }
 
 extension InternalOp {
-    /// In a `brTable` word's sub-field: the index is `x + y` (an `i32.add` fused into the branch), written to d.
-    static let brTableAddFlag: UInt64 = 1 << 8
-    /// In a `br` word's sub-field: `d = x` first (a `copy` fused into the jump).
-    static let branchCopyFlag: UInt64 = 1 << 8
-    /// In a `copy` word's sub-field: a second copy follows, its destination in bits 0..<16 of the next word and
-    /// its source in bits 16..<32.
-    static let copyPairFlag: UInt64 = 1 << 8
-
     var isLoad: Bool {
         (rawValue >= InternalOp.loadI32.rawValue && rawValue <= InternalOp.loadI6432s.rawValue)
             || (rawValue >= InternalOp.load64I32.rawValue && rawValue <= InternalOp.load64I6432s.rawValue)
@@ -85,14 +77,16 @@ extension CompiledFunction {
             text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
             if op == .brTable && w & InternalOp.brTableAddFlag != 0 { text += " (on x + y)" }
             if op == .br && w & InternalOp.branchCopyFlag != 0 { text += " (after d = x)" }
+            // A copy pair's second word holds slots, printed as the second copy (not as a raw extra word).
+            var pairWords = 0
             if op == .copy && w & InternalOp.copyPairFlag != 0, i + 1 < code.count {
                 text += " then s\(code[i + 1] & 0xFFFF) = s\((code[i + 1] >> 16) & 0xFFFF)"
-                extra = 1
+                pairWords = 1
             }
             if op == .brTable, i + 1 < code.count { extra = 1 + Int(code[i + 1]) + 1 }
             if op.isLoad && w >> 48 == 0xFFFF { extra = 1 }
             if op.isStore && (w >> 16) & 0xFFFF == 0xFFFF { extra = 1 }
-            for k in 0..<extra where i + 1 + k < code.count && op != .copy {
+            for k in 0..<extra where i + 1 + k < code.count {
                 let e = code[i + 1 + k]
                 let isTarget = !op.isLoad && !op.isStore && op != .call && op != .v128 && op != .globalGet && op != .globalSet && !(op == .brTable && k == 0)
                     && op.isBranch
@@ -105,7 +99,7 @@ extension CompiledFunction {
                     : " ->\(i + Int(Int32(truncatingIfNeeded: e)))(cost \(e >> 32))"
             }
             lines.append(text)
-            i += 1 + extra
+            i += 1 + extra + pairWords
         }
         for (h, handler) in handlers.enumerated() {
             let clauses = handler.clauses.map { c in

@@ -209,28 +209,26 @@ struct FunctionTranslator {
 
     @discardableResult
     mutating func emit(_ op: InternalOp, _ d: Location? = nil, _ x: Location? = nil, _ y: Location? = nil) -> Int {
+        let at: Int
         if op == .copy, let d, let x, let previous = lastCopy, previous == code.count - 1 {
             // A copy right after a copy (arguments moved into place for a call, values into a block's result
             // slots): the first becomes a pair, this one's slots in the word after it.
             code[previous] |= InternalOp.copyPairFlag
-            let at = code.count
-            code.append(field(d, word: at, shift: 0) | field(x, word: at, shift: 16))
-            lastProducer = nil
-            lastCompare = nil
-            lastBinary = nil
+            code.append(field(d, word: code.count, shift: 0) | field(x, word: code.count, shift: 16))
+            at = previous
             lastCopy = nil
-            return previous
+        } else {
+            at = code.count
+            var word = UInt64(op.rawValue)
+            if let d { word |= field(d, word: at, shift: 16) }
+            if let x { word |= field(x, word: at, shift: 32) }
+            if let y { word |= field(y, word: at, shift: 48) }
+            code.append(word)
+            lastCopy = op == .copy ? at : nil
         }
-        let at = code.count
-        var word = UInt64(op.rawValue)
-        if let d { word |= field(d, word: at, shift: 16) }
-        if let x { word |= field(x, word: at, shift: 32) }
-        if let y { word |= field(y, word: at, shift: 48) }
-        code.append(word)
         lastProducer = nil
         lastCompare = nil
         lastBinary = nil
-        lastCopy = op == .copy ? at : nil
         return at
     }
 
