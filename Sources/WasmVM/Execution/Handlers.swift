@@ -614,26 +614,10 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
 
     // MARK: calls and returns (the common case; see callHandler and returnHandler)
     table[op(.call)] = { pc, fp, memBase, vm, handlers in
-        // A function this module defines: its template record (in the word after the index) has everything.
-        if let template = UnsafePointer<FunctionInstance>(bitPattern: UInt(truncatingIfNeeded: pc[2])) {
-            return directCallHandler(template, pc, fp, memBase, vm, handlers)
-        }
-        let callee = state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: pc[1])]
-        return callHandler(callee, pc, pc + 3, fp, memBase, vm, handlers)
+        directOrCall(pc, fp, memBase, vm, handlers)
     }
     table[op(.callIndirect)] = { pc, fp, memBase, vm, handlers in
-        // Out-of-range, null and mismatched entries (and subtype matches) are left to the loop's case.
-        let w = pc.pointee
-        let immediate = pc[1]
-        let context = state(vm).pointee.context.unsafelyUnwrapped
-        let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
-        let index = tableIndex(w, fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)], 8)
-        guard index < UInt64(table.pointee.count) else { return exit(pc, fp, vm) }
-        let reference = table.pointee.elements[Int(index)]
-        let callee = Int(truncatingIfNeeded: reference &- 1)
-        guard reference != 0, state(vm).pointee.functions.unsafelyUnwrapped[callee].typeID
-                == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else { return exit(pc, fp, vm) }
-        return callHandler(callee, pc, pc + 2, fp, memBase, vm, handlers)
+        indirectCall(pc, fp, memBase, vm, handlers)
     }
     table[op(.return)] = { pc, fp, memBase, vm, handlers in
         returnHandler(pc, fp, memBase, vm, handlers, value: false)
@@ -657,6 +641,39 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
         fp[Int(truncatingIfNeeded: second & 0xFFFF)] = fp[Int(truncatingIfNeeded: (second >> 16) & 0xFFFF)]
         return next(word + 1, fp, memBase, vm, handlers)
     }
+    // Calls that took in their last argument's move (`InternalOp.callArgumentCopy`): a handler per kind of
+    // move, at every argument slot.
+    for k in 0..<InternalOp.callArgumentSlotLimit {
+        let slot = k << Int(InternalOp.callArgumentSlotShift)
+        table[op(.call) | Int(InternalOp.callArgumentCopy) | slot] = { pc, fp, memBase, vm, handlers in
+            let w = pc.pointee
+            return directOrCall(pc, fp, memBase, vm, handlers) { fp[callArgumentSlot(w)] = fp[operand(pc + 1, 4)] }
+        }
+        table[op(.call) | Int(InternalOp.callArgumentCopyPair) | slot] = { pc, fp, memBase, vm, handlers in
+            let w = pc.pointee
+            return directOrCall(pc, fp, memBase, vm, handlers) {
+                let k = callArgumentSlot(w)
+                fp[k] = fp[operand(pc + 1, 4)]
+                fp[k &+ 1] = fp[operand(pc + 1, 6)]
+            }
+        }
+        table[op(.call) | Int(InternalOp.callArgumentAdd) | slot] = { pc, fp, memBase, vm, handlers in
+            let w = pc.pointee
+            return directOrCall(pc, fp, memBase, vm, handlers) {
+                fp[callArgumentSlot(w)] = UInt64(u32(fp[operand(pc + 1, 4)]) &+ u32(fp[operand(pc + 1, 6)]))
+            }
+        }
+        for table64 in [0, 0x100] {
+            table[op(.callIndirect) | table64 | Int(InternalOp.callIndirectArgumentCopy) | slot] = { pc, fp, memBase, vm, handlers in
+                let w = pc.pointee
+                return indirectCall(pc, fp, memBase, vm, handlers) { fp[callArgumentSlot(w)] = fp[operand(pc + 1, 6)] }
+            }
+        }
+    }
+    // `return x + y` (`InternalOp.returnAddFlag`).
+    table[op(.return) | Int(InternalOp.returnAddFlag)] = { pc, fp, memBase, vm, handlers in
+        returnHandler(pc, fp, memBase, vm, handlers, value: false, add: true)
+    }
     // `br` after `d = x` (`InternalOp.branchCopyFlag`): the copy the jump took in.
     table[op(.br) | Int(InternalOp.branchCopyFlag)] = { pc, fp, memBase, vm, handlers in
         let start = pc
@@ -673,6 +690,59 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
         let sum = UInt64(u32(fp[operand(pc, 4)]) &+ u32(fp[operand(pc, 6)]))
         fp[operand(pc, 2)] = sum
         return tableJump(sum, pc, from: start, fp, memBase, vm, handlers)
+    }
+}
+
+/// `call`: a function this module defines runs from its template record (in the word after the index), which
+/// has everything; any other goes through the store's record. `arguments` as in `enter`.
+@inline(__always) func directOrCall(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                    _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, arguments: () -> Void = {}) -> Int {
+    if let template = UnsafePointer<FunctionInstance>(bitPattern: UInt(truncatingIfNeeded: pc[2])) {
+        return directCallHandler(template, pc, fp, memBase, vm, handlers, arguments: arguments)
+    }
+    let callee = state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: pc[1])]
+    return callHandler(callee, pc, pc + 3, fp, memBase, vm, handlers, arguments: arguments)
+}
+
+/// `call_indirect`: out-of-range, null and mismatched entries (and subtype matches) are left to the loop's case.
+@inline(__always) func indirectCall(_ pc: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
+                                    _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, arguments: () -> Void = {}) -> Int {
+    let w = pc.pointee
+    let immediate = pc[1]
+    let context = state(vm).pointee.context.unsafelyUnwrapped
+    let table = context.pointee.tables[Int(truncatingIfNeeded: immediate >> 32)]
+    let index = tableIndex(w, fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)], 8)
+    guard index < UInt64(table.pointee.count) else { return exit(pc, fp, vm) }
+    let reference = table.pointee.elements[Int(index)]
+    let callee = Int(truncatingIfNeeded: reference &- 1)
+    guard reference != 0, state(vm).pointee.functions.unsafelyUnwrapped[callee].typeID
+            == context.pointee.typeIDs[Int(truncatingIfNeeded: immediate & 0xFFFF_FFFF)] else { return exit(pc, fp, vm) }
+    return callHandler(callee, pc, pc + 2, fp, memBase, vm, handlers, arguments: arguments)
+}
+
+/// The slot a call's taken-in argument move writes: the callee frame's base (d) plus k (see
+/// `InternalOp.callArgumentCopy`).
+@inline(__always) func callArgumentSlot(_ w: UInt64) -> Int {
+    Int(truncatingIfNeeded: (w >> 16) & 0xFFFF) &+ Int(truncatingIfNeeded: (w >> InternalOp.callArgumentSlotShift) & 0x3F)
+}
+
+/// The argument move a call word took in, for `Store.run`'s call case (the handlers have one closure per kind).
+func moveCallArguments(_ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>) {
+    let k = callArgumentSlot(w)
+    let x = Int(truncatingIfNeeded: (w >> 32) & 0xFFFF), y = Int(truncatingIfNeeded: w >> 48)
+    switch InternalOp.oneByte(w) {
+    case .call:
+        switch w & InternalOp.callArgumentMoveMask {
+        case InternalOp.callArgumentCopy: fp[k] = fp[x]
+        case InternalOp.callArgumentCopyPair:
+            fp[k] = fp[x]
+            fp[k &+ 1] = fp[y]
+        case InternalOp.callArgumentAdd: fp[k] = UInt64(u32(fp[x]) &+ u32(fp[y]))
+        default: break
+        }
+    case .callIndirect:
+        if w & InternalOp.callIndirectArgumentCopy != 0 { fp[k] = fp[y] }
+    default: break
     }
 }
 

@@ -218,7 +218,11 @@ extension Store {
             let y = Int(truncatingIfNeeded: w >> 48)
             switch InternalOp.oneByte(w) {
             case .return, .returnValue:
-                if InternalOp.oneByte(w) == .returnValue { fp[0] = fp[x] }
+                if InternalOp.oneByte(w) == .returnValue {
+                    fp[0] = fp[x]
+                } else if w & InternalOp.returnAddFlag != 0 {
+                    fp[0] = UInt64(u32(fp[x]) &+ u32(fp[y]))
+                }
                 fuel &-= Int64(pc.pointee)
                 if runDepth == runEntryDepth {
                     fuelLeft = fuel
@@ -236,6 +240,8 @@ extension Store {
                     runMemoryMoved = false
                 }
             case .call, .callIndirect, .callRef:
+                // A move of the last argument(s) the call took in; a handler hands the call back before making it.
+                if w & 0xFF00 != 0 { moveCallArguments(w, fp) }
                 let immediate = pc.pointee
                 pc += 1
                 let callee: Int

@@ -75,6 +75,9 @@ struct ThreadedState {
     state(vm).pointee.budget &-= 1
     if state(vm).pointee.budget <= 0 { return exit(pc, fp, vm) }
     #endif
+    #if NEBULA_OP_PAIRS
+    OpPairCounter.count(UnsafeRawPointer(pc).load(as: UInt16.self), UnsafeRawPointer(pc).load(as: UInt64.self))
+    #endif
     // The table is indexed by the word's low 16 bits (op byte and sub-field, or 0xFF and an extended op's
     // number): one 16-bit load (`movzwl`), not the word truncated (a load and a `movzbl`).
     let handler = handlers.load(fromByteOffset: Int(UnsafeRawPointer(pc).load(as: UInt16.self)) &* 8, as: Handler.self)
@@ -167,11 +170,12 @@ extension InternalOp {
 /// interrupt) returns the call's own address, for `Store.run` to execute it from the start.
 @inline(__always) func callHandler(_ callee: Int, _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>,
                                    _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-                                   _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+                                   _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                                   arguments: () -> Void = {}) -> Int {
     let s = state(vm)
     let function = s.pointee.functions.unsafelyUnwrapped + callee
     guard let code = function.pointee.code, function.pointee.context == s.pointee.context else { return exit(start, fp, vm) }
-    return enter(function, code, callee: { callee }, start, returnPC, fp, memBase, vm, handlers)
+    return enter(function, code, callee: { callee }, start, returnPC, fp, memBase, vm, handlers, arguments: arguments)
 }
 
 /// `call` of a function the caller's module defines: the callee runs in the caller's instance, and its code,
@@ -181,24 +185,29 @@ extension InternalOp {
 /// instance check.
 @inline(__always) func directCallHandler(_ template: UnsafePointer<FunctionInstance>, _ start: UnsafePointer<UInt64>,
                                          _ fp: UnsafeMutablePointer<UInt64>, _ memBase: UnsafeMutableRawPointer,
-                                         _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+                                         _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                                         arguments: () -> Void = {}) -> Int {
     enter(template, template.pointee.code.unsafelyUnwrapped,
           callee: { state(vm).pointee.context.unsafelyUnwrapped.pointee.functions[Int(truncatingIfNeeded: start[1])] },
-          start, start + 3, fp, memBase, vm, handlers)
+          start, start + 3, fp, memBase, vm, handlers, arguments: arguments)
 }
 
 /// Pushes the caller's frame (returning to `returnPC`, naming the store address `callee()` for backtraces) and
 /// runs `record`'s first instruction in the caller's instance, when the call and value stacks have room and no
-/// interrupt is pending; otherwise hands the call at `start` to `Store.run`.
+/// interrupt is pending; otherwise hands the call at `start` to `Store.run`. `arguments` is the argument move the
+/// call took in (see `InternalOp.callArgumentCopy`): made only once the call goes ahead here, since the loop
+/// makes it when the call is handed back.
 @inline(__always) func enter(_ record: UnsafePointer<FunctionInstance>, _ code: UnsafePointer<UInt64>, callee: () -> Int,
                              _ start: UnsafePointer<UInt64>, _ returnPC: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
-                             _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer) -> Int {
+                             _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer,
+                             arguments: () -> Void = {}) -> Int {
     let s = state(vm)
     let calleeFP = fp + Int(truncatingIfNeeded: (start.pointee >> 16) & 0xFFFF)
     guard s.pointee.depth < s.pointee.depthLimit, calleeFP + record.pointee.frameSize <= s.pointee.stackLimit.unsafelyUnwrapped,
           !s.pointee.interrupted else {
         return exit(start, fp, vm)
     }
+    arguments()
     let context = s.pointee.context.unsafelyUnwrapped
     s.pointee.frames.unsafelyUnwrapped[s.pointee.depth] = CallFrame(pc: returnPC, fp: fp, context: context, function: callee())
     s.pointee.depth &+= 1
@@ -210,7 +219,8 @@ extension InternalOp {
 /// outermost return, and a return into another instance or after memory moved, go to `Store.run`).
 @inline(__always) func returnHandler(_ start: UnsafePointer<UInt64>, _ fp: UnsafeMutablePointer<UInt64>,
                                      _ memBase: UnsafeMutableRawPointer,
-                                     _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, value: Bool) -> Int {
+                                     _ vm: UnsafeMutableRawPointer, _ handlers: UnsafeRawPointer, value: Bool,
+                                     add: Bool = false) -> Int {
     let s = state(vm)
     let depth = s.pointee.depth
     guard depth != s.pointee.entryDepth, !s.pointee.memoryMoved else { return exit(start, fp, vm) }
@@ -218,6 +228,8 @@ extension InternalOp {
     guard frame.pointee.context == s.pointee.context.unsafelyUnwrapped else { return exit(start, fp, vm) }
     let w = start.pointee
     if value { fp[0] = fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)] }
+    // `return x + y` (`InternalOp.returnAddFlag`), after the checks: a return handed back adds in the loop (x may be slot 0).
+    if add { fp[0] = UInt64(u32(fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)]) &+ u32(fp[Int(truncatingIfNeeded: w >> 48)])) }
     s.pointee.fuel &-= Int64(bitPattern: start[1])
     if s.pointee.fuel < 0 { return trap(vm, .fuelExhausted) }
     s.pointee.depth = depth &- 1

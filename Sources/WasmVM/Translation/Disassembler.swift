@@ -77,6 +77,8 @@ extension CompiledFunction {
             text += " d=s\((w >> 16) & 0xFFFF) x=s\((w >> 32) & 0xFFFF) y=s\(w >> 48)"
             if op == .brTable && w & InternalOp.brTableAddFlag != 0 { text += " (on x + y)" }
             if op == .br && w & InternalOp.branchCopyFlag != 0 { text += " (after d = x)" }
+            if op == .return && w & InternalOp.returnAddFlag != 0 { text += " (of x + y)" }
+            if op == .call || op == .callIndirect { text += argumentMove(op, w) }
             // A copy pair's second word holds slots, printed as the second copy (not as a raw extra word).
             var pairWords = 0
             if op == .copy && w & InternalOp.copyPairFlag != 0, i + 1 < code.count {
@@ -129,5 +131,20 @@ extension CompiledModule {
 
     public var definedFunctionRange: Range<Int> {
         importedFunctionCount..<(importedFunctionCount + functions.count)
+    }
+}
+
+/// A call's taken-in argument move (`InternalOp.callArgumentCopy`), as the disassembly shows it.
+private func argumentMove(_ op: InternalOp, _ w: UInt64) -> String {
+    let k = (w >> 16) & 0xFFFF + (w >> InternalOp.callArgumentSlotShift) & 0x3F
+    let x = (w >> 32) & 0xFFFF, y = w >> 48
+    if op == .callIndirect {
+        return w & InternalOp.callIndirectArgumentCopy != 0 ? " (after s\(k) = s\(y))" : ""
+    }
+    switch w & InternalOp.callArgumentMoveMask {
+    case InternalOp.callArgumentCopy: return " (after s\(k) = s\(x))"
+    case InternalOp.callArgumentCopyPair: return " (after s\(k) = s\(x), s\(k + 1) = s\(y))"
+    case InternalOp.callArgumentAdd: return " (after s\(k) = s\(x) + s\(y))"
+    default: return ""
     }
 }

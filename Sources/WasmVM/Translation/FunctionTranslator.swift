@@ -125,6 +125,15 @@ struct FunctionTranslator {
     }
     /// The last instruction, if it was a `copy` (its word): a `br` right after it takes it in (see `branch(depth:)`).
     var lastCopy: Int?
+    /// The last instruction, if it was a copy or a copy pair: its word and moves, in order (a call right after it
+    /// takes it in when it filled the last arguments; see `takeArgumentMove`).
+    var lastMoves: Moves?
+
+    struct Moves {
+        var word: Int
+        var first: (destination: Location, source: Location)
+        var second: (destination: Location, source: Location)?
+    }
     /// The last instruction, if it was an add (any type: a loop's step, an address) or an i32.and (a flag
     /// test): its word, operands and destination's fixup, for fusing it into what uses it.
     var lastBinary: BinaryInfo?
@@ -217,6 +226,7 @@ struct FunctionTranslator {
             code.append(field(d, word: code.count, shift: 0) | field(x, word: code.count, shift: 16))
             at = previous
             lastCopy = nil
+            lastMoves?.second = (d, x)
         } else {
             at = code.count
             var word = UInt64(op.rawValue)
@@ -225,6 +235,7 @@ struct FunctionTranslator {
             if let y { word |= field(y, word: at, shift: 48) }
             code.append(word)
             lastCopy = op == .copy ? at : nil
+            if op == .copy, let d, let x { lastMoves = Moves(word: at, first: (d, x)) } else { lastMoves = nil }
         }
         lastProducer = nil
         lastCompare = nil
@@ -437,6 +448,7 @@ struct FunctionTranslator {
         // label would then point into the fused instruction.
         lastLoad = nil
         lastCopy = nil
+        lastMoves = nil
     }
 
     mutating func patch(_ branch: (word: Int, instruction: Int), to target: Int) {
@@ -486,8 +498,16 @@ struct FunctionTranslator {
         if n == 1 {
             // One result: let the instruction that computed it write slot 0, or fuse the copy into the return.
             if let producer = producerOfTop(wide: false) {
-                fixups[producer].location = .local(0)
-                emit(.return)
+                if let add = lastBinary, add.op == .i32Add, add.destinationFixup == producer, add.word == code.count - 1,
+                   InternalOp.decode(code[add.word]) == .i32Add {
+                    // `return x + y`: the add's word becomes the return (`InternalOp.returnAddFlag`). Nothing runs
+                    // after this return, so no other path reads the add's temporary.
+                    dropInstructions(from: add.word)
+                    code[emit(.return, nil, add.x, add.y)] |= InternalOp.returnAddFlag
+                } else {
+                    fixups[producer].location = .local(0)
+                    emit(.return)
+                }
             } else {
                 emit(.returnValue, nil, stack[top - 1])
             }
@@ -631,6 +651,7 @@ struct FunctionTranslator {
     mutating func dropInstructions(from word: Int) {
         code.removeSubrange(word...)
         if let copy = lastCopy, copy >= word { lastCopy = nil }
+        if let moves = lastMoves, moves.word >= word { lastMoves = nil }
         while let last = fixups.last, last.word >= word { fixups.removeLast() }
     }
 

@@ -10,3 +10,26 @@ extension InternalOp {
     /// in bits 16..<32.
     static let copyPairFlag: UInt64 = 1 << 8
 }
+
+/// A call takes in the instruction that put its last argument(s) in place (`copy`, a copy pair, or an `i32.add`
+/// computing one): one dispatch instead of two. The handler makes the move once it knows the call proceeds
+/// (the stack has room, the callee is in this instance), so a call handed back to `Store.run` is moved there,
+/// not twice (an add may read its own destination: `f(g() + 1)`). Bits 8..<10 of a `call` word say which move
+/// (`callArgumentMoveMask`), bits 10..<16 the argument's slot from the callee's frame base (`k`, below 64):
+/// - copy: `frame[k] = x`;
+/// - copy pair: `frame[k] = x`, then `frame[k + 1] = y`;
+/// - add: `frame[k] = u32(x + y)`.
+/// `call_indirect` keeps bit 8 for a 64-bit table and its x field for the index: only a copy fits, its source in y.
+extension InternalOp {
+    static let callArgumentCopy: UInt64 = 1 << 8
+    static let callArgumentCopyPair: UInt64 = 2 << 8
+    static let callArgumentAdd: UInt64 = 3 << 8
+    static let callArgumentMoveMask: UInt64 = 3 << 8
+    /// In a `call_indirect` word: `frame[k] = y` first.
+    static let callIndirectArgumentCopy: UInt64 = 1 << 9
+    /// Where `k` starts in a call word's sub-field; six bits.
+    static let callArgumentSlotShift: UInt64 = 10
+    static let callArgumentSlotLimit = 64
+    /// In a `return` word: the result (slot 0) is `u32(x + y)`, an `i32.add` taken in (`return n + 1`).
+    static let returnAddFlag: UInt64 = 1 << 8
+}

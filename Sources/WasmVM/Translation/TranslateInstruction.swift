@@ -534,6 +534,7 @@ extension FunctionTranslator {
             at = copy
             code[at] = code[at] & ~0xFF | UInt64(InternalOp.br.rawValue) | InternalOp.branchCopyFlag
             lastCopy = nil
+            lastMoves = nil
         } else {
             at = emit(.br)
         }
@@ -650,13 +651,48 @@ extension FunctionTranslator {
         materializeTop(params)
         let base = stack.count - params
         // The callee's frame starts at the first argument: it must be the top of this frame.
-        code[emit(op, .temporary(base), extra)] |= flags
+        if let move = takeArgumentMove(op, base: base, params: params) {
+            code[emit(op, .temporary(base), op == .callIndirect ? extra : move.x, op == .callIndirect ? move.x : move.y)] |= flags | move.flags
+        } else {
+            code[emit(op, .temporary(base), extra)] |= flags
+        }
         immediate(&self)
         // A safepoint: what lies below the arguments (and the table index or reference) waits for the callee.
         addSafepoint(referencePositions(values: validatorHeight - callee.parameters.count - (extra == nil ? 0 : 1)))
         truncateStack(to: base)
         pushTemporaries(callee.results)
         if base + max(params, results) > maxHeight { maxHeight = base + max(params, results) }
+    }
+
+    /// The instruction before a `call` (or `call_indirect`), when it only put the last argument(s) in place: a
+    /// copy, a copy pair into consecutive argument slots, or (`call` only) an `i32.add` computing one. It is taken
+    /// out of the code for the call to make (`InternalOp.callArgumentCopy`); returns the call's flags and the
+    /// move's sources. nil (and nothing changed) otherwise.
+    mutating func takeArgumentMove(_ op: InternalOp, base: Int, params: Int) -> (flags: UInt64, x: Location, y: Location?)? {
+        guard op == .call || op == .callIndirect else { return nil }
+        /// The argument slot (from the frame base) of a move to `destination` of `count` slots, if it is one.
+        func argumentSlot(_ destination: Location, count: Int) -> UInt64? {
+            guard case .temporary(let position) = destination, position >= base, position + count <= base + params,
+                  position - base < InternalOp.callArgumentSlotLimit else { return nil }
+            return UInt64(position - base) << InternalOp.callArgumentSlotShift
+        }
+        if let moves = lastMoves, InternalOp.decode(code[moves.word]) == .copy {
+            if let second = moves.second {
+                guard op == .call, moves.word + 2 == code.count, let slot = argumentSlot(moves.first.destination, count: 2),
+                      case .temporary(let position) = moves.first.destination,
+                      second.destination == .temporary(position + 1) else { return nil }
+                dropInstructions(from: moves.word)
+                return (InternalOp.callArgumentCopyPair | slot, moves.first.source, second.source)
+            }
+            guard moves.word + 1 == code.count, let slot = argumentSlot(moves.first.destination, count: 1) else { return nil }
+            dropInstructions(from: moves.word)
+            let flag = op == .call ? InternalOp.callArgumentCopy : InternalOp.callIndirectArgumentCopy
+            return (flag | slot, moves.first.source, nil)
+        }
+        guard op == .call, let add = lastBinary, add.op == .i32Add, InternalOp.decode(code[add.word]) == .i32Add else { return nil }
+        let destination = fixups[add.destinationFixup].location
+        guard let slot = argumentSlot(destination, count: 1), take(add, producing: destination) != nil else { return nil }
+        return (InternalOp.callArgumentAdd | slot, add.x, add.y)
     }
 
     /// `x = a + b; load(x + offset)` where the add was the previous instruction and its result is used only
