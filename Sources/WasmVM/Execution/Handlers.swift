@@ -670,6 +670,16 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
             }
         }
     }
+    // `global.set` of `d = x + y` (`InternalOp.globalSetAddFlag`).
+    table[op(.globalSet) | Int(InternalOp.globalSetAddFlag)] = { pc, fp, memBase, vm, handlers in
+        var pc = pc + 1
+        let value = UInt64(u32(fp[operand(pc, 4)]) &+ u32(fp[operand(pc, 6)]))
+        fp[operand(pc, 2)] = value
+        let context = state(vm).pointee.context.unsafelyUnwrapped
+        context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee = value
+        pc += 1
+        return next(pc, fp, memBase, vm, handlers)
+    }
     // `return x + y` (`InternalOp.returnAddFlag`).
     table[op(.return) | Int(InternalOp.returnAddFlag)] = { pc, fp, memBase, vm, handlers in
         returnHandler(pc, fp, memBase, vm, handlers, value: false, add: true)

@@ -32,4 +32,8 @@ extension InternalOp {
     static let callArgumentSlotLimit = 64
     /// In a `return` word: the result (slot 0) is `u32(x + y)`, an `i32.add` taken in (`return n + 1`).
     static let returnAddFlag: UInt64 = 1 << 8
+    /// In a `global.set` word: the value is `d = u32(x + y)`, the `i32.add` before it taken in (its word rewritten in
+    /// place, so d, often a `local.tee`'d frame pointer, is still written). The stack pointer's moves in every
+    /// function of C and Rust code (`sp = sp - 16` on entry, `sp = fp + 16` on exit).
+    static let globalSetAddFlag: UInt64 = 1 << 8
 }

@@ -187,7 +187,7 @@ extension FunctionTranslator {
             if context.globals[Int(index)].valueType == .v128 {
                 code[emit(.v128Global, nil, popWide())] |= SIMDExecution.globalSet
             } else {
-                emit(.globalSet, nil, pop())
+                setGlobal(pop())
             }
             emitWord(UInt64(index))
         case (.i32Const, .i32(let v)):
@@ -662,6 +662,19 @@ extension FunctionTranslator {
         truncateStack(to: base)
         pushTemporaries(callee.results)
         if base + max(params, results) > maxHeight { maxHeight = base + max(params, results) }
+    }
+
+    /// `global.set` of a value an `i32.add` just computed: the add's word becomes the `global.set`, flagged to add
+    /// (`InternalOp.globalSetAddFlag`), its slot fields and their fixups kept; otherwise a plain `global.set`.
+    /// The global's index word follows either way.
+    mutating func setGlobal(_ value: Location) {
+        if let add = lastBinary, add.op == .i32Add, add.word == code.count - 1, InternalOp.decode(code[add.word]) == .i32Add,
+           fixups[add.destinationFixup].location == value {
+            code[add.word] = code[add.word] & ~0xFFFF | UInt64(InternalOp.globalSet.rawValue) | InternalOp.globalSetAddFlag
+            forgetLastInstruction()
+            return
+        }
+        emit(.globalSet, nil, value)
     }
 
     /// The instruction before a `call` (or `call_indirect`), when it only put the last argument(s) in place: a
