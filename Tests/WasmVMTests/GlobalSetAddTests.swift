@@ -3,7 +3,9 @@ import XCTest
 @testable import WasmVM
 
 /// `global.set` of an `i32.add` just computed is one instruction that adds, writes the sum where the add did (the
-/// `local.tee`'d frame pointer of a C or Rust prologue) and sets the global; the sum wraps at 32 bits.
+/// `local.tee`'d frame pointer of a C or Rust prologue) and sets the global; the sum wraps at 32 bits. When the add's
+/// other operand is a `global.get` of the same global just before it (`sp = sp - 16`), that is taken in too; of
+/// another global, it is not.
 final class GlobalSetAddTests: XCTestCase {
     let text = """
         (module
@@ -19,16 +21,28 @@ final class GlobalSetAddTests: XCTestCase {
             (drop (call $frame))
             (global.set $sp (i32.add (local.get 0) (i32.const 32)))
             (local.get 0))
-          (func (export "setSP") (param i32) (global.set $sp (local.get 0))))
+          (func (export "setSP") (param i32) (global.set $sp (local.get 0)))
+          (global $base (mut i32) (i32.const 4096))
+          ;; The global on the right of the add; then another global's value (not taken in).
+          (func (export "swapped") (result i32)
+            (global.set $sp (i32.add (i32.const 100) (global.get $sp)))
+            (global.set $sp (i32.add (global.get $base) (i32.const -8)))
+            (global.get $sp)))
         """
 
     func testTheAddIsTakenIn() throws {
         let compiled = try CompiledModule(bytes: Array(text.utf8))
+        func count(_ text: String, in listing: String) -> Int { listing.components(separatedBy: text).count - 1 }
+        // frame, nested: a prologue (global, add and set in one) and an epilogue (add and set).
         for index in 0..<2 {
             let listing = try XCTUnwrap(compiled.disassembly(ofFunction: index))
-            XCTAssertEqual(listing.components(separatedBy: "(of d = x + y)").count - 1, 2, "function \(index):\n\(listing)")
-            XCTAssertFalse(listing.contains("i32Add"), listing)
+            XCTAssertEqual(count("(of d = global + y)", in: listing), 1, "function \(index):\n\(listing)")
+            XCTAssertEqual(count("(of d = x + y)", in: listing), 1, "function \(index):\n\(listing)")
+            XCTAssertFalse(listing.contains("i32Add") || listing.contains("globalGet"), listing)
         }
+        let swapped = try XCTUnwrap(compiled.disassembly(ofFunction: 3))
+        XCTAssertEqual(count("(of d = global + y)", in: swapped), 1, swapped)
+        XCTAssertEqual(count("(of d = x + y)", in: swapped), 1, swapped)
     }
 
     func testPrologueAndEpilogue() throws {
@@ -44,5 +58,9 @@ final class GlobalSetAddTests: XCTestCase {
         XCTAssertEqual(sp.value, .i32(8))
         XCTAssertEqual(try call(instance, "nested"), [.i32(0xFFFF_FFE8)])
         XCTAssertEqual(sp.value, .i32(8))
+        XCTAssertEqual(try call(instance, "swapped"), [.i32(4088)])
+        _ = try call(instance, "setSP", [.i32(0xFFFF_FFF0)])
+        XCTAssertEqual(try call(instance, "frame"), [.i32(0xFFFF_FFE0)])
+        XCTAssertEqual(sp.value, .i32(0xFFFF_FFF0))
     }
 }

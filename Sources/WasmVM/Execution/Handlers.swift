@@ -680,6 +680,17 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
         pc += 1
         return next(pc, fp, memBase, vm, handlers)
     }
+    // `global.set` of `d = global + y` (`InternalOp.globalSetAddGlobalFlag`).
+    table[op(.globalSet) | Int(InternalOp.globalSetAddGlobalFlag)] = { pc, fp, memBase, vm, handlers in
+        var pc = pc + 1
+        let context = state(vm).pointee.context.unsafelyUnwrapped
+        let global = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
+        let value = UInt64(u32(global.pointee) &+ u32(fp[operand(pc, 6)]))
+        fp[operand(pc, 2)] = value
+        global.pointee = value
+        pc += 1
+        return next(pc, fp, memBase, vm, handlers)
+    }
     // `return x + y` (`InternalOp.returnAddFlag`).
     table[op(.return) | Int(InternalOp.returnAddFlag)] = { pc, fp, memBase, vm, handlers in
         returnHandler(pc, fp, memBase, vm, handlers, value: false, add: true)

@@ -125,6 +125,17 @@ struct FunctionTranslator {
     }
     /// The last instruction, if it was a `copy` (its word): a `br` right after it takes it in (see `branch(depth:)`).
     var lastCopy: Int?
+    /// The last instruction, if it was a `global.get` of an i32 or i64 global (its word, index and destination's
+    /// fixup); and the instruction before the last, if it was one (a `global.set` of the same global after an add
+    /// takes both in: see `setGlobal`). No label lies between them and now: labels clear both.
+    var lastGlobalGet: GlobalGet?
+    var globalGetBeforeLast: GlobalGet?
+
+    struct GlobalGet {
+        var word: Int
+        var index: UInt64
+        var destinationFixup: Int
+    }
     /// The last instruction, if it was a copy or a copy pair: its word and moves, in order (a call right after it
     /// takes it in when it filled the last arguments; see `takeArgumentMove`).
     var lastMoves: Moves?
@@ -218,6 +229,8 @@ struct FunctionTranslator {
 
     @discardableResult
     mutating func emit(_ op: InternalOp, _ d: Location? = nil, _ x: Location? = nil, _ y: Location? = nil) -> Int {
+        globalGetBeforeLast = lastGlobalGet
+        lastGlobalGet = nil
         let at: Int
         if op == .copy, let d, let x, let previous = lastCopy, previous == code.count - 1 {
             // A copy right after a copy (arguments moved into place for a call, values into a block's result
@@ -449,6 +462,8 @@ struct FunctionTranslator {
         lastLoad = nil
         lastCopy = nil
         lastMoves = nil
+        lastGlobalGet = nil
+        globalGetBeforeLast = nil
     }
 
     mutating func patch(_ branch: (word: Int, instruction: Int), to target: Int) {
@@ -652,6 +667,8 @@ struct FunctionTranslator {
         code.removeSubrange(word...)
         if let copy = lastCopy, copy >= word { lastCopy = nil }
         if let moves = lastMoves, moves.word >= word { lastMoves = nil }
+        if let get = lastGlobalGet, get.word >= word { lastGlobalGet = nil }
+        if let get = globalGetBeforeLast, get.word >= word { globalGetBeforeLast = nil }
         while let last = fixups.last, last.word >= word { fixups.removeLast() }
     }
 

@@ -36,4 +36,7 @@ extension InternalOp {
     /// place, so d, often a `local.tee`'d frame pointer, is still written). The stack pointer's moves in every
     /// function of C and Rust code (`sp = sp - 16` on entry, `sp = fp + 16` on exit).
     static let globalSetAddFlag: UInt64 = 1 << 8
+    /// In a `global.set` word: the value is `d = u32(global + y)`, the `global.get` of the same global and the
+    /// `i32.add` after it taken in (`sp = sp - 16`, a prologue's whole stack-pointer move in one dispatch).
+    static let globalSetAddGlobalFlag: UInt64 = 2 << 8
 }

@@ -180,14 +180,16 @@ extension FunctionTranslator {
             if context.globals[Int(index)].valueType == .v128 {
                 _ = emitWideProducer(.v128Global)
             } else {
-                _ = emitProducer(.globalGet)
+                let fixup = fixups.count
+                let at = emitProducer(.globalGet)
+                lastGlobalGet = GlobalGet(word: at, index: UInt64(index), destinationFixup: fixup)
             }
             emitWord(UInt64(index))
         case (.globalSet, .index(let index)):
             if context.globals[Int(index)].valueType == .v128 {
                 code[emit(.v128Global, nil, popWide())] |= SIMDExecution.globalSet
             } else {
-                setGlobal(pop())
+                setGlobal(pop(), index: UInt64(index))
             }
             emitWord(UInt64(index))
         case (.i32Const, .i32(let v)):
@@ -666,10 +668,23 @@ extension FunctionTranslator {
 
     /// `global.set` of a value an `i32.add` just computed: the add's word becomes the `global.set`, flagged to add
     /// (`InternalOp.globalSetAddFlag`), its slot fields and their fixups kept; otherwise a plain `global.set`.
-    /// The global's index word follows either way.
-    mutating func setGlobal(_ value: Location) {
+    /// When the add's other operand is a `global.get` of this global just before it, that is taken in too
+    /// (`InternalOp.globalSetAddGlobalFlag`). The global's index word follows either way.
+    mutating func setGlobal(_ value: Location, index: UInt64) {
         if let add = lastBinary, add.op == .i32Add, add.word == code.count - 1, InternalOp.decode(code[add.word]) == .i32Add,
            fixups[add.destinationFixup].location == value {
+            if let get = globalGetBeforeLast, get.word + 2 == add.word, get.index == index,
+               InternalOp.decode(code[get.word]) == .globalGet, add.x != add.y {
+                let fetched = fixups[get.destinationFixup].location
+                if fetched == add.x || fetched == add.y {
+                    // The fetched value is a temporary the add consumed; nothing else reads it.
+                    let other = fetched == add.x ? add.y : add.x
+                    dropInstructions(from: get.word)
+                    code[emit(.globalSet, value, nil, other)] |= InternalOp.globalSetAddGlobalFlag
+                    forgetLastInstruction()
+                    return
+                }
+            }
             code[add.word] = code[add.word] & ~0xFFFF | UInt64(InternalOp.globalSet.rawValue) | InternalOp.globalSetAddFlag
             forgetLastInstruction()
             return
