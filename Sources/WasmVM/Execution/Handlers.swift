@@ -670,6 +670,13 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
             }
         }
     }
+    // Two `i32.add`s (`InternalOp.addPairFlag`): this word's, then the next word's, in order.
+    table[op(.i32Add) | Int(InternalOp.addPairFlag)] = { pc, fp, memBase, vm, handlers in
+        fp[operand(pc + 1, 2)] = UInt64(u32(fp[operand(pc + 1, 4)]) &+ u32(fp[operand(pc + 1, 6)]))
+        let second = pc + 2
+        fp[operand(second, 2)] = UInt64(u32(fp[operand(second, 4)]) &+ u32(fp[operand(second, 6)]))
+        return next(second, fp, memBase, vm, handlers)
+    }
     // `global.set` of `d = x + y` (`InternalOp.globalSetAddFlag`).
     table[op(.globalSet) | Int(InternalOp.globalSetAddFlag)] = { pc, fp, memBase, vm, handlers in
         var pc = pc + 1

@@ -78,6 +78,7 @@ extension CompiledFunction {
             if op == .brTable && w & InternalOp.brTableAddFlag != 0 { text += " (on x + y)" }
             if op == .br && w & InternalOp.branchCopyFlag != 0 { text += " (after d = x)" }
             if op == .return && w & InternalOp.returnAddFlag != 0 { text += " (of x + y)" }
+            if op == .i32Add && w & InternalOp.addPairFlag != 0 { text += " (and the next)" }
             if op == .globalSet && w & 0x300 == InternalOp.globalSetAddFlag { text += " (of d = x + y)" }
             if op == .globalSet && w & 0x300 == InternalOp.globalSetAddGlobalFlag { text += " (of d = global + y)" }
             if op == .call || op == .callIndirect { text += argumentMove(op, w) }

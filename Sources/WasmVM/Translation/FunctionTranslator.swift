@@ -159,6 +159,9 @@ struct FunctionTranslator {
         var y: Location
         var destinationFixup: Int
     }
+    /// Where plain `i32.add` words were emitted (ascending; dropped with the code after them): candidates for
+    /// `pairAdds`.
+    var plainAdds: [Int] = []
     var instructionCount = 0
     var segmentStart = 0
     var handlers: [HandlerBuilder] = []
@@ -669,6 +672,7 @@ struct FunctionTranslator {
         if let moves = lastMoves, moves.word >= word { lastMoves = nil }
         if let get = lastGlobalGet, get.word >= word { lastGlobalGet = nil }
         if let get = globalGetBeforeLast, get.word >= word { globalGetBeforeLast = nil }
+        while let last = plainAdds.last, last >= word { plainAdds.removeLast() }
         while let last = fixups.last, last.word >= word { fixups.removeLast() }
     }
 
@@ -786,6 +790,16 @@ struct FunctionTranslator {
 
     // MARK: Finishing
 
+    /// Flags each plain `i32.add` followed by another (`InternalOp.addPairFlag`). Each recorded word still starts
+    /// a one-word instruction (drops forget the words they remove), so the word after it starts the next one; an
+    /// add since rewritten into something else no longer reads as a plain `i32.add`.
+    mutating func pairAdds() {
+        let add = UInt64(InternalOp.i32Add.rawValue)
+        for word in plainAdds where word + 1 < code.count && code[word] & 0xFFFF == add && code[word + 1] & 0xFFFF == add {
+            code[word] |= InternalOp.addPairFlag
+        }
+    }
+
     mutating func finish() throws(TranslationError) -> CompiledFunction {
         // Room for the operand stack, for results beyond the parameters, and for the frame initialization's
         // 4-word blocks (which may write a few slots past the constants).
@@ -805,6 +819,7 @@ struct FunctionTranslator {
             }
             code[fixup.word] |= UInt64(slot) << fixup.shift
         }
+        pairAdds()
         func slot(_ location: Location?) -> Int32 {
             switch location {
             case .temporary(let position)?: return Int32(base + position)

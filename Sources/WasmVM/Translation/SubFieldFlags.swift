@@ -40,3 +40,11 @@ extension InternalOp {
     /// `i32.add` after it taken in (`sp = sp - 16`, a prologue's whole stack-pointer move in one dispatch).
     static let globalSetAddGlobalFlag: UInt64 = 2 << 8
 }
+
+extension InternalOp {
+    /// In an `i32.add` word: the next word is an `i32.add` too, made right after this one (then skipped). Set once
+    /// the function's code is final (`FunctionTranslator.pairAdds`), so no fusion can take the second add away
+    /// afterwards; the second word stays a whole instruction for a jump that lands on it. Address arithmetic and
+    /// counters: `i32.add; i32.add` is the commonest pair in C and Rust code (sieve's inner loop, tokenize's scans).
+    static let addPairFlag: UInt64 = 1 << 8
+}

@@ -42,6 +42,7 @@ extension FunctionTranslator {
             let previousCompare = lastCompare
             let fixupIndex = fixups.count
             let at = emitProducer(op, x, y)
+            if op == .i32Add { plainAdds.append(at) }
             if Self.isFusableComparison(op) {
                 lastCompare = Comparison(word: at, op: op, x: x, y: y, before: previousBinary?.word == at - 1 ? previousBinary : nil,
                                          destinationFixup: fixupIndex)
