@@ -588,6 +588,7 @@ struct FunctionTranslator {
                     return ConditionalBranch(instruction: emit(negated ? .brIfI64Ne : .brIfI64Eq, nil, compare.x, constant(0)))
                 }
                 if let test = bitTest(compare.before, compare.x, ifZero: !negated) { return test }
+                if let fused = fuseLoadIntoZeroTest(compare.x, ifZero: !negated) { return fused }
                 return ConditionalBranch(instruction: emit(negated ? .brIfNz : .brIfZ, nil, compare.x))
             }
             if let mask = Self.floatComparisonMask(compare.op) {
@@ -615,7 +616,19 @@ struct FunctionTranslator {
             return ConditionalBranch(instruction: emit(branch, nil, compare.x, y))
         }
         if let test = bitTest(lastBinary, condition, ifZero: negated) { return test }
+        if let fused = fuseLoadIntoZeroTest(condition, ifZero: negated) { return fused }
         return ConditionalBranch(instruction: emit(negated ? .brIfZ : .brIfNz, nil, condition))
+    }
+
+    /// `br_if d` (or on `d == 0`, `ifZero`) where d was just loaded (`if (p->next)`, `while (*s)`): the load's
+    /// compare-and-branch against a zero constant (`fuseLoadIntoBranch`). The zero is taken only when a load is
+    /// the last instruction, so no constant slot is spent where nothing fuses.
+    mutating func fuseLoadIntoZeroTest(_ condition: Location, ifZero: Bool) -> ConditionalBranch? {
+        guard let load = lastLoad, load.word == code.count - 1, load.destinationFixup < fixups.count,
+              fixups[load.destinationFixup].location == condition, code[load.word] >> 48 != 0xFFFF,
+              let loadOp = InternalOp.decode(code[load.word]),
+              InternalOp.fusedLoadBranch(loadOp, ifZero ? .brIfI32Eq : .brIfI32Ne) != nil else { return nil }
+        return fuseLoadIntoBranch(ifZero ? .brIfI32Eq : .brIfI32Ne, condition, constant(0))
     }
 
     /// `br_if (x & y) != 0` (or `== 0`, `ifZero`) when `condition` is the result of an i32.and that is the last
