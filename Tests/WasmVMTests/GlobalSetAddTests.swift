@@ -27,7 +27,11 @@ final class GlobalSetAddTests: XCTestCase {
           (func (export "swapped") (result i32)
             (global.set $sp (i32.add (i32.const 100) (global.get $sp)))
             (global.set $sp (i32.add (global.get $base) (i32.const -8)))
-            (global.get $sp)))
+            (global.get $sp))
+          ;; The old value kept by a tee: the global.get must still write the local.
+          (func (export "keepOld") (result i32) (local i32)
+            (global.set $sp (i32.sub (local.tee 0 (global.get $sp)) (i32.const 16)))
+            (local.get 0)))
         """
 
     func testTheAddIsTakenIn() throws {
@@ -59,6 +63,8 @@ final class GlobalSetAddTests: XCTestCase {
         XCTAssertEqual(try call(instance, "nested"), [.i32(0xFFFF_FFE8)])
         XCTAssertEqual(sp.value, .i32(8))
         XCTAssertEqual(try call(instance, "swapped"), [.i32(4088)])
+        XCTAssertEqual(try call(instance, "keepOld"), [.i32(4088)])
+        XCTAssertEqual(sp.value, .i32(4072))
         _ = try call(instance, "setSP", [.i32(0xFFFF_FFF0)])
         XCTAssertEqual(try call(instance, "frame"), [.i32(0xFFFF_FFE0)])
         XCTAssertEqual(sp.value, .i32(0xFFFF_FFF0))

@@ -677,8 +677,9 @@ extension FunctionTranslator {
             if let get = globalGetBeforeLast, get.word + 2 == add.word, get.index == index,
                InternalOp.decode(code[get.word]) == .globalGet, add.x != add.y {
                 let fetched = fixups[get.destinationFixup].location
-                if fetched == add.x || fetched == add.y {
-                    // The fetched value is a temporary the add consumed; nothing else reads it.
+                // Only a temporary the add consumed: nothing else reads it. (A `local.tee` of the fetched value made
+                // it a local, which must still be written.)
+                if case .temporary = fetched, fetched == add.x || fetched == add.y {
                     let other = fetched == add.x ? add.y : add.x
                     dropInstructions(from: get.word)
                     code[emit(.globalSet, value, nil, other)] |= InternalOp.globalSetAddGlobalFlag
