@@ -388,10 +388,11 @@ EXTENDED_OP_BYTE = 0xFF
 # either side; a float op keeps its operands' order (`z + t` and `t + z` differ in which NaN's payload a NaN
 # result carries), so `rN` is the form with the first result on the right, `second(z, first(x, y))`. Chosen
 # from the hot loops of hashes, checksums and ciphers (sha256's rotate-xor sums, crc32's shift-xor table
-# step) and float recurrences (mandelbrot's `c + (a - b)`).
+# step) and float recurrences (mandelbrot's `c + (a - b)`); `z / (x * y)` and `(x * y) / z` from n-body's
+# `dt / (d2 * sqrt(d2))` (a quotient of a product: normalizing, physics steps).
 PAIR_INTEGER_FIRST = ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl", "rotr"]
 PAIR_INTEGER_SECOND = ["add", "xor", "and", "or"]
-PAIR_FLOAT = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul")]
+PAIR_FLOAT = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul"), ("mul", "div")]
 # (type, first, second, first result on the left of second: True, on the right: False, either: None)
 # An i32 comparison whose 0 or 1 is added, and-ed or or-ed right away (counting matches: `n += c == '\\n'`).
 PAIR_COMPARISON_FIRST = ["eq", "ne", "lt_s", "lt_u"]

@@ -9,7 +9,7 @@ import XCTest
 final class FusedPairTests: XCTestCase {
     static let integerFirst = ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_s", "shr_u", "rotl", "rotr"]
     static let integerSecond = ["add", "xor", "and", "or"]
-    static let floatPairs = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul")]
+    static let floatPairs = [("add", "add"), ("sub", "add"), ("mul", "mul"), ("add", "mul"), ("sub", "mul"), ("mul", "div")]
 
     /// Operands where wrapping, sign and shift-count masking show (counts of 0, 31, 32, 33, 63, 64 and more).
     static let i32Values: [UInt32] = [0, 1, 7, 31, 32, 33, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xDEAD_BEEF]

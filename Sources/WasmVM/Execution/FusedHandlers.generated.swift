@@ -102,6 +102,8 @@ func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f32AddRmul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f32(z) * (Numerics.f32(x) + Numerics.f32(y)))) } }
     table[op(.f32SubMul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f32(x) - Numerics.f32(y)) * Numerics.f32(z))) } }
     table[op(.f32SubRmul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f32(z) * (Numerics.f32(x) - Numerics.f32(y)))) } }
+    table[op(.f32MulDiv)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f32(x) * Numerics.f32(y)) / Numerics.f32(z))) } }
+    table[op(.f32MulRdiv)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f32(z) / (Numerics.f32(x) * Numerics.f32(y)))) } }
     table[op(.f64AddAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f64(x) + Numerics.f64(y)) + Numerics.f64(z))) } }
     table[op(.f64AddRadd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f64(z) + (Numerics.f64(x) + Numerics.f64(y)))) } }
     table[op(.f64SubAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f64(x) - Numerics.f64(y)) + Numerics.f64(z))) } }
@@ -112,6 +114,8 @@ func installFusedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.f64AddRmul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f64(z) * (Numerics.f64(x) + Numerics.f64(y)))) } }
     table[op(.f64SubMul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f64(x) - Numerics.f64(y)) * Numerics.f64(z))) } }
     table[op(.f64SubRmul)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f64(z) * (Numerics.f64(x) - Numerics.f64(y)))) } }
+    table[op(.f64MulDiv)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot(((Numerics.f64(x) * Numerics.f64(y)) / Numerics.f64(z))) } }
+    table[op(.f64MulRdiv)] = { ternary($0, $1, $2, $3, $4) { x, y, z in Numerics.slot((Numerics.f64(z) / (Numerics.f64(x) * Numerics.f64(y)))) } }
     table[op(.i32EqAdd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) == u32(y) ? 1 : 0)) &+ u32(z)) } }
     table[op(.i32EqAnd)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) == u32(y) ? 1 : 0)) & u32(z)) } }
     table[op(.i32EqOr)] = { ternary($0, $1, $2, $3, $4) { x, y, z in UInt64(((u32(x) == u32(y) ? 1 : 0)) | u32(z)) } }
