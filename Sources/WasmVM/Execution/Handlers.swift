@@ -23,7 +23,7 @@ func installHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.i32Clz)] = { unary($0, $1, $2, $3, $4) { a in UInt64(u32(a).leadingZeroBitCount) } }
     table[op(.i32Ctz)] = { unary($0, $1, $2, $3, $4) { a in UInt64(u32(a).trailingZeroBitCount) } }
     table[op(.i32Popcnt)] = { unary($0, $1, $2, $3, $4) { a in UInt64(u32(a).nonzeroBitCount) } }
-    table[op(.i32Add)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &+ u32(b)) } }
+    table[op(.i32Add)] = { binary($0, $1, $2, $3, $4) { a, b in add32(a, b) } }
     table[op(.i32Sub)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &- u32(b)) } }
     table[op(.i32Mul)] = { binary($0, $1, $2, $3, $4) { a, b in UInt64(u32(a) &* u32(b)) } }
     table[op(.i32DivS)] = { pc, fp, memBase, vm, handlers in
@@ -660,7 +660,7 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
         table[op(.call) | Int(InternalOp.callArgumentAdd) | slot] = { pc, fp, memBase, vm, handlers in
             let w = pc.pointee
             return directOrCall(pc, fp, memBase, vm, handlers) {
-                fp[callArgumentSlot(w)] = UInt64(u32(fp[operand(pc + 1, 4)]) &+ u32(fp[operand(pc + 1, 6)]))
+                fp[callArgumentSlot(w)] = sumOfOperands(fp, pc + 1)
             }
         }
         for table64 in [0, 0x100] {
@@ -672,15 +672,15 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     }
     // Two `i32.add`s (`InternalOp.addPairFlag`): this word's, then the next word's, in order.
     table[op(.i32Add) | Int(InternalOp.addPairFlag)] = { pc, fp, memBase, vm, handlers in
-        fp[operand(pc + 1, 2)] = UInt64(u32(fp[operand(pc + 1, 4)]) &+ u32(fp[operand(pc + 1, 6)]))
+        fp[operand(pc + 1, 2)] = sumOfOperands(fp, pc + 1)
         let second = pc + 2
-        fp[operand(second, 2)] = UInt64(u32(fp[operand(second, 4)]) &+ u32(fp[operand(second, 6)]))
+        fp[operand(second, 2)] = sumOfOperands(fp, second)
         return next(second, fp, memBase, vm, handlers)
     }
     // `global.set` of `d = x + y` (`InternalOp.globalSetAddFlag`).
     table[op(.globalSet) | Int(InternalOp.globalSetAddFlag)] = { pc, fp, memBase, vm, handlers in
         var pc = pc + 1
-        let value = UInt64(u32(fp[operand(pc, 4)]) &+ u32(fp[operand(pc, 6)]))
+        let value = sumOfOperands(fp, pc)
         fp[operand(pc, 2)] = value
         let context = state(vm).pointee.context.unsafelyUnwrapped
         context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)].pointee = value
@@ -692,7 +692,7 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
         var pc = pc + 1
         let context = state(vm).pointee.context.unsafelyUnwrapped
         let global = context.pointee.globals[Int(truncatingIfNeeded: pc.pointee)]
-        let value = UInt64(u32(global.pointee) &+ u32(fp[operand(pc, 6)]))
+        let value = add32(global.pointee, fp[operand(pc, 6)])
         fp[operand(pc, 2)] = value
         global.pointee = value
         pc += 1
@@ -715,7 +715,7 @@ func installFlaggedHandlers(_ table: UnsafeMutablePointer<Handler>) {
     table[op(.brTable) | Int(InternalOp.brTableAddFlag)] = { pc, fp, memBase, vm, handlers in
         let start = pc
         let pc = pc + 1
-        let sum = UInt64(u32(fp[operand(pc, 4)]) &+ u32(fp[operand(pc, 6)]))
+        let sum = sumOfOperands(fp, pc)
         fp[operand(pc, 2)] = sum
         return tableJump(sum, pc, from: start, fp, memBase, vm, handlers)
     }
@@ -765,7 +765,7 @@ func moveCallArguments(_ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>) {
         case InternalOp.callArgumentCopyPair:
             fp[k] = fp[x]
             fp[k &+ 1] = fp[y]
-        case InternalOp.callArgumentAdd: fp[k] = UInt64(u32(fp[x]) &+ u32(fp[y]))
+        case InternalOp.callArgumentAdd: fp[k] = add32(fp[x], fp[y])
         default: break
         }
     case .callIndirect:
@@ -983,7 +983,7 @@ func moveCallArguments(_ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>) {
                                                        _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                        _ handlers: UnsafeRawPointer, _: T.Type, _ extend: (T) -> UInt64) -> Int {
     let word = pc + 1
-    let address = UInt64(u32(fp[operand(word, 4)]) &+ u32(fp[operand(word, 6)])) &+ word.pointee
+    let address = sumOfOperands(fp, word) &+ word.pointee
     guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
     fp[operand(word, 2)] = extend(loadRaw(memBase, address, T.self))
     return next(word + 1, fp, memBase, vm, handlers)
@@ -995,7 +995,7 @@ func moveCallArguments(_ w: UInt64, _ fp: UnsafeMutablePointer<UInt64>) {
                                                         _ memBase: UnsafeMutableRawPointer, _ vm: UnsafeMutableRawPointer,
                                                         _ handlers: UnsafeRawPointer, _: T.Type) -> Int {
     let word = pc + 1
-    let address = UInt64(u32(fp[operand(word, 4)]) &+ u32(fp[operand(word, 6)])) &+ word.pointee
+    let address = sumOfOperands(fp, word) &+ word.pointee
     guard address &+ UInt64(MemoryLayout<T>.size) <= state(vm).pointee.memSize else { return trap(vm, .outOfBoundsMemoryAccess) }
     storeRaw(memBase, address, T(truncatingIfNeeded: fp[operand(word, 2)]))
     return next(word + 1, fp, memBase, vm, handlers)

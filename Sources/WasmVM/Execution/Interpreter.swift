@@ -221,7 +221,7 @@ extension Store {
                 if InternalOp.oneByte(w) == .returnValue {
                     fp[0] = fp[x]
                 } else if w & InternalOp.returnAddFlag != 0 {
-                    fp[0] = UInt64(u32(fp[x]) &+ u32(fp[y]))
+                    fp[0] = add32(fp[x], fp[y])
                 }
                 fuel &-= Int64(pc.pointee)
                 if runDepth == runEntryDepth {
@@ -419,6 +419,14 @@ extension Store {
 }
 
 @inline(__always) func u32(_ slot: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: slot) }
+
+/// `a + b` as `i32.add` computes it: wrapped to 32 bits, zero-extended into a slot.
+@inline(__always) func add32(_ a: UInt64, _ b: UInt64) -> UInt64 { UInt64(u32(a) &+ u32(b)) }
+
+/// The `i32.add` of the x and y slots of the word before `pc`: what the ops that took in an add compute.
+@inline(__always) func sumOfOperands(_ fp: UnsafeMutablePointer<UInt64>, _ pc: UnsafePointer<UInt64>) -> UInt64 {
+    add32(fp[operand(pc, 4)], fp[operand(pc, 6)])
+}
 
 /// A table index operand: the whole slot for a 64-bit table (flag `bit` of the word set), else its low 32 bits.
 @inline(__always) func tableIndex(_ w: UInt64, _ slot: UInt64, _ bit: UInt64) -> UInt64 {

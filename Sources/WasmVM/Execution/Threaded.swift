@@ -229,7 +229,7 @@ extension InternalOp {
     let w = start.pointee
     if value { fp[0] = fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)] }
     // `return x + y` (`InternalOp.returnAddFlag`), after the checks: a return handed back adds in the loop (x may be slot 0).
-    if add { fp[0] = UInt64(u32(fp[Int(truncatingIfNeeded: (w >> 32) & 0xFFFF)]) &+ u32(fp[Int(truncatingIfNeeded: w >> 48)])) }
+    if add { fp[0] = sumOfOperands(fp, start + 1) }
     s.pointee.fuel &-= Int64(bitPattern: start[1])
     if s.pointee.fuel < 0 { return trap(vm, .fuelExhausted) }
     s.pointee.depth = depth &- 1
