@@ -79,8 +79,8 @@ extension CompiledFunction {
             if op == .br && w & InternalOp.branchCopyFlag != 0 { text += " (after d = x)" }
             if op == .return && w & InternalOp.returnAddFlag != 0 { text += " (of x + y)" }
             if op == .i32Add && w & InternalOp.addPairFlag != 0 { text += " (and the next)" }
-            if op == .globalSet && w & 0x300 == InternalOp.globalSetAddFlag { text += " (of d = x + y)" }
-            if op == .globalSet && w & 0x300 == InternalOp.globalSetAddGlobalFlag { text += " (of d = global + y)" }
+            if op == .globalSet && w & InternalOp.globalSetMoveMask == InternalOp.globalSetAddFlag { text += " (of d = x + y)" }
+            if op == .globalSet && w & InternalOp.globalSetMoveMask == InternalOp.globalSetAddGlobalFlag { text += " (of d = global + y)" }
             if op == .call || op == .callIndirect { text += argumentMove(op, w) }
             // A copy pair's second word holds slots, printed as the second copy (not as a raw extra word).
             var pairWords = 0

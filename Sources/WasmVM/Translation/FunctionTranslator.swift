@@ -123,8 +123,6 @@ struct FunctionTranslator {
         var before: BinaryInfo?
         var destinationFixup: Int
     }
-    /// The last instruction, if it was a `copy` (its word): a `br` right after it takes it in (see `branch(depth:)`).
-    var lastCopy: Int?
     /// The last instruction, if it was a `global.get` of an i32 or i64 global (its word, index and destination's
     /// fixup); and the instruction before the last, if it was one (a `global.set` of the same global after an add
     /// takes both in: see `setGlobal`). No label lies between them and now: labels clear both.
@@ -139,6 +137,19 @@ struct FunctionTranslator {
     /// The last instruction, if it was a copy or a copy pair: its word and moves, in order (a call right after it
     /// takes it in when it filled the last arguments; see `takeArgumentMove`).
     var lastMoves: Moves?
+    /// The last instruction's word, if it was a single copy (not yet paired): a second copy pairs with it, a `br`
+    /// takes it in (see `branch(depth:)`).
+    var lastCopy: Int? {
+        guard let moves = lastMoves, moves.second == nil else { return nil }
+        return moves.word
+    }
+    /// The last instruction, if it was a plain `i32.add` (not rewritten into something else since): the ones that
+    /// take in an add (`setGlobal`, `takeArgumentMove`, `emitReturn`) start from it.
+    var lastPlainAdd: BinaryInfo? {
+        guard let add = lastBinary, add.op == .i32Add, add.word == code.count - 1,
+              InternalOp.decode(code[add.word]) == .i32Add else { return nil }
+        return add
+    }
 
     struct Moves {
         var word: Int
@@ -241,7 +252,6 @@ struct FunctionTranslator {
             code[previous] |= InternalOp.copyPairFlag
             code.append(field(d, word: code.count, shift: 0) | field(x, word: code.count, shift: 16))
             at = previous
-            lastCopy = nil
             lastMoves?.second = (d, x)
         } else {
             at = code.count
@@ -250,7 +260,6 @@ struct FunctionTranslator {
             if let x { word |= field(x, word: at, shift: 32) }
             if let y { word |= field(y, word: at, shift: 48) }
             code.append(word)
-            lastCopy = op == .copy ? at : nil
             if op == .copy, let d, let x { lastMoves = Moves(word: at, first: (d, x)) } else { lastMoves = nil }
         }
         lastProducer = nil
@@ -463,7 +472,6 @@ struct FunctionTranslator {
         // A load before a label must not be fused with a branch after it: other paths reach the label, and the
         // label would then point into the fused instruction.
         lastLoad = nil
-        lastCopy = nil
         lastMoves = nil
         lastGlobalGet = nil
         globalGetBeforeLast = nil
@@ -516,8 +524,7 @@ struct FunctionTranslator {
         if n == 1 {
             // One result: let the instruction that computed it write slot 0, or fuse the copy into the return.
             if let producer = producerOfTop(wide: false) {
-                if let add = lastBinary, add.op == .i32Add, add.destinationFixup == producer, add.word == code.count - 1,
-                   InternalOp.decode(code[add.word]) == .i32Add {
+                if let add = lastPlainAdd, add.destinationFixup == producer {
                     // `return x + y`: the add's word becomes the return (`InternalOp.returnAddFlag`). Nothing runs
                     // after this return, so no other path reads the add's temporary.
                     dropInstructions(from: add.word)
@@ -681,7 +688,6 @@ struct FunctionTranslator {
     /// Removes the instructions from `word` on (with their fixups): the caller emits one that absorbs them.
     mutating func dropInstructions(from word: Int) {
         code.removeSubrange(word...)
-        if let copy = lastCopy, copy >= word { lastCopy = nil }
         if let moves = lastMoves, moves.word >= word { lastMoves = nil }
         if let get = lastGlobalGet, get.word >= word { lastGlobalGet = nil }
         if let get = globalGetBeforeLast, get.word >= word { globalGetBeforeLast = nil }

@@ -39,6 +39,8 @@ extension InternalOp {
     /// In a `global.set` word: the value is `d = u32(global + y)`, the `global.get` of the same global and the
     /// `i32.add` after it taken in (`sp = sp - 16`, a prologue's whole stack-pointer move in one dispatch).
     static let globalSetAddGlobalFlag: UInt64 = 2 << 8
+    /// The bits of a `global.set` word that say which of the two it took in.
+    static let globalSetMoveMask: UInt64 = 3 << 8
 }
 
 extension InternalOp {

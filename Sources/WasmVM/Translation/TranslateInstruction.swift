@@ -536,7 +536,6 @@ extension FunctionTranslator {
             // jump): the copy's word becomes a `br` flagged to copy first, its slot fields (and their fixups) kept.
             at = copy
             code[at] = code[at] & ~0xFF | UInt64(InternalOp.br.rawValue) | InternalOp.branchCopyFlag
-            lastCopy = nil
             lastMoves = nil
         } else {
             at = emit(.br)
@@ -672,8 +671,7 @@ extension FunctionTranslator {
     /// When the add's other operand is a `global.get` of this global just before it, that is taken in too
     /// (`InternalOp.globalSetAddGlobalFlag`). The global's index word follows either way.
     mutating func setGlobal(_ value: Location, index: UInt64) {
-        if let add = lastBinary, add.op == .i32Add, add.word == code.count - 1, InternalOp.decode(code[add.word]) == .i32Add,
-           fixups[add.destinationFixup].location == value {
+        if let add = lastPlainAdd, fixups[add.destinationFixup].location == value {
             if let get = globalGetBeforeLast, get.word + 2 == add.word, get.index == index,
                InternalOp.decode(code[get.word]) == .globalGet, add.x != add.y {
                 let fetched = fixups[get.destinationFixup].location
@@ -719,7 +717,7 @@ extension FunctionTranslator {
             let flag = op == .call ? InternalOp.callArgumentCopy : InternalOp.callIndirectArgumentCopy
             return (flag | slot, moves.first.source, nil)
         }
-        guard op == .call, let add = lastBinary, add.op == .i32Add, InternalOp.decode(code[add.word]) == .i32Add else { return nil }
+        guard op == .call, let add = lastPlainAdd else { return nil }
         let destination = fixups[add.destinationFixup].location
         guard let slot = argumentSlot(destination, count: 1), take(add, producing: destination) != nil else { return nil }
         return (InternalOp.callArgumentAdd | slot, add.x, add.y)
