@@ -11,7 +11,7 @@ connections=${2:-64}
 loops=${3:-0}
 # NEBULA_BIN_DIR=... runs another build's nebula-serve (an older commit's, for a before/after in one run).
 if [ -z "${NEBULA_BIN_DIR:-}" ]; then
-  swift build -c release --product nebula-serve >/dev/null
+  swift build -c release --omit-frame-pointers --product nebula-serve >/dev/null
   bin=$(swift build -c release --show-bin-path)
 else
   bin=$NEBULA_BIN_DIR

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
 rounds=${ROUNDS:-4}
 cd "$root"
-swift build -c release --product wasmrun >/dev/null
+swift build -c release --omit-frame-pointers --product wasmrun >/dev/null
 wasmrun="$(swift build -c release --show-bin-path)/wasmrun"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -5,5 +5,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=${NEBULA_OP_PAIRS_BUILD:-$root/.build/op-pairs}
-(cd "$root" && swift build -c release --product wasmrun --scratch-path "$scratch" -Xswiftc -DNEBULA_OP_PAIRS >&2)
+(cd "$root" && swift build -c release --omit-frame-pointers --product wasmrun --scratch-path "$scratch" -Xswiftc -DNEBULA_OP_PAIRS >&2)
 "$scratch/release/wasmrun" "$@"

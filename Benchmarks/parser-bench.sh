@@ -16,7 +16,7 @@ if [ ${#files[@]} -eq 0 ]; then
     files+=("$text")
   fi
 fi
-swift build -c release --product parser-bench >/dev/null
+swift build -c release --omit-frame-pointers --product parser-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)/parser-bench
 runs=20
 for f in "${files[@]}"; do

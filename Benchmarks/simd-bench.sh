@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bench=${NEBULA_BENCH:-$root/../shared/bench}
 module=Benchmarks/simd/simd_kernels.wasm
-swift build -c release --product wasmrun >/dev/null
+swift build -c release --omit-frame-pointers --product wasmrun >/dev/null
 declare -A engine
 order=(nebula)
 engine[nebula]="$(swift build -c release --show-bin-path)/wasmrun"

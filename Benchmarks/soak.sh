@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${1:-600}
 port=18383
-swift build -c release --product nebula-serve >/dev/null
+swift build -c release --omit-frame-pointers --product nebula-serve >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 /usr/bin/rustc --target wasm32-wasi -C opt-level=2 -C strip=debuginfo -o "$work/rust-std.wasm" "$root/Benchmarks/startup/rust-std.rs"
-(cd "$root" && swift build -c release --product wasmrun >/dev/null)
+(cd "$root" && swift build -c release --omit-frame-pointers --product wasmrun >/dev/null)
 wasmrun="$root/.build/release/wasmrun"
 echo "module: $(stat -c %s "$work/rust-std.wasm") bytes; $(lscpu | sed -n 's/^Model name: *//p')"
 commands=("$wasmrun $work/rust-std.wasm" "$wasmrun --translate eager $work/rust-std.wasm"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${1:-}
 if [ -z "$binary" ]; then
-  swift build -c release --product wasmrun >/dev/null
+  swift build -c release --omit-frame-pointers --product wasmrun >/dev/null
   binary="$(swift build -c release --show-bin-path)/wasmrun"
 fi
 command -v objdump >/dev/null || { echo "check-tail-calls: objdump (binutils) is needed" >&2; exit 2; }

@@ -53,7 +53,7 @@ module alu(input [7:0] a, input [7:0] b, input [2:0] op, output reg [7:0] y, out
 endmodule
 VERILOG
 
-(cd "$root" && swift build -c release --product wasmrun >/dev/null)
+(cd "$root" && swift build -c release --omit-frame-pointers --product wasmrun >/dev/null)
 wasmrun="$root/.build/release/wasmrun"
 script="read_verilog design.v; synth -noabc; stat"
 cd "$work"

@@ -12,7 +12,7 @@ cd "$root"
 shots=${1:-/tmp/nebula-status}
 mkdir -p "$shots"
 port=18484
-swift build -c release --product nebula-serve >/dev/null
+swift build -c release --omit-frame-pointers --product nebula-serve >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$work"' EXIT
