@@ -149,6 +149,63 @@ final class FusedInstructionTests: XCTestCase {
         XCTAssertEqual(try call(instance, "tee", [.double(1.5), .double(20), .double(10)]), [.double(-1)])
     }
 
+    /// `if c <cmp> (a + b)` — the sum on the right, as in `while (n != ++i)` — fuses into the add-and-branch
+    /// with the comparison mirrored (`a + b <cmp'> c`); every integer comparison, in `br_if` and negated in
+    /// `if`, at both widths, must agree with the comparison run apart (signed and unsigned edges, wrapping sums),
+    /// and the sum still lands in the local a `local.tee` put it in.
+    func testAddAndBranchWithTheSumOnTheRight() throws {
+        let comparisons = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"]
+        var functions = ""
+        for type in ["i32", "i64"] {
+            for cmp in comparisons {
+                functions += """
+                  (func (export "\(type)_\(cmp)") (param \(type) \(type) \(type)) (result i32) (local \(type))
+                    (block (br_if 0 (\(type).\(cmp) (local.get 2) (local.tee 3 (\(type).add (local.get 0) (local.get 1)))))
+                      (return (i32.const 0)))
+                    (i32.const 1))
+                  (func (export "\(type)_\(cmp)_if") (param \(type) \(type) \(type)) (result i32)
+                    (if (result i32) (\(type).\(cmp) (local.get 2) (\(type).add (local.get 0) (local.get 1)))
+                      (then (i32.const 1)) (else (i32.const 0))))
+                  (func (export "\(type)_\(cmp)_plain") (param \(type) \(type) \(type)) (result i32)
+                    (\(type).\(cmp) (local.get 2) (\(type).add (local.get 0) (local.get 1))))
+
+                """
+            }
+        }
+        functions += """
+              (func (export "count") (param i32) (result i32) (local i32 i32)
+                (loop $next
+                  (local.set 2 (i32.add (local.get 2) (i32.const 3)))
+                  (br_if $next (i32.ne (local.get 0) (local.tee 1 (i32.add (local.get 1) (i32.const 1))))))
+                (local.get 2))
+            """
+        let module = try CompiledModule(bytes: Array("(module \(functions))".utf8))
+        let count = comparisons.count * 2 * 3
+        XCTAssertTrue(try XCTUnwrap(module.disassembly(ofFunction: count)).contains("addBrIfI32Ne"), "the counting loop's step and test are one instruction")
+        for index in 0..<(2 * comparisons.count) {
+            let text = try XCTUnwrap(module.disassembly(ofFunction: index * 3))
+            XCTAssertTrue(text.contains("addBrIf"), "function \(index * 3) fuses: \(text)")
+        }
+        let instance = try module.instantiate(store: Store())
+        let edges32: [UInt32] = [0, 1, 2, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFE]
+        let edges64: [UInt64] = [0, 1, 2, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFE]
+        for cmp in comparisons {
+            for a in edges32 { for b in [UInt32(0), 1, 0xFFFF_FFFF] { for c in edges32 {
+                let args: [Value] = [.i32(a), .i32(b), .i32(c)]
+                let expected = try call(instance, "i32_\(cmp)_plain", args)
+                XCTAssertEqual(try call(instance, "i32_\(cmp)", args), expected, "i32 \(c) \(cmp) \(a) + \(b)")
+                XCTAssertEqual(try call(instance, "i32_\(cmp)_if", args), expected, "i32 \(c) \(cmp) \(a) + \(b) (if)")
+            } } }
+            for a in edges64 { for b in [UInt64(0), 1, 0xFFFF_FFFF_FFFF_FFFF] { for c in edges64 {
+                let args: [Value] = [.i64(a), .i64(b), .i64(c)]
+                let expected = try call(instance, "i64_\(cmp)_plain", args)
+                XCTAssertEqual(try call(instance, "i64_\(cmp)", args), expected, "i64 \(c) \(cmp) \(a) + \(b)")
+                XCTAssertEqual(try call(instance, "i64_\(cmp)_if", args), expected, "i64 \(c) \(cmp) \(a) + \(b) (if)")
+            } } }
+        }
+        XCTAssertEqual(try call(instance, "count", [.i32(5)]), [.i32(15)], "the loop runs until the tee'd counter reaches n")
+    }
+
     /// Two instances of one module share its code and template records; a direct call must run the callee
     /// in the caller's instance (its globals, its memory), and a trap's backtrace must name every frame.
     func testDirectCallsRunInTheCallersInstance() throws {

@@ -613,11 +613,19 @@ struct FunctionTranslator {
             }
             let branch = negated ? Self.negatedComparison(compare.op) : Self.fusedComparison(compare.op)
             if let candidate = compare.before, candidate.op == .i32Add || candidate.op == .i64Add,
-               (candidate.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue),
-               let add = take(candidate, producing: compare.x) {
-                // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction.
-                let fused = InternalOp(rawValue: branch.rawValue - InternalOp.brIfI32Eq.rawValue + InternalOp.addBrIfI32Eq.rawValue)!
-                return ConditionalBranch(instruction: emit(fused, compare.x, add.x, add.y), costShift: 48, operand: y)
+               (candidate.op == .i32Add) == (compare.op.rawValue <= InternalOp.i32GeU.rawValue) {
+                // `x = a + b; if x <cmp> y` (a loop's step and test) becomes one instruction; so does
+                // `if y <cmp> x` (`n != ++i`), with the comparison mirrored: the sum is the fused op's left side.
+                var fusedBranch: (add: BinaryInfo, branch: InternalOp, sum: Location, other: Location)?
+                if let add = take(candidate, producing: compare.x) {
+                    fusedBranch = (add, branch, compare.x, y)
+                } else if let add = take(candidate, producing: y) {
+                    fusedBranch = (add, Self.mirroredComparison(branch), y, compare.x)
+                }
+                if let (add, fusedOp, sum, other) = fusedBranch {
+                    let fused = InternalOp(rawValue: fusedOp.rawValue - InternalOp.brIfI32Eq.rawValue + InternalOp.addBrIfI32Eq.rawValue)!
+                    return ConditionalBranch(instruction: emit(fused, sum, add.x, add.y), costShift: 48, operand: other)
+                }
             }
             if let fused = fuseLoadIntoBranch(branch, compare.x, y) { return fused }
             return ConditionalBranch(instruction: emit(branch, nil, compare.x, y))
@@ -681,7 +689,15 @@ struct FunctionTranslator {
         case .brIfI32LeU: return .brIfI32GeU
         case .brIfI32GeS: return .brIfI32LeS
         case .brIfI32GeU: return .brIfI32LeU
-        default: return branch  // eq, ne (and the i64 forms, which no load-and-branch takes)
+        case .brIfI64LtS: return .brIfI64GtS
+        case .brIfI64LtU: return .brIfI64GtU
+        case .brIfI64GtS: return .brIfI64LtS
+        case .brIfI64GtU: return .brIfI64LtU
+        case .brIfI64LeS: return .brIfI64GeS
+        case .brIfI64LeU: return .brIfI64GeU
+        case .brIfI64GeS: return .brIfI64LeS
+        case .brIfI64GeU: return .brIfI64LeU
+        default: return branch  // eq, ne
         }
     }
 
